@@ -1,0 +1,10 @@
+"""Samspil's wire contracts: the envelope, the registry and every service's messages.
+
+Importing this package registers every contract, so `contracts.registry` is complete.
+"""
+
+from contracts import intake as intake  # noqa: F401  (registers its contracts)
+from contracts.envelope import Envelope, InvalidMessage, parse_envelope
+from contracts.registry import registry
+
+__all__ = ["Envelope", "InvalidMessage", "parse_envelope", "registry"]

@@ -1,0 +1,128 @@
+"""One small publisher for everything Samspil itself puts on the broker.
+
+Used by the outbox relay, by the retry/dead-letter path of event handlers and by the
+operator's dead-letter tools. Always persistent, always with publisher confirms, and
+mandatory by default: a message that no queue takes raises `Unroutable` instead of
+vanishing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from amqp.exceptions import ChannelError
+from kombu import Connection, Exchange, Queue
+
+log = logging.getLogger(__name__)
+
+PERSISTENT = 2
+
+
+class Unroutable(Exception):
+    """The broker returned the message: no queue is bound for its routing key."""
+
+
+def event_exchange(service: str) -> Exchange:
+    """`<service>.events`, declared exactly as nameko's event handlers declare it."""
+    return Exchange(f"{service}.events", type="topic", durable=True, auto_delete=False)
+
+
+class Publisher:
+    """A long-lived confirming publisher on one connection (reconnects on failure)."""
+
+    def __init__(self, amqp_uri: str, *, heartbeat: int = 0) -> None:
+        self.amqp_uri = amqp_uri
+        self.heartbeat = heartbeat
+        self._conn: Connection | None = None
+        self._producer: Any = None
+        self._declared: set[str] = set()
+        # One channel must not interleave frames of two publishes (green threads share it).
+        self._lock = threading.Lock()
+
+    def _ensure(self) -> Any:
+        if self._producer is None:
+            self._conn = Connection(
+                self.amqp_uri,
+                transport_options={"confirm_publish": True},
+                heartbeat=self.heartbeat,
+            )
+            self._conn.ensure_connection(max_retries=1)
+            self._producer = self._conn.Producer()
+            self._declared.clear()
+        return self._producer
+
+    def close(self) -> None:
+        try:
+            if self._conn is not None:
+                self._conn.release()
+        finally:
+            self._conn = None
+            self._producer = None
+
+    def declare(self, entities: Iterable[Exchange | Queue]) -> None:
+        producer = self._ensure()
+        for entity in entities:
+            key = f"{type(entity).__name__}:{entity.name}"
+            if key not in self._declared:
+                entity.maybe_bind(producer.channel)
+                entity.declare()
+                self._declared.add(key)
+
+    def publish(
+        self,
+        body: bytes | dict[str, Any],
+        *,
+        exchange: Exchange | str,
+        routing_key: str,
+        headers: dict[str, Any] | None = None,
+        message_id: str | None = None,
+        message_type: str | None = None,
+        mandatory: bool = True,
+        declare: Iterable[Exchange | Queue] = (),
+    ) -> None:
+        """Publish and wait for the broker's confirm. Raises Unroutable or a
+        connection error; on any error the connection is dropped and re-made next time."""
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
+        with self._lock:
+            self._publish(raw, exchange, routing_key, headers, message_id, message_type,
+                          mandatory, declare)
+
+    def _publish(
+        self,
+        raw: bytes,
+        exchange: Exchange | str,
+        routing_key: str,
+        headers: dict[str, Any] | None,
+        message_id: str | None,
+        message_type: str | None,
+        mandatory: bool,
+        declare: Iterable[Exchange | Queue],
+    ) -> None:
+        try:
+            producer = self._ensure()
+            self.declare(declare)
+            producer.publish(
+                raw,
+                exchange=exchange,
+                routing_key=routing_key,
+                headers=headers or {},
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=PERSISTENT,
+                mandatory=mandatory,
+                message_id=message_id,
+                type=message_type,
+                retry=False,
+            )
+        except ChannelError as exc:
+            self.close()
+            if "NO_ROUTE" in str(exc) or getattr(exc, "reply_code", None) == 312:
+                raise Unroutable(f"{getattr(exchange, 'name', exchange)}/{routing_key}") from exc
+            raise
+        except Exception:
+            self.close()
+            raise

@@ -1,0 +1,81 @@
+"""Structured logging: one JSON object per line, with correlation and message ids.
+
+The ids live in context variables (per green thread under eventlet), set by the
+inbox handler for the message being processed and by RPC entrypoints via `bind`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "correlation_id", default=None
+)
+message_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("message_id", default=None)
+
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+@contextlib.contextmanager
+def bind(*, correlation: str | None = None, message: str | None = None) -> Iterator[None]:
+    t1 = correlation_id.set(correlation)
+    t2 = message_id.set(message)
+    try:
+        yield
+    finally:
+        correlation_id.reset(t1)
+        message_id.reset(t2)
+
+
+class ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.correlation_id = correlation_id.get()
+        record.message_id = message_id.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """`{"ts":..., "level":..., "logger":..., "msg":..., "correlation_id":..., ...}`"""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "correlation_id": getattr(record, "correlation_id", None),
+            "message_id": getattr(record, "message_id", None),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD and key not in data:
+                data[key] = value
+        if record.exc_info:
+            data["exc"] = self.formatException(record.exc_info)
+        return json.dumps(data, default=str, ensure_ascii=False)
+
+
+def logging_config(level: str = "INFO", json_lines: bool = True) -> dict[str, Any]:
+    """A dictConfig for nameko's LOGGING key or for the CLI."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": "services.common.logs.ContextFilter"}},
+        "formatters": {
+            "json": {"()": "services.common.logs.JsonFormatter"},
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json" if json_lines else "plain",
+                "filters": ["context"],
+            }
+        },
+        "root": {"level": level, "handlers": ["console"]},
+    }

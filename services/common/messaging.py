@@ -1,0 +1,266 @@
+"""Receiving events: validated, idempotent, retried with backoff, never dropped.
+
+`inbox_handler(source_service, event_type)` decorates a service method
+``def on_x(self, uow, event)``. For every delivery:
+
+1. The envelope and payload are validated against `contracts`. An invalid message
+   can never succeed: it goes straight to the service's dead-letter queue.
+2. A unit of work opens; `(consumer, message_id)` is recorded in the inbox table.
+   If it was already there, the delivery is a duplicate: nothing happens, it is acked.
+3. The method runs with the uow and the event (payload loaded into Python values);
+   the wrapper commits. Only then does nameko ack the message.
+4. If the method raises, the message is re-published to a delay queue
+   (`samspil.retry.<ms>`, dead-lettered back to this consumer's queue when its TTL
+   runs out) and acked; after `MAX_ATTEMPTS` it goes to `<service>.dead-letters`
+   with the error and the attempt count. If even that publish fails, the message
+   is requeued, not acked: nothing is acked and dropped.
+
+Queue names follow nameko (`evt-<source>-<type>--<service>.<method>`), so this is a
+drop-in for `@event_handler`; `QUEUE_TYPE: quorum` in config declares quorum queues.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import json
+import logging
+import traceback
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from kombu import Exchange, Queue
+from nameko.events import SERVICE_POOL, EventHandler
+
+from contracts import registry
+from contracts.envelope import Envelope, InvalidMessage, parse_envelope
+from services.common import logs
+from services.common.amqp import Publisher, event_exchange
+from services.common.faults import fault_point
+
+log = logging.getLogger(__name__)
+
+HEADER_PREFIX = "x-samspil-"
+ATTEMPTS = HEADER_PREFIX + "attempts"
+DEFAULT_RETRY_DELAYS_MS = (1_000, 10_000, 60_000)
+DEFAULT_MAX_ATTEMPTS = 4  # the first delivery plus three retries
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler when retrying cannot help: the message is dead-lettered now."""
+
+
+def dead_letter_queue_name(service: str) -> str:
+    return f"{service}.dead-letters"
+
+
+def dead_letter_queue(service: str, queue_type: str | None = None) -> Queue:
+    args = {"x-queue-type": queue_type} if queue_type == "quorum" else None
+    return Queue(
+        dead_letter_queue_name(service),
+        exchange=Exchange(""),
+        routing_key=dead_letter_queue_name(service),
+        durable=True,
+        auto_delete=False,
+        queue_arguments=args,
+    )
+
+
+def delay_entities(delay_ms: int) -> tuple[Exchange, Queue]:
+    """A fanout exchange + queue holding messages for `delay_ms`, then dead-lettering
+    them to the default exchange with their routing key (= the consumer's queue name)."""
+    name = f"samspil.retry.{delay_ms}"
+    exchange = Exchange(name, type="fanout", durable=True, auto_delete=False)
+    queue = Queue(
+        name,
+        exchange=exchange,
+        durable=True,
+        auto_delete=False,
+        queue_arguments={"x-message-ttl": delay_ms, "x-dead-letter-exchange": ""},
+    )
+    return exchange, queue
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryPolicy:
+    delays_ms: tuple[int, ...] = DEFAULT_RETRY_DELAYS_MS
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> RetryPolicy:
+        delays = tuple(int(d) for d in config.get("RETRY_DELAYS_MS") or DEFAULT_RETRY_DELAYS_MS)
+        return cls(delays, int(config.get("MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS))
+
+    def delay_for(self, attempts: int) -> int:
+        """Delay before the next try after `attempts` failed ones (exponential steps)."""
+        return self.delays_ms[min(attempts, len(self.delays_ms)) - 1]
+
+
+class ReliableEventHandler(EventHandler):
+    """nameko's EventHandler with validation, bounded retries and a dead-letter queue."""
+
+    def __init__(self, source_service: str, event_type: str, **kwargs: Any) -> None:
+        # requeue_on_error is moot: handle_message_processed below decides every case.
+        super().__init__(
+            source_service,
+            event_type,
+            handler_type=SERVICE_POOL,
+            reliable_delivery=True,
+            requeue_on_error=True,
+            **kwargs,
+        )
+
+    def setup(self) -> None:
+        super().setup()
+        config = self.container.config
+        self.service = self.container.service_name
+        self.queue_type = config.get("QUEUE_TYPE")
+        args = {"x-queue-type": "quorum"} if self.queue_type == "quorum" else None
+        self.queue = Queue(
+            self.queue.name,
+            exchange=event_exchange(self.source_service),
+            routing_key=self.event_type,
+            durable=True,
+            auto_delete=False,
+            queue_arguments=args,
+        )
+        self.policy = RetryPolicy.from_config(config)
+        self.publisher = Publisher(config["AMQP_URI"])
+        self.consumer_name = f"{self.service}.{self.method_name}"
+
+    def stop(self) -> None:
+        super().stop()
+        self.publisher.close()
+
+    # -- receiving ------------------------------------------------------------------
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        try:
+            envelope = parse_envelope(body)
+            if envelope.type != self.event_type:
+                raise InvalidMessage({"type": [f"Expected {self.event_type}."]})
+            payload = registry.load_payload(envelope)
+        except InvalidMessage as exc:
+            log.error("invalid message dead-lettered: %s", exc)
+            self._settle_failure(message, exc, attempts=_attempts(message) + 1, permanent=True)
+            return
+        event = dataclasses.replace(envelope, payload=payload)
+        super().handle_message(event, message)
+
+    def handle_message_processed(
+        self, message: Any, result: Any = None, exc_info: Any = None
+    ) -> None:
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+            return
+        exc = exc_info[1]
+        attempts = _attempts(message) + 1
+        permanent = isinstance(exc, PermanentFailure | InvalidMessage)
+        self._settle_failure(message, exc, attempts=attempts, permanent=permanent)
+
+    def _settle_failure(
+        self, message: Any, exc: BaseException, *, attempts: int, permanent: bool
+    ) -> None:
+        headers = dict(message.headers or {})
+        headers[ATTEMPTS] = attempts
+        headers[HEADER_PREFIX + "last-error"] = f"{type(exc).__name__}: {exc}"[:2000]
+        try:
+            if permanent or attempts >= self.policy.max_attempts:
+                self._dead_letter(message, exc, headers, attempts)
+            else:
+                delay = self.policy.delay_for(attempts)
+                exchange, queue = delay_entities(delay)
+                self.publisher.publish(
+                    message.body,
+                    exchange=exchange,
+                    routing_key=self.queue.name,
+                    headers=headers,
+                    message_id=message.properties.get("message_id"),
+                    message_type=message.properties.get("type"),
+                    declare=[exchange, queue],
+                )
+                log.warning(
+                    "%s failed (attempt %s of %s), retrying in %s ms: %s",
+                    self.consumer_name, attempts, self.policy.max_attempts, delay, exc,
+                )
+        except Exception:
+            # Could not park it anywhere: give it back to the broker rather than lose it.
+            log.exception("could not retry or dead-letter a message; requeueing it")
+            self.queue_consumer.requeue_message(message)
+            return
+        self.queue_consumer.ack_message(message)
+
+    def _dead_letter(
+        self, message: Any, exc: BaseException, headers: dict[str, Any], attempts: int
+    ) -> None:
+        headers.update(
+            {
+                HEADER_PREFIX + "dead-letter-id": str(uuid.uuid4()),
+                HEADER_PREFIX + "consumer": self.consumer_name,
+                HEADER_PREFIX + "original-queue": self.queue.name,
+                HEADER_PREFIX + "original-exchange": message.delivery_info.get("exchange", ""),
+                HEADER_PREFIX + "original-routing-key": message.delivery_info.get(
+                    "routing_key", ""
+                ),
+                HEADER_PREFIX + "error": f"{type(exc).__name__}: {exc}"[:4000],
+                HEADER_PREFIX + "traceback": "".join(
+                    traceback.format_exception(type(exc), exc, exc.__traceback__)
+                )[-4000:],
+                HEADER_PREFIX + "failed-at": dt.datetime.now(dt.UTC).isoformat(),
+            }
+        )
+        dlq = dead_letter_queue(self.service, self.queue_type)
+        self.publisher.publish(
+            message.body,
+            exchange="",
+            routing_key=dlq.name,
+            headers=headers,
+            message_id=message.properties.get("message_id"),
+            message_type=message.properties.get("type"),
+            declare=[dlq],
+        )
+        log.error(
+            "%s: message dead-lettered after %s attempt(s): %s",
+            self.consumer_name, attempts, exc,
+        )
+
+
+def _attempts(message: Any) -> int:
+    try:
+        return int((message.headers or {}).get(ATTEMPTS, 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def inbox_handler(
+    source_service: str, event_type: str, *, db_attr: str = "db"
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate ``def handler(self, uow, event)`` as an idempotent, reliable handler.
+
+    The service must have a `Database` dependency called `db` (or `db_attr`)."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(self: Any, event: Envelope) -> Any:
+            consumer = f"{self.name}.{fn.__name__}"
+            store = getattr(self, db_attr)
+            with logs.bind(correlation=event.correlation_id, message=str(event.message_id)):
+                with store.unit_of_work() as uow:
+                    if not uow.claim(consumer, event):
+                        log.info("duplicate %s ignored by %s", event.type, consumer)
+                        return None
+                    result = fn(self, uow, event)
+                    uow.commit()
+                fault_point("inbox.after_commit")  # killed here: committed, not acked
+                return result
+
+        ReliableEventHandler.decorator(source_service, event_type)(wrapper)
+        return wrapper
+
+    return decorate
+
+
+def decode_body(body: bytes | str) -> Any:
+    return json.loads(body)

@@ -1,0 +1,178 @@
+"""The outbox relay: publishes committed outbox rows to RabbitMQ, then marks them sent.
+
+Order of operations per row: publish (persistent, mandatory) -> wait for the broker's
+confirm -> mark sent in the database. A crash between the confirm and the mark makes
+the row go out again after restart: consumers' inboxes turn that duplicate into a
+no-op, so every event has its effect exactly once.
+
+On PostgreSQL the relay claims rows with `FOR UPDATE SKIP LOCKED`, so several relay
+instances can run side by side. SQLite has no row locks: run one relay per SQLite
+file (the service process runs one); a second one would only cause duplicates that
+the inboxes absorb.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import Engine, MetaData, or_, select, update
+from sqlalchemy.orm import Session
+
+from services.common.amqp import Publisher, Unroutable, event_exchange
+from services.common.faults import fault_point
+
+log = logging.getLogger(__name__)
+
+# Seconds to wait before retrying a row that failed, by number of failures so far.
+BACKOFF_SECONDS = (1, 2, 5, 10, 30, 60, 300)
+
+
+class OutboxRelay:
+    """Framework-free relay over one service database and one publisher."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        metadata: MetaData,
+        publisher: Publisher,
+        *,
+        batch_size: int = 100,
+    ) -> None:
+        self.engine = engine
+        self.outbox = metadata.tables["outbox"]
+        self.publisher = publisher
+        self.batch_size = batch_size
+        self.locking = engine.dialect.name == "postgresql"
+
+    def publish_pending(self) -> int:
+        """Publish one batch of due rows; return how many were confirmed."""
+        now = dt.datetime.now(dt.UTC)  # wall time: backoff is operational, not domain time
+        outbox = self.outbox
+        query = (
+            select(outbox.c.id, outbox.c.message_id, outbox.c.type, outbox.c.exchange,
+                   outbox.c.body, outbox.c.attempts)
+            .where(outbox.c.sent_at.is_(None))
+            .where(or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now))
+            .order_by(outbox.c.id)
+            .limit(self.batch_size)
+        )
+        if self.locking:
+            query = query.with_for_update(skip_locked=True)
+        with Session(self.engine) as session:
+            rows = session.execute(query).all()
+            if not self.locking:
+                session.rollback()  # never hold SQLite's write lock across network I/O
+            if not rows:
+                return 0
+            sent: list[int] = []
+            failures: list[tuple[Any, str]] = []
+            for row in rows:
+                try:
+                    self.publisher.publish(
+                        row.body.encode("utf-8"),
+                        exchange=event_exchange(row.exchange.removesuffix(".events")),
+                        routing_key=row.type,
+                        message_id=row.message_id,
+                        message_type=row.type,
+                        declare=[event_exchange(row.exchange.removesuffix(".events"))],
+                    )
+                except Unroutable as exc:
+                    # No queue is bound for this type yet: keep the row, retry later.
+                    failures.append((row, f"unroutable: {exc}"))
+                    continue
+                except Exception as exc:
+                    log.warning("outbox relay: broker unavailable: %s", exc)
+                    failures.append((row, f"{type(exc).__name__}: {exc}"))
+                    break  # the connection is gone; the rest waits for the next round
+                sent.append(row.id)
+                fault_point("relay.after_publish")
+            done_at = dt.datetime.now(dt.UTC)
+            if sent:
+                session.execute(
+                    update(outbox).where(outbox.c.id.in_(sent)).values(sent_at=done_at)
+                )
+            for row, error in failures:
+                delay = BACKOFF_SECONDS[min(row.attempts, len(BACKOFF_SECONDS) - 1)]
+                session.execute(
+                    update(outbox)
+                    .where(outbox.c.id == row.id)
+                    .values(
+                        attempts=row.attempts + 1,
+                        last_error=error[:2000],
+                        next_attempt_at=done_at + dt.timedelta(seconds=delay),
+                    )
+                )
+                log.warning(
+                    "outbox row %s (%s) not published, attempt %s: %s",
+                    row.message_id, row.type, row.attempts + 1, error,
+                    extra={"message_id": row.message_id},
+                )
+            session.commit()
+        return len(sent)
+
+    def pending_count(self) -> int:
+        from sqlalchemy import func
+
+        with Session(self.engine) as session:
+            return int(
+                session.execute(
+                    select(func.count()).select_from(self.outbox).where(
+                        self.outbox.c.sent_at.is_(None)
+                    )
+                ).scalar_one()
+            )
+
+
+class OutboxRelayRunner(DependencyProvider):
+    """Runs the relay in a managed green thread next to the service's workers.
+
+    Woken by the `Database` provider after every commit that added events, and by a
+    poll (config `OUTBOX_POLL_SECONDS`, default 1) for rows left by a crash or a
+    broker outage."""
+
+    def setup(self) -> None:
+        from services.common.db import Database
+
+        providers = [d for d in self.container.dependencies if isinstance(d, Database)]
+        if len(providers) != 1:
+            raise RuntimeError("OutboxRelayRunner needs exactly one Database on the service")
+        self.database = providers[0]
+        self.poll = float(self.container.config.get("OUTBOX_POLL_SECONDS", 1.0))
+        self._running = False
+        self._gt: Any = None
+
+    def start(self) -> None:
+        self.publisher = Publisher(self.container.config["AMQP_URI"])
+        self.relay = OutboxRelay(self.database.engine, self.database.metadata, self.publisher)
+        self._running = True
+        self._gt = self.container.spawn_managed_thread(self._run, identifier="outbox_relay")
+
+    def _run(self) -> None:
+        doorbell = self.database.doorbell
+        while self._running:
+            doorbell.clear()
+            try:
+                published = self.relay.publish_pending()
+            except Exception:
+                log.exception("outbox relay round failed")
+                published = 0
+            if published < self.relay.batch_size and self._running:
+                doorbell.wait(self.poll)
+
+    def stop(self) -> None:
+        self._running = False
+        self.database.doorbell.set()
+        if self._gt is not None:
+            self._gt.wait()
+        self.publisher.close()
+
+    def kill(self) -> None:
+        self._running = False
+        if self._gt is not None:
+            self._gt.kill()
+
+    def get_dependency(self, worker_ctx: Any) -> OutboxRelay:
+        return self.relay

@@ -1,0 +1,74 @@
+"""RPC boundaries: validate arguments with the contract's schema, report errors by field.
+
+`@validated(Schema)` under `@rpc` loads the keyword arguments strictly (unknown fields
+refused) and turns a marshmallow ValidationError or a DomainError into `InvalidInput`,
+whose message is JSON with one entry per bad field, so the gateway can answer 400
+with an RFC 9457 problem body. No stack trace ever reaches the caller for bad input.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError
+
+from contracts.envelope import InvalidMessage, flatten_errors
+from services.common.errors import DomainError, NotFound
+
+
+class InvalidInput(Exception):
+    """Bad input to an RPC method. str() is JSON: {"errors": [{field, rule, message}]}."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        self.errors = errors
+        super().__init__(json.dumps({"errors": errors}, ensure_ascii=False))
+
+
+class NotFoundError(Exception):
+    """The RPC target does not exist. str() is JSON like InvalidInput's."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        self.errors = errors
+        super().__init__(json.dumps({"errors": errors}, ensure_ascii=False))
+
+
+def errors_from_marshmallow(messages: Any, prefix: str = "") -> list[dict[str, str]]:
+    flat = flatten_errors(messages if isinstance(messages, dict) else {"_schema": messages})
+    return [
+        {"field": prefix + name, "rule": "schema", "message": " ".join(map(str, msgs))}
+        if isinstance(msgs, list)
+        else {"field": prefix + name, "rule": "schema", "message": str(msgs)}
+        for name, msgs in flat.items()
+    ]
+
+
+def validated(schema: type[Schema]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Load the RPC's keyword arguments through `schema`; pass the result as kwargs."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if args:
+                raise InvalidInput(
+                    [{"field": "_args", "rule": "keywords_only",
+                      "message": "Call with keyword arguments only."}]
+                )
+            try:
+                data = schema().load(kwargs, unknown=RAISE)
+            except ValidationError as exc:
+                raise InvalidInput(errors_from_marshmallow(exc.messages)) from None
+            try:
+                return fn(self, **data)
+            except NotFound as exc:
+                raise NotFoundError(exc.as_problem()["errors"]) from None
+            except DomainError as exc:
+                raise InvalidInput(exc.as_problem()["errors"]) from None
+            except InvalidMessage as exc:
+                raise InvalidInput(errors_from_marshmallow(exc.errors)) from None
+
+        return wrapper
+
+    return decorate
