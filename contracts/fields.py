@@ -27,7 +27,8 @@ class UTCDateTime(fields.DateTime):
             value = self._deserialize(value, attr, obj)
         if value.tzinfo is None:
             raise ValueError("naive datetime; use a timezone-aware (UTC) datetime")
-        return super()._serialize(value.astimezone(dt.UTC), attr, obj, **kwargs)
+        text = super()._serialize(value.astimezone(dt.UTC), attr, obj, **kwargs)
+        return None if text is None else str(text)
 
 
 class Enum(fields.Enum):

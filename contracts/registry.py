@@ -8,6 +8,7 @@ fields it does not know (a compatible addition made by a newer producer).
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import re
 import uuid
@@ -26,7 +27,7 @@ class MessageContract:
 
     type: str
     version: int
-    schema: type[Schema]
+    schema: builtins.type[Schema]
     summary: str
     example: dict[str, Any]
     correlation: str = ""  # what correlation_id holds for this type, in words

@@ -74,7 +74,7 @@ class Publisher:
 
     def publish(
         self,
-        body: bytes | dict[str, Any],
+        body: bytes | str | dict[str, Any],
         *,
         exchange: Exchange | str,
         routing_key: str,
@@ -86,7 +86,13 @@ class Publisher:
     ) -> None:
         """Publish and wait for the broker's confirm. Raises Unroutable or a
         connection error; on any error the connection is dropped and re-made next time."""
-        raw = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
+        # A received body may come back as text (py-amqp decodes utf-8): re-send it as is.
+        if isinstance(body, bytes):
+            raw = body
+        elif isinstance(body, str):
+            raw = body.encode("utf-8")
+        else:
+            raw = json.dumps(body).encode("utf-8")
         with self._lock:
             self._publish(raw, exchange, routing_key, headers, message_id, message_type,
                           mandatory, declare)

@@ -10,6 +10,7 @@ already-processed message a no-op.
 
 from __future__ import annotations
 
+import builtins
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,10 +81,10 @@ class DeadLetters:
         self.service = service
         self.queue = dead_letter_queue(service, queue_type)
 
-    def _fetch(self, conn: Connection, limit: int) -> list[Any]:
+    def _fetch(self, conn: Connection, limit: int) -> builtins.list[Any]:
         queue = self.queue(conn.channel())
         queue.declare()
-        messages = []
+        messages: builtins.list[Any] = []
         while len(messages) < limit:
             message = queue.get(no_ack=False)
             if message is None:
@@ -108,9 +109,11 @@ class DeadLetters:
                 return letter
         raise NotFound("dead_letter_id", f"No dead letter {dead_letter_id} in {self.queue.name}.")
 
-    def replay(self, dead_letter_id: str | None = None, scan: int = 10_000) -> list[DeadLetter]:
+    def replay(
+        self, dead_letter_id: str | None = None, scan: int = 10_000
+    ) -> builtins.list[DeadLetter]:
         """Replay one dead letter (by id), or all of them when no id is given."""
-        replayed: list[DeadLetter] = []
+        replayed: builtins.list[DeadLetter] = []
         publisher = Publisher(self.amqp_uri)
         try:
             with Connection(self.amqp_uri) as conn:

@@ -33,6 +33,7 @@ from typing import Any
 
 from kombu import Exchange, Queue
 from nameko.events import SERVICE_POOL, EventHandler
+from nameko.messaging import QueueConsumer
 
 from contracts import registry
 from contracts.envelope import Envelope, InvalidMessage, parse_envelope
@@ -98,8 +99,29 @@ class RetryPolicy:
         return self.delays_ms[min(attempts, len(self.delays_ms)) - 1]
 
 
+class DecodeSafeQueueConsumer(QueueConsumer):
+    """nameko's QueueConsumer, except that a body kombu cannot decode (not JSON) goes
+    to the provider's `handle_undecodable` instead of raising inside the consume loop,
+    where it would be redelivered forever."""
+
+    def get_consumers(self, consumer_cls: Any, channel: Any) -> Any:
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            consumer.on_decode_error = functools.partial(self._on_decode_error, provider)
+        return consumers
+
+    def _on_decode_error(self, provider: Any, message: Any, exc: Exception) -> None:
+        self.container.spawn_managed_thread(
+            functools.partial(provider.handle_undecodable, message, exc),
+            identifier="handle_undecodable",
+        )
+
+
 class ReliableEventHandler(EventHandler):
     """nameko's EventHandler with validation, bounded retries and a dead-letter queue."""
+
+    queue_consumer = DecodeSafeQueueConsumer()
+    queue: Queue
 
     def __init__(self, source_service: str, event_type: str, **kwargs: Any) -> None:
         # requeue_on_error is moot: handle_message_processed below decides every case.
@@ -148,6 +170,11 @@ class ReliableEventHandler(EventHandler):
             return
         event = dataclasses.replace(envelope, payload=payload)
         super().handle_message(event, message)
+
+    def handle_undecodable(self, message: Any, exc: Exception) -> None:
+        log.error("undecodable message dead-lettered: %s", exc)
+        invalid = InvalidMessage({"_body": [f"Cannot be decoded as JSON: {exc}"]})
+        self._settle_failure(message, invalid, attempts=_attempts(message) + 1, permanent=True)
 
     def handle_message_processed(
         self, message: Any, result: Any = None, exc_info: Any = None
