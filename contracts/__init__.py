@@ -3,7 +3,7 @@
 Importing this package registers every contract, so `contracts.registry` is complete.
 """
 
-from contracts import intake as intake  # noqa: F401  (registers its contracts)
+from contracts import intake as intake
 from contracts.envelope import Envelope, InvalidMessage, parse_envelope
 from contracts.registry import registry
 

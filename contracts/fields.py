@@ -12,7 +12,7 @@ from marshmallow import fields
 class UTCDateTime(fields.DateTime):
     """A timezone-aware datetime, always serialised in UTC; naive input is refused."""
 
-    default_error_messages = {"naive": "Must include a timezone (UTC offset)."}
+    default_error_messages = {"naive": "Must include a timezone (UTC offset)."}  # noqa: RUF012
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
         result = super()._deserialize(value, attr, data, **kwargs)

@@ -36,7 +36,8 @@ _NARROWING_MAX = ("maxLength", "maxItems", "maximum", "exclusiveMaximum", "maxPr
 
 
 def _converter() -> Any:
-    plugin = MarshmallowPlugin(schema_name_resolver=lambda schema: None)
+    # A resolver answering None makes apispec inline nested schemas (documented).
+    plugin = MarshmallowPlugin(schema_name_resolver=lambda schema: None)  # type: ignore[arg-type,return-value]
     APISpec(TITLE, API_VERSION, "3.1.0", plugins=[plugin])
     return plugin.converter
 
@@ -196,7 +197,8 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any], path: str = "") -
     problems: list[str] = []
     where = path or "payload"
     if _types(old) != _types(new):
-        problems.append(f"{where}: type changed from {sorted(_types(old))} to {sorted(_types(new))}")
+        before, after = sorted(_types(old)), sorted(_types(new))
+        problems.append(f"{where}: type changed from {before} to {after}")
     if old.get("format") != new.get("format"):
         problems.append(f"{where}: format changed from {old.get('format')} to {new.get('format')}")
     if "enum" in old or "enum" in new:

@@ -181,7 +181,7 @@ class Registry:
             key: ["Unknown field: not in the contract."] for key in payload if key not in by_key
         }
         wire: dict[str, Any] = {}
-        for key, (name, fld) in by_key.items():
+        for key, (_name, fld) in by_key.items():
             if key not in payload:
                 continue
             try:

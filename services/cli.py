@@ -203,7 +203,7 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
 
 
 def cmd_contracts(args: argparse.Namespace) -> int:
-    from contracts import generate
+    import contracts.generate as generate
 
     if args.action == "write":
         for path in generate.write_all():

@@ -44,8 +44,8 @@ def infra(request: pytest.FixtureRequest) -> infra_mod.Infra:
     if problems:
         # Loud, never a silent skip: under CI=true (and everywhere else) this fails.
         pytest.fail(
-            "Integration infrastructure is missing (CI=%s):\n- %s"
-            % (os.environ.get("CI", "false"), "\n- ".join(problems)),
+            f"Integration infrastructure is missing (CI={os.environ.get('CI', 'false')}):\n- "
+            + "\n- ".join(problems),
             pytrace=False,
         )
     return found

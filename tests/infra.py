@@ -91,7 +91,8 @@ def check(infra: Infra) -> list[str]:
         engine.dispose()
     except Exception as exc:
         problems.append(
-            f"PostgreSQL at {redact(infra.pg_url)} does not answer ({type(exc).__name__}: {str(exc).strip()[:200]}). "
+            f"PostgreSQL at {redact(infra.pg_url)} does not answer "
+            f"({type(exc).__name__}: {str(exc).strip()[:200]}). "
             "Start it: `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`."
         )
     return problems

@@ -93,7 +93,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         _green_psycopg2_if_needed()
         return create_engine(url, pool_pre_ping=True, **kwargs)
-    raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
+    backend = parsed.get_backend_name()
+    raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
 
 
 class UnitOfWork:

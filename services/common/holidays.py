@@ -7,7 +7,9 @@ Pure functions, no I/O. Used by coordination (no meetings on holidays) and housi
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
 
 # Store bededag was abolished as a public holiday from 2024 (lov nr. 151 af 28.2.2023).
 LAST_STORE_BEDEDAG_YEAR = 2023
@@ -29,7 +31,7 @@ def easter_sunday(year: int) -> dt.date:
 
 
 @lru_cache(maxsize=64)
-def public_holidays(year: int) -> dict[dt.date, str]:
+def public_holidays(year: int) -> Mapping[dt.date, str]:
     """The official Danish public holidays of `year`, with their Danish names."""
     easter = easter_sunday(year)
 
@@ -50,11 +52,11 @@ def public_holidays(year: int) -> dict[dt.date, str]:
     }
     if year <= LAST_STORE_BEDEDAG_YEAR:
         days[rel(26)] = "Store bededag"
-    return days
+    return MappingProxyType(days)  # cached: callers must not be able to change it
 
 
 @lru_cache(maxsize=64)
-def closed_days(year: int) -> dict[dt.date, str]:
+def closed_days(year: int) -> Mapping[dt.date, str]:
     """Public holidays plus the days the municipality's offices are closed by custom:
     Grundlovsdag (5 June), juleaftensdag (24 December) and nytårsaftensdag (31 December).
     These also count as non-working days in most Danish payment deadlines."""
@@ -62,7 +64,7 @@ def closed_days(year: int) -> dict[dt.date, str]:
     days[dt.date(year, 6, 5)] = "Grundlovsdag"
     days[dt.date(year, 12, 24)] = "Juleaftensdag"
     days[dt.date(year, 12, 31)] = "Nytårsaftensdag"
-    return days
+    return MappingProxyType(days)
 
 
 def is_holiday(day: dt.date, *, include_closed_days: bool = True) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from nameko.extensions import DependencyProvider
@@ -126,6 +127,23 @@ class OutboxRelay:
             )
 
 
+def run_relay_loop(
+    relay: OutboxRelay, doorbell: Any, poll_seconds: float, running: Callable[[], bool]
+) -> None:
+    """Publish until `running()` is false: at once when the doorbell rings (a commit
+    added events), at the latest every `poll_seconds` (rows left by a crash or an
+    outage), and back to back while there is a full batch waiting."""
+    while running():
+        doorbell.clear()
+        try:
+            published = relay.publish_pending()
+        except Exception:
+            log.exception("outbox relay round failed")
+            published = 0
+        if published < relay.batch_size and running():
+            doorbell.wait(poll_seconds)
+
+
 class OutboxRelayRunner(DependencyProvider):
     """Runs the relay in a managed green thread next to the service's workers.
 
@@ -151,16 +169,7 @@ class OutboxRelayRunner(DependencyProvider):
         self._gt = self.container.spawn_managed_thread(self._run, identifier="outbox_relay")
 
     def _run(self) -> None:
-        doorbell = self.database.doorbell
-        while self._running:
-            doorbell.clear()
-            try:
-                published = self.relay.publish_pending()
-            except Exception:
-                log.exception("outbox relay round failed")
-                published = 0
-            if published < self.relay.batch_size and self._running:
-                doorbell.wait(self.poll)
+        run_relay_loop(self.relay, self.database.doorbell, self.poll, lambda: self._running)
 
     def stop(self) -> None:
         self._running = False

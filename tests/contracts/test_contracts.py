@@ -12,8 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
-from contracts import InvalidMessage, parse_envelope, registry
-from contracts import generate
+from contracts import InvalidMessage, generate, parse_envelope, registry
 
 
 def test_generated_files_are_current_and_compatible():

@@ -13,7 +13,6 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import select, text
 
 from services.common.db import make_engine
-
 from services.common.migrate import upgrade
 from services.coordination.models import CitizenActivity
 from services.coordination.service import CoordinationService

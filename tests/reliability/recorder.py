@@ -8,8 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Column, MetaData, String, Table
-from sqlalchemy import insert
+from sqlalchemy import Column, MetaData, String, Table, insert
 
 from contracts.envelope import Envelope
 from services.common.db import Database, UnitOfWork

@@ -29,7 +29,8 @@ def running(amqp_uri, db_url, runner_factory):
     recorder.metadata.create_all(engine)
     recorder.POISON.clear()
     recorder.POISON.add("other")
-    runner = runner_factory(service_config(amqp_uri, {"recorder": db_url}), recorder.RecorderService)
+    config = service_config(amqp_uri, {"recorder": db_url})
+    runner = runner_factory(config, recorder.RecorderService)
     runner.start()
     publisher = Publisher(amqp_uri)
     yield engine, publisher
