@@ -3,6 +3,8 @@
 Importing this package registers every contract, so `contracts.registry` is complete.
 """
 
+from contracts import coordination as coordination  # registers its contracts
+from contracts import housing as housing
 from contracts import intake as intake
 from contracts.envelope import Envelope, InvalidMessage, parse_envelope
 from contracts.registry import registry

@@ -84,3 +84,87 @@ class Agency(StrEnum):
     PSYCHIATRY_HEALTH = "psychiatry_health"
     HOUSING = "housing"  # boligrådgiver
     MENTOR = "mentor"
+
+
+# What a consent (samtykke) can cover: the kinds of information a partner may receive.
+INFORMATION_KINDS = (
+    "contact_status",
+    "course_status",
+    "meeting_schedule",
+    "housing_case_status",
+    "bridging_status",
+    "action_plan",
+)
+
+
+class ParticipantKind(StrEnum):
+    """Who takes part in a pathway meeting."""
+
+    TOVHOLDER = "tovholder"  # the lead coordinator
+    MEMBER = "member"  # a team member from an agency
+    CITIZEN = "citizen"  # borgeren
+    NETWORK = "network"  # pårørende and network
+
+
+class MeetingPlace(StrEnum):
+    HOME = "home"  # hjemme hos borgeren
+    FRONTEN = "fronten"  # Fronten, Parkvej 10
+    ELSEWHERE = "elsewhere"
+
+
+class LadderLevel(StrEnum):
+    """Rungs of the rent-arrears escalation ladder, lowest first."""
+
+    REPORTED = "reported"
+    OUTREACH_DUE = "outreach_due"
+    ESCALATED_TO_ASSOCIATION = "escalated_to_association"
+    TERMINATION_URGENT = "termination_urgent"  # ophævelse (termination) registered
+    EVICTION_EMERGENCY = "eviction_emergency"  # udsættelse (eviction) date set
+
+
+class Addressee(StrEnum):
+    """Who a housing escalation asks to act."""
+
+    ASSOCIATION = "association"  # boligforeningen
+    TOVHOLDER = "tovholder"
+    FRONTEN = "fronten"
+
+
+class HousingRequest(StrEnum):
+    """What a housing event asks of its addressee."""
+
+    FOR_INFORMATION = "for_information"
+    CONTACT_CITIZEN = "contact_citizen"
+    MAKE_PLAN_OR_APPLY_FOR_HELP = "make_plan_or_apply_for_help"
+    HOLD_TERMINATION = "hold_termination"  # do not ophæve while a plan/application is made
+    INVOLVE_BOLIGSOCIAL_TEAM = "involve_boligsocial_team"
+    HOLD_EVICTION = "hold_eviction"
+    POSTPONE_EVICTION = "postpone_eviction"
+    MAKE_EMERGENCY_HOUSING_PLAN = "make_emergency_housing_plan"
+    CHASE_HELP_DECISION = "chase_help_decision"
+
+
+class Closure(StrEnum):
+    TENANCY_KEPT = "tenancy_kept"
+    TENANCY_LOST = "tenancy_lost"
+    TENANCY_ENDED = "tenancy_ended"
+
+
+class PartnerStatus(StrEnum):
+    """The only statements a housing association receives about a case."""
+
+    REPORT_RECEIVED = "report_received"
+    OUTREACH_STARTED = "outreach_started"
+    CONTACT_ESTABLISHED = "contact_established"
+    PAYMENT_PLAN_PROPOSED = "payment_plan_proposed"
+    PAYMENT_PLAN_AGREED = "payment_plan_agreed"
+    PAYMENT_PLAN_BROKEN = "payment_plan_broken"
+    HELP_APPLIED_FOR = "help_applied_for"
+    HELP_GRANTED = "help_granted"
+    HELP_NOT_GRANTED = "help_not_granted"
+    HOLD_TERMINATION_REQUESTED = "hold_termination_requested"
+    HOLD_EVICTION_REQUESTED = "hold_eviction_requested"
+    POSTPONE_EVICTION_REQUESTED = "postpone_eviction_requested"
+    TERMINATION_WITHDRAWAL_NOTED = "termination_withdrawal_noted"
+    EVICTION_RESOLUTION_NOTED = "eviction_resolution_noted"
+    CASE_CLOSED = "case_closed"
