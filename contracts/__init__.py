@@ -6,6 +6,7 @@ Importing this package registers every contract, so `contracts.registry` is comp
 from contracts import coordination as coordination  # registers its contracts
 from contracts import housing as housing
 from contracts import intake as intake
+from contracts import notifications as notifications
 from contracts.envelope import Envelope, InvalidMessage, parse_envelope
 from contracts.registry import registry
 
