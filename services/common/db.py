@@ -243,8 +243,11 @@ class Database(DependencyProvider):
         self.doorbell = threading.Event()  # green under eventlet's monkey patching
 
     def setup(self) -> None:
+        from services.common.migrate import check_at_head
+
         service = self.container.service_name
         self.url = database_url(self.container.config, service)
+        check_at_head(service, self.url)
         self.engine = make_engine(self.url)
         self.clock = clock_from_config(self.container.config)
         self.store = Store(

@@ -55,3 +55,34 @@ def run_env(service: str) -> None:
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
+
+
+class NotMigrated(RuntimeError):
+    """The service's database is not at the newest schema."""
+
+
+def check_at_head(service: str, url: str) -> None:
+    """Refuse to start on a database that is not migrated to head (a clear message
+    instead of SQL errors from the first query)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    try:
+        config = alembic_config(service, url)
+    except ModuleNotFoundError:
+        return  # not a Samspil service package (e.g. a test-only service)
+    script_dir = Path(config.get_main_option("script_location") or "")
+    if not (script_dir / "env.py").exists():
+        return
+    head = ScriptDirectory.from_config(config).get_current_head()
+    engine = make_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+    if current != head:
+        raise NotMigrated(
+            f"the {service} database is at revision {current or 'none'}, not {head}: "
+            f"run `samspil migrate {service}` (with the same config) first"
+        )

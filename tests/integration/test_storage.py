@@ -187,3 +187,12 @@ def test_two_relays_on_postgresql_never_publish_a_row_twice(pg_store, amqp_uri):
     assert queue_depth(amqp_uri, queue) == n
     for relay in relays:
         relay.publisher.close()
+
+
+def test_a_service_refuses_to_start_on_an_unmigrated_database(db_url):
+    from services.common.migrate import NotMigrated, check_at_head
+
+    with pytest.raises(NotMigrated, match="run `samspil migrate intake`"):
+        check_at_head("intake", db_url)
+    upgrade("intake", db_url)
+    check_at_head("intake", db_url)  # at head: no complaint
