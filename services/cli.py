@@ -36,6 +36,7 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_NO_BROKER, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
 SERVICES: dict[str, str] = {
     "intake": "services.intake.service:IntakeService",
     "coordination": "services.coordination.service:CoordinationService",
+    "gateway": "services.gateway.service:GatewayService",
 }
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "deploy" / "config" / "all.yaml"
@@ -123,8 +124,6 @@ def migrate(config: dict[str, Any], names: list[str]) -> None:
     from services.common.migrate import upgrade
 
     for name in names:
-        if name == "gateway":
-            continue
         url = database_url(config, name)
         upgrade(name, url)
         print(f"samspil: {name} database is at head ({redact(url)})", flush=True)
@@ -202,6 +201,38 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
     return EXIT_USAGE
 
 
+def cmd_tokens(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from services.common.db import database_url, make_engine
+    from services.common.migrate import NotMigrated, check_at_head
+    from services.gateway.auth import Role, create_token
+
+    config = load_config(args.config)
+    url = database_url(config, "gateway")
+    try:
+        check_at_head("gateway", url)
+    except NotMigrated as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    role = Role(args.role)
+    if role is Role.PARTNER and not args.partner:
+        print("a partner token needs --partner <partner id>", file=sys.stderr)
+        return EXIT_USAGE
+    from sqlalchemy.orm import Session
+
+    engine = make_engine(url)
+    with Session(engine) as session:
+        token = create_token(session, name=args.name, role=role, partner_id=args.partner,
+                             now=dt.datetime.now(dt.UTC))
+        session.commit()
+    engine.dispose()
+    print(token)
+    print(f"(a {role.value} token for {args.name}; it is shown once and stored only as a hash)",
+          file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_contracts(args: argparse.Namespace) -> int:
     import contracts.generate as generate
 
@@ -244,6 +275,14 @@ def build_parser() -> argparse.ArgumentParser:
     dl_p.add_argument("--limit", type=int, default=100)
     dl_p.add_argument("--json", action="store_true", help="machine-readable output")
     dl_p.set_defaults(func=cmd_dead_letters)
+
+    t_p = sub.add_parser("tokens", help="create API tokens for the gateway")
+    t_p.add_argument("action", choices=["create"])
+    t_p.add_argument("--name", required=True, help="who the token is for, e.g. anne")
+    t_p.add_argument("--role", required=True,
+                     choices=["fronten", "tovholder", "partner", "operator"])
+    t_p.add_argument("--partner", help="partner id (for --role partner)")
+    t_p.set_defaults(func=cmd_tokens)
 
     c_p = sub.add_parser("contracts", help="check or regenerate AsyncAPI and JSON Schemas")
     c_p.add_argument("action", choices=["check", "write"])

@@ -1,0 +1,192 @@
+"""gateway: the HTTP API in front of the services' RPC. Thin: the route table in
+api.py says what each path does; this file authenticates, dispatches and answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any
+
+import eventlet
+from amqp.exceptions import ChannelError
+from kombu import Connection
+from nameko.dependency_providers import Config
+from nameko.exceptions import RemoteError, UnknownService
+from nameko.rpc import RpcProxy
+from nameko.web.handlers import http
+from sqlalchemy import text
+from werkzeug.wrappers import Request, Response
+
+from services.common.clock import Clock
+from services.common.db import Database
+from services.common.deadletters import DeadLetters
+from services.common.errors import NotFound
+from services.gateway import api, openapi
+from services.gateway.auth import Identity, authenticate
+from services.gateway.models import Denial, metadata
+
+log = logging.getLogger(__name__)
+
+KNOWN_SERVICES = ("intake", "coordination", "housing", "notifications")
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False, default=str), status=status,
+                    content_type="application/json")
+
+
+class GatewayService:
+    name = "gateway"
+
+    db = Database(metadata)
+    clock = Clock()
+    config = Config()
+    intake = RpcProxy("intake")
+    coordination = RpcProxy("coordination")
+    housing = RpcProxy("housing")
+    notifications = RpcProxy("notifications")
+
+    @http("GET,POST,PUT,PATCH,DELETE", "/<path:path>")
+    def handle(self, request: Request, path: str) -> Response:
+        return self._handle(request)
+
+    @http("GET", "/")
+    def root(self, request: Request) -> Response:
+        return json_response({"service": "samspil-gateway", "openapi": "/api/openapi.json",
+                              "docs": "/api/docs"})
+
+    # -- the request cycle ------------------------------------------------------------
+
+    def _handle(self, request: Request) -> Response:
+        config = self.config
+        try:
+            if request.path == "/api/openapi.json":
+                return json_response(openapi.document())
+            if request.path == "/api/docs":
+                return Response(openapi.html_page(), content_type="text/html; charset=utf-8")
+            api.check_url(request)
+            route, path_args = api.dispatch(request, self._url_map())
+            identity = self._identity(request)
+            if not api.allowed(route, identity):
+                self._deny(request, identity, "unauthenticated" if identity is None
+                           else "forbidden")
+                if identity is None:
+                    raise api.Problem(401, "Unauthorized",
+                                      "Send a valid token: Authorization: Bearer <token>.")
+                raise api.Problem(403, "Forbidden", "Your role may not do this.")
+            api.check_path(route, path_args)
+            if route.local:
+                return getattr(self, f"_local_{route.local}")(request, identity, path_args)
+            assert identity is not None and route.service and route.rpc
+            body = api.read_json(request, int(config.get("MAX_BODY_BYTES",
+                                                          api.DEFAULT_MAX_BODY_BYTES)))
+            query = {k: request.args[k] for k in route.query if k in request.args}
+            args = api.rpc_arguments(route, identity, body, path_args, query)
+            result = self._call(route.service, route.rpc, args,
+                                float(config.get("RPC_TIMEOUT_SECONDS", 10)))
+            return json_response(result, route.status)
+        except api.Problem as problem:
+            return problem.response(request.path)
+        except Exception:
+            log.exception("gateway: unexpected error on %s %s", request.method, request.path)
+            return api.Problem(500, "Internal error",
+                               "Something went wrong on our side.").response(request.path)
+
+    def _call(self, service: str, method: str, args: dict[str, Any], timeout: float) -> Any:
+        proxy = getattr(self, service)
+        try:
+            with eventlet.Timeout(timeout):
+                return getattr(proxy, method)(**args)
+        except eventlet.Timeout:
+            raise api.Problem(504, "Service did not answer in time",
+                              f"{service} did not answer within {timeout:g} s.") from None
+        except RemoteError as exc:
+            raise api.problem_from_remote(exc.exc_type, str(exc.value)) from None
+        except (UnknownService, ChannelError) as exc:
+            # RabbitMQ returned the call: no instance of that service is running.
+            log.error("gateway: %s is not running: %s", service, exc)
+            raise api.Problem(503, "Service unavailable",
+                              f"The {service} service is not running.") from None
+        except (OSError, ConnectionError) as exc:
+            log.error("gateway: broker unavailable: %s", exc)
+            raise api.Problem(503, "Service unavailable", "The message broker is unavailable.") \
+                from None
+
+    def _identity(self, request: Request) -> Identity | None:
+        with self.db.read() as session:
+            return authenticate(session, request.headers.get("Authorization"))
+
+    def _deny(self, request: Request, identity: Identity | None, reason: str) -> None:
+        log.warning("gateway: denied %s %s to %s: %s", request.method, request.path,
+                    identity.actor if identity else "anonymous", reason)
+        with self.db.unit_of_work() as uow:
+            uow.session.add(Denial(at=self.clock.now(), principal=identity.actor if identity
+                                   else None, method=request.method, path=request.path[:300],
+                                   reason=reason))
+            uow.commit()
+
+    _url_map_cache: Any = None
+
+    def _url_map(self) -> Any:
+        if GatewayService._url_map_cache is None:
+            GatewayService._url_map_cache = api.ROUTES.url_map()
+        return GatewayService._url_map_cache
+
+    # -- routes answered by the gateway itself ------------------------------------------
+
+    def _local_health(self, request: Request, identity: Any, args: dict[str, str]) -> Response:
+        return json_response({"status": "ok", "service": "gateway",
+                              "at": dt.datetime.now(dt.UTC).isoformat()})
+
+    def _local_ready(self, request: Request, identity: Any, args: dict[str, str]) -> Response:
+        checks = {"broker": "ok", "database": "ok"}
+        try:
+            with Connection(self.config["AMQP_URI"], connect_timeout=3) as conn:
+                conn.ensure_connection(max_retries=1)
+        except Exception as exc:
+            checks["broker"] = f"unreachable: {type(exc).__name__}"
+        try:
+            with self.db.read() as session:
+                session.execute(text("select 1"))
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return json_response({"status": "ready" if ready else "not ready", "checks": checks},
+                             200 if ready else 503)
+
+    def _dead_letters(self, service: str) -> DeadLetters:
+        config = self.config
+        return DeadLetters(config["AMQP_URI"], service, queue_type=config.get("QUEUE_TYPE"))
+
+    def _local_dead_letters_list(self, request: Request, identity: Any,
+                                 args: dict[str, str]) -> Response:
+        wanted = request.args.get("service")
+        if wanted is not None and wanted not in KNOWN_SERVICES:
+            raise api.field_problem("service", "one_of",
+                                    f"service must be one of {', '.join(KNOWN_SERVICES)}.")
+        services = [wanted] if wanted else list(KNOWN_SERVICES)
+        rows = [letter.summary() for s in services for letter in self._dead_letters(s).list()]
+        return json_response({"items": rows, "count": len(rows)})
+
+    def _find_dead_letter(self, dead_letter_id: str) -> tuple[str, Any]:
+        for service in KNOWN_SERVICES:
+            try:
+                return service, self._dead_letters(service).show(dead_letter_id)
+            except NotFound:
+                continue
+        raise api.Problem(404, "Not found", "", [{"field": "dead_letter_id",
+                          "rule": "not_found", "message": "No such dead letter."}])
+
+    def _local_dead_letters_show(self, request: Request, identity: Any,
+                                 args: dict[str, str]) -> Response:
+        _, letter = self._find_dead_letter(args["dead_letter_id"])
+        return json_response({**letter.summary(), "original_queue": letter.original_queue,
+                              "body": letter.body})
+
+    def _local_dead_letters_replay(self, request: Request, identity: Any,
+                                   args: dict[str, str]) -> Response:
+        service, letter = self._find_dead_letter(args["dead_letter_id"])
+        self._dead_letters(service).replay(letter.id)
+        log.info("gateway: %s replayed dead letter %s", identity.actor, letter.id)
+        return json_response({"replayed": letter.id, "to": letter.original_queue})
