@@ -11,7 +11,13 @@ from marshmallow import Schema, fields, validate
 
 from contracts.fields import Enum, UTCDateTime
 from contracts.registry import registry
-from contracts.vocabulary import Agency, MeetingPlace, ParticipantKind
+from contracts.vocabulary import (
+    Agency,
+    HousingRequest,
+    LadderLevel,
+    MeetingPlace,
+    ParticipantKind,
+)
 
 PATHWAY = "b7e1c2d3-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
 CITIZEN = "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80"
@@ -212,3 +218,358 @@ class ActionDueV1(_ActionBase):
                 correlation="the pathway id", example=_ACTION_EXAMPLE)
 class ActionOverdueV1(_ActionBase):
     pass
+
+
+# --- events added by the coordination service (issue 4) ------------------------
+
+
+@registry.event(
+    "coordination.housing_escalation_noted",
+    1,
+    summary="A rent-arrears case of a citizen with a pathway moved up the ladder: "
+            "the tovholder is asked to act.",
+    correlation="the pathway id",
+    example={"pathway_id": PATHWAY, "citizen_ref": CITIZEN,
+             "case_id": "e3f4a5b6-c7d8-4e9f-8a0b-1c2d3e4f5a6b",
+             "level": "escalated_to_association", "next_deadline": "2024-03-01T23:00:00+00:00",
+             "requests": ["make_plan_or_apply_for_help"], "tovholder_id": "m-social",
+             "noted_at": "2024-02-16T08:00:05+00:00"},
+)
+class HousingEscalationNotedV1(Schema):
+    pathway_id = fields.UUID(required=True)
+    citizen_ref = fields.UUID(required=True)
+    case_id = fields.UUID(required=True)
+    level = Enum(LadderLevel, required=True)
+    next_deadline = UTCDateTime(required=True, allow_none=True)
+    # What housing asks of the tovholder (asks addressed to the tovholder only).
+    requests = fields.List(Enum(HousingRequest), required=True)
+    # None while the pathway waits for a tovholder: then Fronten must pick it up.
+    tovholder_id = fields.String(required=True, allow_none=True)
+    noted_at = UTCDateTime(required=True)
+
+
+# --- RPC arguments ---------------------------------------------------------------
+# Every method takes `actor` (who acts; set by the gateway from the authenticated
+# caller). Times are timezone-aware ISO 8601; dates are Copenhagen calendar days.
+
+SERVICE = "coordination"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_ID = validate.Length(min=1, max=64)
+
+
+class _Args(Schema):
+    actor = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+class _PathwayArgs(_Args):
+    pathway_id = fields.UUID(required=True)
+
+
+class MemberSpecSchema(Schema):
+    """A professional joining the team. `member_id` is the staff member's id across
+    pathways (their calendar and working hours are kept under it)."""
+
+    member_id = fields.String(required=True, validate=_ID)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True)  # work address: invitations go there
+    agency = Enum(Agency, required=True)
+    role = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    active_from = fields.Date(load_default=None, allow_none=True)  # default: today
+    active_to = fields.Date(load_default=None, allow_none=True)
+
+
+_MEMBER_EXAMPLE = {"member_id": "m-social", "name": "Mette Socialrådgiver",
+                   "email": "mette@balk.dk", "agency": "social_services",
+                   "role": "socialrådgiver"}
+
+
+@registry.rpc(SERVICE, "open_pathway",
+              summary="Open a pathway for a citizen (staff), with its tovholder if known.",
+              example={"actor": "staff:mette", "citizen_ref": CITIZEN,
+                       "tovholder": _MEMBER_EXAMPLE})
+class OpenPathwayArgs(_Args):
+    citizen_ref = fields.UUID(required=True)
+    tovholder = fields.Nested(MemberSpecSchema, load_default=None, allow_none=True)
+
+
+@registry.rpc(SERVICE, "find_pathway", summary="The citizen's open pathway, if any.",
+              example={"actor": "staff:mette", "citizen_ref": CITIZEN})
+class FindPathwayArgs(_Args):
+    citizen_ref = fields.UUID(required=True)
+
+
+@registry.rpc(SERVICE, "get_pathway",
+              summary="A pathway: team, tovholder, network, meetings, plan, continuity.",
+              example={"actor": "staff:mette", "pathway_id": PATHWAY})
+class GetPathwayArgs(_PathwayArgs):
+    pass
+
+
+@registry.rpc(SERVICE, "timeline",
+              summary="One chronological view of a pathway for the tovholder.",
+              example={"actor": "staff:mette", "pathway_id": PATHWAY})
+class TimelineArgs(_PathwayArgs):
+    pass
+
+
+@registry.rpc(SERVICE, "add_member", summary="Add a professional to the pathway's team.",
+              example={"actor": "staff:mette", "pathway_id": PATHWAY,
+                       "member_id": "m-school", "name": "Lærer Lars", "email": "lars@skole.dk",
+                       "agency": "school", "role": "lærer"})
+class AddMemberArgs(_PathwayArgs, MemberSpecSchema):
+    pass
+
+
+@registry.rpc(SERVICE, "add_housing_adviser",
+              summary="Add a housing adviser (boligrådgiver) to the team, e.g. after a "
+                      "housing escalation.",
+              example={"actor": "staff:mette", "pathway_id": PATHWAY,
+                       "member_id": "m-bolig", "name": "Bo Boligrådgiver",
+                       "email": "bo@balk.dk", "case_id": "e3f4a5b6-c7d8-4e9f-8a0b-1c2d3e4f5a6b"})
+class AddHousingAdviserArgs(_PathwayArgs):
+    member_id = fields.String(required=True, validate=_ID)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True)
+    role = fields.String(load_default="boligrådgiver", validate=validate.Length(min=1, max=100))
+    case_id = fields.UUID(load_default=None, allow_none=True)
+
+
+@registry.rpc(SERVICE, "end_membership",
+              summary="A member leaves the team after `last_day` (not the tovholder).",
+              example={"actor": "staff:mette", "pathway_id": PATHWAY,
+                       "member_id": "m-school", "last_day": "2021-06-30"})
+class EndMembershipArgs(_PathwayArgs):
+    member_id = fields.String(required=True, validate=_ID)
+    last_day = fields.Date(required=True)
+
+
+@registry.rpc(SERVICE, "add_network_person",
+              summary="Add a relative or friend (pårørende) who takes part in meetings.",
+              example={"actor": "staff:mette", "pathway_id": PATHWAY, "name": "Hanne",
+                       "relation": "mor"})
+class AddNetworkPersonArgs(_PathwayArgs):
+    person_id = fields.String(load_default=None, allow_none=True, validate=_ID)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    relation = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+@registry.rpc(SERVICE, "appoint_tovholder",
+              summary="Make a team member the pathway's first tovholder.",
+              example={"actor": "staff:mette", "pathway_id": PATHWAY, "member_id": "m-social"})
+class AppointTovholderArgs(_PathwayArgs):
+    member_id = fields.String(required=True, validate=_ID)
+
+
+@registry.rpc(SERVICE, "hand_over_tovholder",
+              summary="Hand the tovholder role to another team member, with a reason.",
+              example={"actor": "staff:mette", "pathway_id": PATHWAY,
+                       "new_tovholder_id": "m-upoint", "reason": "Mette går på barsel."})
+class HandOverTovholderArgs(_PathwayArgs):
+    new_tovholder_id = fields.String(required=True, validate=_ID)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+@registry.rpc(SERVICE, "close_pathway", summary="Close a pathway.",
+              example={"actor": "staff:mette", "pathway_id": PATHWAY,
+                       "reason": "Vincent starter på efterskole."})
+class ClosePathwayArgs(_PathwayArgs):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+# -- calendars ------------------------------------------------------------------------
+
+
+class WorkingDaySchema(Schema):
+    weekday = fields.String(required=True, validate=validate.OneOf(WEEKDAYS))
+    start = fields.Time(required=True)  # Copenhagen wall clock
+    end = fields.Time(required=True)
+
+
+@registry.rpc(SERVICE, "set_working_hours",
+              summary="A staff member's weekly working hours (one window per weekday; "
+                      "days not listed are off). Without any: Mon-Thu 8-15.30, Fri 8-13.",
+              example={"actor": "staff:lars", "member_id": "m-school",
+                       "days": [{"weekday": d, "start": "08:00", "end": "14:00"}
+                                for d in ("mon", "tue", "wed", "thu", "fri")]})
+class SetWorkingHoursArgs(_Args):
+    member_id = fields.String(required=True, validate=_ID)
+    days = fields.List(fields.Nested(WorkingDaySchema), required=True)
+
+
+@registry.rpc(SERVICE, "add_busy_block",
+              summary="Enter a time when a participant cannot meet (only the time is kept).",
+              example={"actor": "staff:lars", "participant_id": "m-school",
+                       "starts_at": "2021-03-02T08:00:00+00:00",
+                       "ends_at": "2021-03-02T10:00:00+00:00"})
+class AddBusyBlockArgs(_Args):
+    participant_id = fields.String(required=True, validate=_ID)
+    starts_at = UTCDateTime(required=True)
+    ends_at = UTCDateTime(required=True)
+
+
+@registry.rpc(SERVICE, "import_calendar",
+              summary="Replace a participant's imported busy blocks in a window with those "
+                      "of an iCalendar feed or .ics file (its text).",
+              example={"actor": "staff:lars", "participant_id": "m-school",
+                       "calendar": "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n",
+                       "window_start": "2021-03-01T00:00:00+00:00",
+                       "window_end": "2021-04-26T00:00:00+00:00"})
+class ImportCalendarArgs(_Args):
+    participant_id = fields.String(required=True, validate=_ID)
+    calendar = fields.String(required=True, validate=validate.Length(min=1, max=5_000_000))
+    window_start = UTCDateTime(required=True)
+    window_end = UTCDateTime(required=True)
+
+
+@registry.rpc(SERVICE, "set_citizen_preferences",
+              summary="What suits the citizen: not before/after (Copenhagen time), "
+                      "weekdays, place.",
+              example={"actor": "staff:mette", "pathway_id": PATHWAY,
+                       "not_before": "10:00", "weekdays": ["tue", "wed", "thu"],
+                       "place": "home"})
+class SetCitizenPreferencesArgs(_PathwayArgs):
+    not_before = fields.Time(load_default=None, allow_none=True)
+    not_after = fields.Time(load_default=None, allow_none=True)
+    weekdays = fields.List(fields.String(validate=validate.OneOf(WEEKDAYS)), load_default=list)
+    place = Enum(MeetingPlace, load_default=MeetingPlace.FRONTEN)
+
+
+# -- meetings -------------------------------------------------------------------------
+
+
+class InviteeSchema(Schema):
+    """A team member or network person invited; the tovholder and the citizen always are."""
+
+    participant_id = fields.String(required=True, validate=_ID)
+    required = fields.Boolean(load_default=True)
+
+
+_INVITEES = [{"participant_id": "m-school", "required": True},
+             {"participant_id": "m-upoint", "required": True}]
+
+
+@registry.rpc(SERVICE, "propose_slots",
+              summary="The best free meeting slots in a horizon, ranked by the citizen's "
+                      "preferences, earliest date and optional attendance.",
+              example={"actor": "staff:mette", "pathway_id": PATHWAY, "length_minutes": 60,
+                       "horizon_start": "2021-03-01T00:00:00+00:00",
+                       "horizon_end": "2021-03-15T00:00:00+00:00",
+                       "participants": _INVITEES, "limit": 5})
+class ProposeSlotsArgs(_PathwayArgs):
+    length_minutes = fields.Integer(required=True, strict=True,
+                                    validate=validate.Range(min=5, max=8 * 60))
+    horizon_start = UTCDateTime(required=True)
+    horizon_end = UTCDateTime(required=True)
+    participants = fields.List(fields.Nested(InviteeSchema), load_default=list)
+    limit = fields.Integer(load_default=5, strict=True, validate=validate.Range(min=1, max=50))
+    # Offer different days: at most this many slots per day (None: no cap).
+    max_per_day = fields.Integer(load_default=1, allow_none=True, strict=True,
+                                 validate=validate.Range(min=1))
+    # When looking for a new time for this meeting: its own time does not block.
+    meeting_id = fields.UUID(load_default=None, allow_none=True)
+
+
+@registry.rpc(SERVICE, "schedule_meeting",
+              summary="Schedule a team meeting (checked against working hours, busy blocks "
+                      "and holidays); publishes coordination.meeting_scheduled.",
+              example={"actor": "staff:mette", "pathway_id": PATHWAY,
+                       "starts_at": "2021-03-02T09:00:00+00:00",
+                       "ends_at": "2021-03-02T10:00:00+00:00", "place": "home",
+                       "participants": _INVITEES})
+class ScheduleMeetingArgs(_PathwayArgs):
+    starts_at = UTCDateTime(required=True)
+    ends_at = UTCDateTime(required=True)
+    place = Enum(MeetingPlace, load_default=None, allow_none=True)  # default: citizen's wish
+    participants = fields.List(fields.Nested(InviteeSchema), load_default=list)
+
+
+class _MeetingArgs(_Args):
+    meeting_id = fields.UUID(required=True)
+
+
+@registry.rpc(SERVICE, "reschedule_meeting",
+              summary="Move a planned meeting; publishes meeting_rescheduled (SEQUENCE+1).",
+              example={"actor": "staff:mette", "meeting_id": MEETING,
+                       "starts_at": "2021-03-03T09:00:00+00:00",
+                       "ends_at": "2021-03-03T10:00:00+00:00", "reason": "Lars er syg."})
+class RescheduleMeetingArgs(_MeetingArgs):
+    starts_at = UTCDateTime(required=True)
+    ends_at = UTCDateTime(required=True)
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    place = Enum(MeetingPlace, load_default=None, allow_none=True)
+
+
+@registry.rpc(SERVICE, "cancel_meeting",
+              summary="Cancel a planned meeting; publishes meeting_cancelled.",
+              example={"actor": "staff:mette", "meeting_id": MEETING,
+                       "reason": "Vincent er syg."})
+class CancelMeetingArgs(_MeetingArgs):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+@registry.rpc(SERVICE, "record_meeting_held",
+              summary="Record that a meeting was held: who came, what was decided.",
+              example={"actor": "staff:mette", "meeting_id": MEETING,
+                       "present": ["m-social", CITIZEN, "m-upoint"],
+                       "decisions": ["Ulla henter Vincent om morgenen de første to uger."]})
+class RecordMeetingHeldArgs(_MeetingArgs):
+    present = fields.List(fields.String(validate=_ID), required=True)
+    decisions = fields.List(fields.String(validate=validate.Length(min=1, max=2000)),
+                            load_default=list)
+
+
+# -- the handleplan ---------------------------------------------------------------------
+
+
+class ActionSpecSchema(Schema):
+    action_id = fields.String(load_default=None, allow_none=True, validate=_ID)
+    text = fields.String(required=True, validate=validate.Length(max=2000))
+    owner_id = fields.String(required=True, validate=_ID)  # a team member
+    due_on = fields.Date(required=True)
+
+
+class GoalSpecSchema(Schema):
+    goal_id = fields.String(load_default=None, allow_none=True, validate=_ID)
+    text = fields.String(required=True, validate=validate.Length(max=2000))
+    # Whose words: the citizen's own (at least one goal must be), network or team.
+    voice = fields.String(load_default="citizen",
+                          validate=validate.OneOf(["citizen", "network", "team"]))
+    actions = fields.List(fields.Nested(ActionSpecSchema), load_default=list)
+
+
+_GOALS = [{"goal_id": "g-school", "text": "Jeg vil gerne komme i skole igen.",
+           "actions": [{"action_id": "a-bed", "text": "Ulla hjælper Vincent ud af sengen.",
+                        "owner_id": "m-upoint", "due_on": "2021-03-15"}]}]
+
+
+@registry.rpc(SERVICE, "draft_plan",
+              summary="Version 1 of the pathway's handleplan (goals in the citizen's words).",
+              example={"actor": "staff:mette", "pathway_id": PATHWAY, "goals": _GOALS})
+class DraftPlanArgs(_PathwayArgs):
+    goals = fields.List(fields.Nested(GoalSpecSchema), required=True)
+
+
+@registry.rpc(SERVICE, "revise_plan",
+              summary="A new version of the handleplan (the old one is kept); actions keep "
+                      "their status by id.",
+              example={"actor": "staff:mette", "pathway_id": PATHWAY, "goals": _GOALS})
+class RevisePlanArgs(_PathwayArgs):
+    goals = fields.List(fields.Nested(GoalSpecSchema), required=True)
+
+
+@registry.rpc(SERVICE, "record_plan_agreement",
+              summary="The citizen agreed to a plan version: when and how.",
+              example={"actor": "staff:mette", "pathway_id": PATHWAY, "version": 1,
+                       "how": "in_meeting"})
+class RecordPlanAgreementArgs(_PathwayArgs):
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    how = fields.String(required=True, validate=validate.OneOf(["in_meeting", "phone", "written"]))
+
+
+@registry.rpc(SERVICE, "set_action_status",
+              summary="Mark an action of the current plan open, done or dropped.",
+              example={"actor": "staff:ulla", "pathway_id": PATHWAY, "action_id": "a-bed",
+                       "status": "done"})
+class SetActionStatusArgs(_PathwayArgs):
+    action_id = fields.String(required=True, validate=_ID)
+    status = fields.String(required=True, validate=validate.OneOf(["open", "done", "dropped"]))

@@ -5,11 +5,21 @@ Fronten) and the partner statement (`housing.partner_status`), whose schema is t
 allow-list of what a housing association may ever receive: a typed status, what we
 ask of it, its own tenancy reference, our case reference and dates. No citizen
 reference, no amounts, no free text.
+
+`housing.case_escalated` is sent whenever a case's level changes, up or down (a
+de-escalation has a lower `level` than `previous_level`). In case_escalated v1 and
+case_closed v1, `association_id` is "" for a case with no housing association (a
+private landlord, reported by Fronten); the newer events carry null instead.
+Internal events (`case_opened`, `warning_flagged`, `action_overdue`) are for the
+tovholder, Fronten and coordination's timeline, never for a partner.
 """
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from contracts.fields import Enum, UTCDateTime
 from contracts.registry import registry
@@ -88,3 +98,241 @@ class PartnerStatusV1(Schema):
     occurred_on = fields.Date(required=True)
     hold_until = fields.Date(required=True, allow_none=True)
     eviction_date = fields.Date(required=True, allow_none=True)
+
+
+# ---------------------------------------------------------------- internal events
+# For the tovholder, Fronten and coordination's timeline; never for the association.
+
+REPORT_SOURCES = ["association", "fogedret", "fronten"]
+FLAGS = ["pakrav_deadline_shorter_than_legal", "processing_exceeds_pakrav_deadline"]
+DEADLINE_KINDS = ["outreach", "pakrav", "hold_expires", "help_decision",
+                  "termination_response", "emergency_plan"]
+
+
+class _CaseEventBase(Schema):
+    case_id = fields.UUID(required=True)
+    association_id = fields.String(required=True, allow_none=True)
+    tenancy_ref = fields.String(required=True, allow_none=True)
+    citizen_ref = fields.UUID(required=True, allow_none=True)
+    level = Enum(LadderLevel, required=True)
+    next_deadline = UTCDateTime(required=True, allow_none=True)
+    asks = fields.List(fields.Nested(AskSchema), required=True)
+    occurred_at = UTCDateTime(required=True)
+
+
+@registry.event(
+    "housing.case_opened",
+    1,
+    summary="An arrears case was opened from a report (association, fogedret or Fronten).",
+    correlation="the case id",
+    example={"case_id": CASE, "association_id": "kab-ballerup", "tenancy_ref": "12-0304-2",
+             "citizen_ref": CITIZEN, "source": "association", "level": "reported",
+             "next_deadline": "2024-02-15T23:00:00+00:00", "citizen_match_pending": False,
+             "asks": [{"addressee": "association", "request": "for_information"},
+                      {"addressee": "tovholder", "request": "for_information"}],
+             "occurred_at": "2024-02-01T08:00:00+00:00"},
+)
+class CaseOpenedV1(_CaseEventBase):
+    source = fields.String(required=True, validate=validate.OneOf(REPORT_SOURCES))
+    # True while intake has not matched the tenant: Fronten must find the citizen.
+    citizen_match_pending = fields.Boolean(required=True)
+
+
+@registry.event(
+    "housing.warning_flagged",
+    1,
+    summary="A warning on an arrears case, raised at once (e.g. help would come too late).",
+    correlation="the case id",
+    example={"case_id": CASE, "association_id": "kab-ballerup", "tenancy_ref": "12-0304-2",
+             "citizen_ref": CITIZEN, "flag": "processing_exceeds_pakrav_deadline",
+             "pakrav_deadline": "2024-02-15", "level": "outreach_due",
+             "next_deadline": "2024-02-15T23:00:00+00:00",
+             "asks": [{"addressee": "tovholder", "request": "make_plan_or_apply_for_help"}],
+             "occurred_at": "2024-02-01T08:00:00+00:00"},
+)
+class WarningFlaggedV1(_CaseEventBase):
+    flag = fields.String(required=True, validate=validate.OneOf(FLAGS))
+    pakrav_deadline = fields.Date(required=True, allow_none=True)
+
+
+@registry.event(
+    "housing.action_overdue",
+    1,
+    summary="A deadline of an arrears case passed with its action outstanding; level unchanged.",
+    correlation="the case id",
+    example={"case_id": CASE, "association_id": "kab-ballerup", "tenancy_ref": "12-0304-2",
+             "citizen_ref": CITIZEN, "deadline_kind": "termination_response",
+             "level": "termination_urgent", "next_deadline": None,
+             "asks": [{"addressee": "tovholder", "request": "involve_boligsocial_team"}],
+             "occurred_at": "2024-03-05T23:00:00+00:00"},
+)
+class ActionOverdueV1(_CaseEventBase):
+    deadline_kind = fields.String(required=True, validate=validate.OneOf(DEADLINE_KINDS))
+
+
+# ------------------------------------------------------------------------------ RPC
+# Every method takes `actor` (who acts; set by the gateway from the authenticated caller).
+
+SERVICE = "housing"
+DELIVERY_CHANNELS = ["webhook", "partner_queue", "email"]
+HELP_PARAGRAPHS = ["aktivloven_81a", "aktivloven_81b"]
+_REF = validate.Length(min=1, max=64)
+
+
+class AmountDKK(fields.Field):
+    """An amount in kroner, sent as a string ("12500.50") or an integer, never a float
+    (binary floats cannot hold øre exactly). Range and øre are the domain's rules."""
+
+    default_error_messages = {  # noqa: RUF012
+        "invalid": "Send the amount as a string or an integer, e.g. \"12500.50\".",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        if isinstance(value, bool | float) or not isinstance(value, int | str):
+            raise self.make_error("invalid")
+        try:
+            amount = Decimal(value)
+        except InvalidOperation:
+            raise self.make_error("invalid") from None
+        if not amount.is_finite():
+            raise self.make_error("invalid")
+        return amount
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else str(value)
+
+
+class _ActorArgs(Schema):
+    actor = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+class DepartmentArgs(Schema):
+    number = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    tenancy_refs = fields.List(fields.String(validate=_REF), load_default=list)
+
+
+@registry.rpc(
+    SERVICE,
+    "register_association",
+    summary="Register (or update) a housing association as a partner, with its afdelinger "
+    "and the tenancies they own. How it is reached is set up in notifications.",
+    example={"actor": "staff:fronten-anne", "association_id": "kab-ballerup",
+             "name": "KAB Ballerup", "cvr": "12345678", "delivery": "webhook",
+             "departments": [{"number": "12", "name": "Grantoften",
+                              "tenancy_refs": ["12-0304-2", "12-0304-3"]}]},
+)
+class RegisterAssociationArgs(_ActorArgs):
+    association_id = fields.String(
+        required=True, validate=[_REF, validate.Regexp(r"^[a-z0-9][a-z0-9._-]*$")]
+    )
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    cvr = fields.String(load_default=None, allow_none=True)
+    delivery = fields.String(load_default="webhook", validate=validate.OneOf(DELIVERY_CHANNELS))
+    departments = fields.List(fields.Nested(DepartmentArgs), load_default=list)
+
+
+class MatchArgs(Schema):
+    """What intake needs to find a tenant the reporter has no citizen_ref for. Passed
+    on to intake's match_citizen and never stored or published by housing."""
+
+    cpr = fields.String(load_default=None, allow_none=True,
+                        validate=validate.Regexp(r"^\d{6}-?\d{4}$"))
+    name = fields.String(load_default=None, allow_none=True,
+                         validate=validate.Length(min=1, max=200))
+    birth_date = fields.Date(load_default=None, allow_none=True)
+
+    @validates_schema
+    def _enough_to_match(self, data: dict[str, Any], **kwargs: Any) -> None:
+        # As intake searches: a CPR number, or both the name and the birth date.
+        if not data.get("cpr") and not (data.get("name") and data.get("birth_date")):
+            raise ValidationError("Give the CPR number, or both name and birth date.", "cpr")
+
+
+@registry.rpc(
+    SERVICE,
+    "report_arrears",
+    summary="Report rent arrears for a tenancy. A second report for a tenancy with an "
+    "open case updates that case. Without a citizen_ref, `match` is passed to intake.",
+    example={"actor": "partner:kab-ballerup", "source": "association",
+             "association_id": "kab-ballerup", "tenancy_ref": "12-0304-2",
+             "citizen_ref": CITIZEN, "amount_dkk": "12500.00", "months_behind": 2,
+             "pakrav_sent_on": "2024-02-01", "pakrav_deadline": "2024-02-15"},
+)
+class ReportArrearsArgs(_ActorArgs):
+    source = fields.String(load_default="association", validate=validate.OneOf(REPORT_SOURCES))
+    association_id = fields.String(load_default=None, allow_none=True, validate=_REF)
+    tenancy_ref = fields.String(load_default=None, allow_none=True, validate=_REF)
+    citizen_ref = fields.UUID(load_default=None, allow_none=True)
+    match = fields.Nested(MatchArgs, load_default=None, allow_none=True)
+    amount_dkk = AmountDKK(load_default=None, allow_none=True)
+    months_behind = fields.Integer(load_default=None, allow_none=True, strict=True)
+    pakrav_sent_on = fields.Date(load_default=None, allow_none=True)
+    pakrav_deadline = fields.Date(load_default=None, allow_none=True)
+    termination_on = fields.Date(load_default=None, allow_none=True)
+    eviction_date = fields.Date(load_default=None, allow_none=True)
+
+
+class CaseArgs(_ActorArgs):
+    case_id = fields.UUID(required=True)
+
+
+_CASE_EXAMPLE = {"actor": "staff:tovholder-mette", "case_id": CASE}
+
+for _method, _summary in (
+    ("get_case", "The case as the municipality sees it: level, deadlines, flags, asks."),
+    ("record_contact", "The municipality reached the citizen (ends OUTREACH_DUE)."),
+    ("propose_payment_plan", "An afdragsordning (payment plan) was proposed to the association."),
+    ("agree_payment_plan", "The association agreed the afdragsordning (de-escalates)."),
+    ("break_payment_plan", "The afdragsordning was broken (re-escalates)."),
+    ("refuse_help", "The pending § 81 a/b application was refused (re-escalates)."),
+    ("withdraw_termination", "The association withdrew the ophævelse."),
+    ("resolve_eviction", "The udsættelse (eviction) was called off."),
+    ("record_emergency_housing_plan", "The emergency housing plan exists."),
+    ("record_paid_in_full", "The arrears are paid in full: closes with the tenancy kept."),
+):
+    # These methods take the case and the actor only: one schema, registered per method.
+    registry.rpc(SERVICE, _method, summary=_summary, example=_CASE_EXAMPLE)(CaseArgs)
+
+
+@registry.rpc(SERVICE, "apply_for_help", summary="An aktivloven § 81 a/§ 81 b application "
+              "was made; the hold asked of the association extends to the expected decision.",
+              example={**_CASE_EXAMPLE, "paragraph": "aktivloven_81a"})
+class ApplyForHelpArgs(CaseArgs):
+    paragraph = fields.String(required=True, validate=validate.OneOf(HELP_PARAGRAPHS))
+
+
+@registry.rpc(SERVICE, "grant_help", summary="The pending application was granted "
+              "(§ 81 b needs months).", example={**_CASE_EXAMPLE, "months": None})
+class GrantHelpArgs(CaseArgs):
+    months = fields.Integer(load_default=None, allow_none=True, strict=True)
+
+
+@registry.rpc(SERVICE, "register_termination", summary="An ophævelse (termination) was "
+              "registered: urgent, boligsocial team.",
+              example={**_CASE_EXAMPLE, "termination_on": "2024-03-01"})
+class RegisterTerminationArgs(CaseArgs):
+    termination_on = fields.Date(load_default=None, allow_none=True)
+
+
+@registry.rpc(SERVICE, "set_eviction_date", summary="The fogedret set the udsættelse date: "
+              "emergency housing plan.", example={**_CASE_EXAMPLE, "eviction_date": "2024-04-10"})
+class SetEvictionDateArgs(CaseArgs):
+    eviction_date = fields.Date(required=True)
+
+
+@registry.rpc(SERVICE, "close_case", summary="Close a case whose tenancy was lost or ended "
+              "(tenancy kept: record_paid_in_full).",
+              example={**_CASE_EXAMPLE, "closure": "tenancy_ended"})
+class CloseCaseArgs(CaseArgs):
+    closure = Enum(Closure, required=True)
+
+
+@registry.rpc(SERVICE, "association_report", summary="Cases, levels reached, evictions "
+              "avoided and time to first contact, for one association and period.",
+              example={"actor": "staff:fronten-anne", "association_id": "kab-ballerup",
+                       "start": "2024-01-01", "end": "2024-06-30"})
+class AssociationReportArgs(_ActorArgs):
+    association_id = fields.String(required=True, validate=_REF)
+    start = fields.Date(required=True)
+    end = fields.Date(required=True)

@@ -6,6 +6,8 @@ services know the citizen only as `citizen_ref`.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from marshmallow import Schema, fields, validate
 
 from contracts.fields import Enum, UTCDateTime
@@ -227,3 +229,570 @@ class RegisterInquiryArgs(Schema):
     wish = fields.String(required=True, validate=validate.Length(min=1, max=4000))
     citizen_ref = fields.UUID(load_default=None, allow_none=True)
     registered_at = UTCDateTime(load_default=None, allow_none=True)
+
+
+# --- course events added by the intake service (issue 3) ----------------------------
+
+_REVIEW_DECISIONS = ("end", "refer_85", "continue")
+_REFERRAL_OUTCOMES = ("granted", "refused", "withdrawn")
+_END_REASONS = ("planned_end", "broken_agreements", "max_length_reached", "citizen_withdrew")
+
+
+@registry.event(
+    "intake.course_review_requested",
+    1,
+    summary="A course's planned end was put to the tværgående udvalg (cross-unit review panel).",
+    correlation="the course id",
+    example={
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+        "citizen_ref": "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80",
+        "kind": "individual_82b",
+        "requested_on": "2018-09-10",
+        "planned_end": "2018-10-09",
+    },
+)
+class CourseReviewRequestedV1(Schema):
+    course_id = fields.UUID(required=True)
+    citizen_ref = fields.UUID(required=True)
+    kind = Enum(CourseKind, required=True)
+    requested_on = fields.Date(required=True)
+    planned_end = fields.Date(required=True)
+
+
+@registry.event(
+    "intake.course_review_decided",
+    1,
+    summary="The tværgående udvalg decided on a course's planned end: end, refer_85 or continue.",
+    correlation="the course id",
+    example={
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+        "citizen_ref": "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80",
+        "decision": "end",
+        "decided_on": "2018-09-20",
+        "planned_end": "2018-10-09",
+    },
+)
+class CourseReviewDecidedV1(Schema):
+    course_id = fields.UUID(required=True)
+    citizen_ref = fields.UUID(required=True)
+    decision = fields.String(required=True, validate=validate.OneOf(_REVIEW_DECISIONS))
+    decided_on = fields.Date(required=True)
+    # The planned end the decision was about (a "continue" decision moves it: see course_extended).
+    planned_end = fields.Date(required=True)
+
+
+@registry.event(
+    "intake.course_extended",
+    1,
+    summary="A course's planned end was moved later, within its maximum length.",
+    correlation="the course id",
+    example={
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+        "citizen_ref": "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80",
+        "previous_planned_end": "2018-08-09",
+        "planned_end": "2018-10-09",
+    },
+)
+class CourseExtendedV1(Schema):
+    course_id = fields.UUID(required=True)
+    citizen_ref = fields.UUID(required=True)
+    previous_planned_end = fields.Date(required=True)
+    planned_end = fields.Date(required=True)
+
+
+@registry.event(
+    "intake.referral_85_made",
+    1,
+    summary="Fronten referred a citizen on a course to Social Vejledning for a § 85 assessment.",
+    correlation="the course id",
+    example={
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+        "citizen_ref": "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80",
+        "referred_on": "2018-09-20",
+    },
+)
+class Referral85MadeV1(Schema):
+    course_id = fields.UUID(required=True)
+    citizen_ref = fields.UUID(required=True)
+    referred_on = fields.Date(required=True)
+
+
+@registry.event(
+    "intake.referral_85_decided",
+    1,
+    summary="The outcome of a § 85 referral was fed back: granted, refused or withdrawn.",
+    correlation="the course id",
+    example={
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+        "citizen_ref": "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80",
+        "outcome": "granted",
+        "decided_on": "2018-10-15",
+    },
+)
+class Referral85DecidedV1(Schema):
+    course_id = fields.UUID(required=True)
+    citizen_ref = fields.UUID(required=True)
+    outcome = fields.String(required=True, validate=validate.OneOf(_REFERRAL_OUTCOMES))
+    decided_on = fields.Date(required=True)
+
+
+# --- RPC arguments and results --------------------------------------------------------
+#
+# Every method takes `actor` (who acts; set by the gateway from the authenticated
+# caller). Reads and searches of a citizen's data also take `purpose`: both go into
+# the access log. Dates are ISO dates ("2018-04-09"); times carry a UTC offset.
+
+
+class ContactChannel(StrEnum):
+    """How the citizen prefers to be contacted."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    LETTER = "letter"  # brev (Digital Post or paper)
+
+
+def _actor() -> fields.String:
+    return fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+def _purpose() -> fields.String:
+    return fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+_PHONE = validate.Regexp(r"^\+?[0-9][0-9 ]{5,30}$", error="Digits, spaces and a leading +.")
+
+
+@registry.rpc(
+    SERVICE,
+    "resolve_inquiry",
+    summary="Resolve an inquiry with an outcome; referral_pathway also publishes "
+    "intake.pathway_referral for coordination.",
+    example={
+        "actor": "staff:fronten-anne",
+        "inquiry_id": "6f1c2b9e-3d7a-4c1e-9a55-2b8f0d6c4e11",
+        "outcome": "advice_only",
+        "conversations": 2,
+    },
+)
+class ResolveInquiryArgs(Schema):
+    actor = _actor()
+    inquiry_id = fields.UUID(required=True)
+    outcome = Enum(Outcome, required=True)
+    # Advice only: how many conversations it took (one or more).
+    conversations = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=1000)
+    )
+    resolved_at = UTCDateTime(load_default=None, allow_none=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "get_inquiry",
+    summary="Show one inquiry, with the citizen's own words.",
+    example={
+        "actor": "staff:fronten-anne",
+        "inquiry_id": "6f1c2b9e-3d7a-4c1e-9a55-2b8f0d6c4e11",
+        "purpose": "opfølgning på henvendelse",
+    },
+)
+class GetInquiryArgs(Schema):
+    actor = _actor()
+    inquiry_id = fields.UUID(required=True)
+    purpose = _purpose()
+
+
+@registry.rpc(
+    SERVICE,
+    "register_citizen",
+    summary="Register a citizen by CPR number (validated by date and century digit); "
+    "returns the citizen_ref everyone else uses. A known CPR number is a conflict.",
+    example={
+        "actor": "staff:fronten-anne",
+        "cpr": "010203-4562",
+        "name": "Mikkel Hansen",
+        "email": "mikkel@example.dk",
+        "phone": "+45 20 30 40 50",
+        "preferred_channel": "sms",
+    },
+)
+class RegisterCitizenArgs(Schema):
+    actor = _actor()
+    cpr = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    phone = fields.String(load_default=None, allow_none=True, validate=_PHONE)
+    preferred_channel = Enum(ContactChannel, required=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "update_contact",
+    summary="Change a citizen's name or contact details; only the fields given change "
+    "(null clears email or phone).",
+    example={
+        "actor": "staff:fronten-anne",
+        "citizen_ref": "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80",
+        "phone": "+45 20 30 40 51",
+        "preferred_channel": "sms",
+    },
+)
+class UpdateContactArgs(Schema):
+    actor = _actor()
+    citizen_ref = fields.UUID(required=True)
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    phone = fields.String(allow_none=True, validate=_PHONE)
+    preferred_channel = Enum(ContactChannel)
+
+
+@registry.rpc(
+    SERVICE,
+    "get_citizen",
+    summary="Show a citizen: name, contact, age and target group; the CPR number only "
+    "when asked for (show_cpr), and that is logged as its own read.",
+    example={
+        "actor": "staff:fronten-anne",
+        "citizen_ref": "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80",
+        "purpose": "forberedelse af samtale",
+        "show_cpr": False,
+    },
+)
+class GetCitizenArgs(Schema):
+    actor = _actor()
+    citizen_ref = fields.UUID(required=True)
+    purpose = _purpose()
+    show_cpr = fields.Boolean(load_default=False)
+
+
+class ContactResult(Schema):
+    citizen_ref = fields.UUID(required=True)
+    name = fields.String(required=True)
+    email = fields.String(required=True, allow_none=True)
+    phone = fields.String(required=True, allow_none=True)
+    preferred_channel = Enum(ContactChannel, required=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "get_contact",
+    result=ContactResult,
+    summary="The citizen's name and contact details, for notifications at send time "
+    "(addresses never ride on the broker). Logged as a read.",
+    example={
+        "actor": "service:notifications",
+        "citizen_ref": "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80",
+        "purpose": "mødeindkaldelse",
+    },
+)
+class GetContactArgs(Schema):
+    actor = _actor()
+    citizen_ref = fields.UUID(required=True)
+    purpose = _purpose()
+
+
+
+class MatchResult(Schema):
+    citizen_ref = fields.UUID(required=True, allow_none=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "match_citizen",
+    result=MatchResult,
+    summary="Find a citizen_ref: an exact CPR match (through the lookup hash), or without "
+    "a CPR number only an unambiguous match on name and birth date. Logged as a search.",
+    example={
+        "actor": "service:housing",
+        "purpose": "lejer med huslejerestance",
+        "cpr": None,
+        "name": "Mikkel Hansen",
+        "birth_date": "2003-02-01",
+    },
+)
+class MatchCitizenArgs(Schema):
+    actor = _actor()
+    purpose = _purpose()
+    cpr = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
+    name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    birth_date = fields.Date(load_default=None, allow_none=True)
+
+
+
+@registry.rpc(
+    SERVICE,
+    "lookups_of_citizen",
+    summary="Dates and purposes of every read, search, change and disclosure of a "
+    "citizen's data (for the citizen's own request). The query itself is logged too.",
+    example={
+        "actor": "staff:fronten-anne",
+        "citizen_ref": "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80",
+        "purpose": "borgerens anmodning om indsigt",
+    },
+)
+class LookupsOfCitizenArgs(Schema):
+    actor = _actor()
+    citizen_ref = fields.UUID(required=True)
+    purpose = _purpose()
+
+
+@registry.rpc(
+    SERVICE,
+    "give_consent",
+    summary="Record a specific consent (samtykke): recipient, kinds of information, "
+    "purpose, form. Publishes intake.consent_given.",
+    example={
+        "actor": "staff:fronten-anne",
+        "citizen_ref": "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80",
+        "recipient": "jobcenter-ballerup",
+        "information_kinds": ["bridging_status", "meeting_schedule"],
+        "purpose": "brobygning til beskæftigelse",
+        "form": "written",
+    },
+)
+class GiveConsentArgs(Schema):
+    actor = _actor()
+    citizen_ref = fields.UUID(required=True)
+    recipient = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    information_kinds = fields.List(fields.String(validate=validate.Length(max=64)), required=True)
+    purpose = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    form = fields.String(required=True, validate=validate.Length(min=1, max=16))
+    given_at = UTCDateTime(load_default=None, allow_none=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "withdraw_consent",
+    summary="Withdraw a consent (twice is refused). Publishes intake.consent_withdrawn.",
+    example={
+        "actor": "staff:fronten-anne",
+        "consent_id": "3a1f0c1e-5b2d-4e8f-9a7b-1c2d3e4f5a6b",
+    },
+)
+class WithdrawConsentArgs(Schema):
+    actor = _actor()
+    consent_id = fields.UUID(required=True)
+    withdrawn_at = UTCDateTime(load_default=None, allow_none=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "list_consents",
+    summary="Show a citizen's consents, given and withdrawn.",
+    example={
+        "actor": "staff:fronten-anne",
+        "citizen_ref": "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80",
+        "purpose": "gennemgang af samtykker med borgeren",
+    },
+)
+class ListConsentsArgs(Schema):
+    actor = _actor()
+    citizen_ref = fields.UUID(required=True)
+    purpose = _purpose()
+
+
+class PlanArgs(Schema):
+    # Indsatsmål (goals) in the citizen's own words; opfølgning (follow-up) dates.
+    goals = fields.List(fields.String(validate=validate.Length(max=2000)), required=True)
+    follow_up_dates = fields.List(fields.Date(), required=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "start_course",
+    summary="Start a § 82 a group course, an SFT group (9 months) or a § 82 b individual "
+    "course (at most 6 months, a setting) for an inquiry with a citizen. "
+    "Publishes intake.course_started.",
+    example={
+        "actor": "staff:fronten-anne",
+        "inquiry_id": "6f1c2b9e-3d7a-4c1e-9a55-2b8f0d6c4e11",
+        "kind": "individual_82b",
+        "start_date": "2018-04-09",
+        "planned_end": "2018-10-09",
+        "plan": {
+            "goals": ["Jeg vil kunne åbne mine breve selv."],
+            "follow_up_dates": ["2018-05-07", "2018-07-02"],
+        },
+        "bridging_to": ["employment"],
+    },
+)
+class StartCourseArgs(Schema):
+    actor = _actor()
+    inquiry_id = fields.UUID(required=True)
+    kind = Enum(CourseKind, required=True)
+    plan = fields.Nested(PlanArgs, required=True)
+    start_date = fields.Date(load_default=None, allow_none=True)  # default: today
+    planned_end = fields.Date(load_default=None, allow_none=True)  # SFT: computed
+    bridging_to = fields.List(Enum(PartnerKind), load_default=list)
+
+
+class _CourseArgs(Schema):
+    actor = _actor()
+    course_id = fields.UUID(required=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "get_course",
+    summary="Show a course: plan, attendance, review, referrals, pending deadlines and "
+    "staff notices (follow-up due, review due, end overdue, bridging partner missing).",
+    example={
+        "actor": "staff:fronten-anne",
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+        "purpose": "opfølgningssamtale",
+    },
+)
+class GetCourseArgs(_CourseArgs):
+    purpose = _purpose()
+
+
+@registry.rpc(
+    SERVICE,
+    "record_attendance",
+    summary="Record whether an agreement (aftale) on a day was kept or broken.",
+    example={
+        "actor": "staff:fronten-anne",
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+        "on": "2018-04-16",
+        "kept": False,
+    },
+)
+class RecordAttendanceArgs(_CourseArgs):
+    on = fields.Date(required=True)
+    kept = fields.Boolean(required=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "revise_plan",
+    summary="Replace a course's plan (goals and follow-up dates), agreed again with the citizen.",
+    example={
+        "actor": "staff:fronten-anne",
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+        "plan": {"goals": ["Jeg vil handle ind selv."], "follow_up_dates": ["2018-06-04"]},
+    },
+)
+class RevisePlanArgs(_CourseArgs):
+    plan = fields.Nested(PlanArgs, required=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "plan_bridging",
+    summary="Choose who the citizen is bridged to (employment, education, health).",
+    example={
+        "actor": "staff:fronten-anne",
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+        "partner_kinds": ["education"],
+    },
+)
+class PlanBridgingArgs(_CourseArgs):
+    partner_kinds = fields.List(Enum(PartnerKind), required=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "request_review",
+    summary="Put the course's planned end to the tværgående udvalg (review panel).",
+    example={
+        "actor": "staff:fronten-anne",
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+        "on": "2018-09-10",
+    },
+)
+class RequestReviewArgs(_CourseArgs):
+    on = fields.Date(load_default=None, allow_none=True)  # default: today
+
+
+@registry.rpc(
+    SERVICE,
+    "decide_review",
+    summary="Record the review panel's decision: end, refer_85 (end and refer) or "
+    "continue (to a new planned end within the maximum length).",
+    example={
+        "actor": "staff:fronten-anne",
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+        "decision": "continue",
+        "new_planned_end": "2018-10-09",
+    },
+)
+class DecideReviewArgs(_CourseArgs):
+    decision = fields.String(required=True, validate=validate.OneOf(_REVIEW_DECISIONS))
+    on = fields.Date(load_default=None, allow_none=True)
+    new_planned_end = fields.Date(load_default=None, allow_none=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "extend_course",
+    summary="Move the planned end later within the maximum length (not SFT); needs a new review.",
+    example={
+        "actor": "staff:fronten-anne",
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+        "planned_end": "2018-10-09",
+    },
+)
+class ExtendCourseArgs(_CourseArgs):
+    planned_end = fields.Date(required=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "refer_to_85",
+    summary="Refer the citizen to Social Vejledning for a § 85 assessment (tracked).",
+    example={
+        "actor": "staff:fronten-anne",
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+    },
+)
+class ReferTo85Args(_CourseArgs):
+    on = fields.Date(load_default=None, allow_none=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "record_referral_85_outcome",
+    summary="Feed back the outcome of the open § 85 referral (also after the course ended).",
+    example={
+        "actor": "staff:social-vejledning-bo",
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+        "outcome": "granted",
+    },
+)
+class RecordReferral85OutcomeArgs(_CourseArgs):
+    outcome = fields.String(required=True, validate=validate.OneOf(_REFERRAL_OUTCOMES))
+    on = fields.Date(load_default=None, allow_none=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "end_course",
+    summary="End a course: planned_end needs the review panel's approval; the citizen "
+    "may always withdraw. (broken_agreements and max_length_reached are set by the clocks.)",
+    example={
+        "actor": "staff:fronten-anne",
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+        "reason": "planned_end",
+        "on": "2018-10-09",
+    },
+)
+class EndCourseArgs(_CourseArgs):
+    reason = fields.String(load_default="planned_end", validate=validate.OneOf(_END_REASONS))
+    on = fields.Date(load_default=None, allow_none=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "statistics",
+    summary="Fronten's report for any period: inquiries, § 82 b courses started and of "
+    "those referred to § 85, active courses on a day, with breakdowns; also as Danish text.",
+    example={
+        "actor": "staff:fronten-leder",
+        "period_start": "2018-04-01",
+        "period_end": "2018-07-31",
+    },
+)
+class StatisticsArgs(Schema):
+    actor = _actor()
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    as_of = fields.Date(load_default=None, allow_none=True)  # default: the period's last day

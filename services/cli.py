@@ -37,6 +37,8 @@ SERVICES: dict[str, str] = {
     "intake": "services.intake.service:IntakeService",
     "coordination": "services.coordination.service:CoordinationService",
     "gateway": "services.gateway.service:GatewayService",
+    "housing": "services.housing.service:HousingService",
+    "notifications": "services.notifications.service:NotificationsService",
 }
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "deploy" / "config" / "all.yaml"
@@ -144,7 +146,7 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_NO_BROKER
-    services = [args.service] if args.service else sorted(SERVICES)
+    services = [args.service] if args.service else [*sorted(SERVICES), "unrouted"]
     queue_type = config.get("QUEUE_TYPE")
     try:
         if args.action == "list":
@@ -270,7 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     dl_p = sub.add_parser("dead-letters", help="list, show and replay dead letters")
     dl_p.add_argument("action", choices=["list", "show", "replay"])
     dl_p.add_argument("id", nargs="?", help="dead letter id (show, replay)")
-    dl_p.add_argument("--service", choices=sorted(SERVICES))
+    dl_p.add_argument("--service", choices=[*sorted(SERVICES), "unrouted"],
+                      help="a service's dead letters, or 'unrouted': events no queue took")
     dl_p.add_argument("--all", action="store_true", help="replay every dead letter")
     dl_p.add_argument("--limit", type=int, default=100)
     dl_p.add_argument("--json", action="store_true", help="machine-readable output")

@@ -77,9 +77,13 @@ class DeadLetters:
     """Dead-letter tools for one service's queue."""
 
     def __init__(self, amqp_uri: str, service: str, *, queue_type: str | None = None) -> None:
+        from services.common.outbox import UNROUTED, unrouted_queue
+
         self.amqp_uri = amqp_uri
         self.service = service
-        self.queue = dead_letter_queue(service, queue_type)
+        # "unrouted" is the parking queue of events no consumer was bound for.
+        self.queue = unrouted_queue() if service == UNROUTED else dead_letter_queue(
+            service, queue_type)
 
     def _fetch(self, conn: Connection, limit: int) -> builtins.list[Any]:
         queue = self.queue(conn.channel())
@@ -126,10 +130,17 @@ class DeadLetters:
                     }
                     headers[ATTEMPTS] = 0
                     headers[REPLAYED_FROM] = letter.id
+                    # Back to the consumer's queue, or (for a parked event nobody was
+                    # bound for) to its exchange, so every queue bound since receives it.
+                    exchange, routing_key = ("", letter.original_queue)
+                    if not letter.original_queue:
+                        exchange = str(letter.headers.get(HEADER_PREFIX + "original-exchange"))
+                        routing_key = str(
+                            letter.headers.get(HEADER_PREFIX + "original-routing-key"))
                     publisher.publish(
                         message.body,
-                        exchange="",
-                        routing_key=letter.original_queue,
+                        exchange=exchange,
+                        routing_key=routing_key,
                         headers=headers,
                         message_id=letter.message_id,
                         message_type=letter.message_type,

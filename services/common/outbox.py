@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from kombu import Exchange, Queue
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine, MetaData, or_, select, update
 from sqlalchemy.orm import Session
@@ -29,6 +30,17 @@ log = logging.getLogger(__name__)
 
 # Seconds to wait before retrying a row that failed, by number of failures so far.
 BACKOFF_SECONDS = (1, 2, 5, 10, 30, 60, 300)
+# After this many unroutable attempts (about 17 minutes with the backoff above) an
+# event that no queue takes is parked in UNROUTED_QUEUE instead of being retried
+# for ever: kept for an operator to replay once a consumer exists.
+DEFAULT_PARK_UNROUTABLE_AFTER = 10
+UNROUTED_QUEUE = "samspil.unrouted"
+UNROUTED = "unrouted"  # its name in `samspil dead-letters --service unrouted`
+
+
+def unrouted_queue() -> Queue:
+    return Queue(UNROUTED_QUEUE, exchange=Exchange(""), routing_key=UNROUTED_QUEUE,
+                 durable=True, auto_delete=False)
 
 
 class OutboxRelay:
@@ -41,7 +53,9 @@ class OutboxRelay:
         publisher: Publisher,
         *,
         batch_size: int = 100,
+        park_unroutable_after: int = DEFAULT_PARK_UNROUTABLE_AFTER,
     ) -> None:
+        self.park_unroutable_after = park_unroutable_after
         self.engine = engine
         self.outbox = metadata.tables["outbox"]
         self.publisher = publisher
@@ -69,6 +83,7 @@ class OutboxRelay:
             if not rows:
                 return 0
             sent: list[int] = []
+            parked: list[int] = []
             failures: list[tuple[Any, str]] = []
             for row in rows:
                 try:
@@ -81,6 +96,14 @@ class OutboxRelay:
                         declare=[event_exchange(row.exchange.removesuffix(".events"))],
                     )
                 except Unroutable as exc:
+                    if row.attempts + 1 >= self.park_unroutable_after:
+                        try:
+                            self._park(row)
+                        except Exception as park_exc:
+                            failures.append((row, f"unroutable, not parked: {park_exc}"))
+                            break
+                        parked.append(row.id)
+                        continue
                     # No queue is bound for this type yet: keep the row, retry later.
                     failures.append((row, f"unroutable: {exc}"))
                     continue
@@ -94,6 +117,12 @@ class OutboxRelay:
             if sent:
                 session.execute(
                     update(outbox).where(outbox.c.id.in_(sent)).values(sent_at=done_at)
+                )
+            if parked:
+                session.execute(
+                    update(outbox).where(outbox.c.id.in_(parked)).values(
+                        sent_at=done_at, last_error=f"parked in {UNROUTED_QUEUE}: no consumer"
+                    )
                 )
             for row, error in failures:
                 delay = BACKOFF_SECONDS[min(row.attempts, len(BACKOFF_SECONDS) - 1)]
@@ -113,6 +142,28 @@ class OutboxRelay:
                 )
             session.commit()
         return len(sent)
+
+    def _park(self, row: Any) -> None:
+        """Keep an event nobody consumes where an operator can see and replay it."""
+        queue = unrouted_queue()
+        self.publisher.publish(
+            row.body.encode("utf-8"),
+            exchange="",
+            routing_key=queue.name,
+            message_id=row.message_id,
+            message_type=row.type,
+            headers={
+                "x-samspil-original-exchange": row.exchange,
+                "x-samspil-original-routing-key": row.type,
+                "x-samspil-error": "unroutable: no queue was bound for this event type",
+                "x-samspil-dead-letter-id": row.message_id,
+                "x-samspil-failed-at": dt.datetime.now(dt.UTC).isoformat(),
+                "x-samspil-attempts": row.attempts + 1,
+            },
+            declare=[queue],
+        )
+        log.warning("outbox row %s (%s) parked in %s: no consumer is bound",
+                    row.message_id, row.type, UNROUTED_QUEUE)
 
     def pending_count(self) -> int:
         from sqlalchemy import func
@@ -164,7 +215,11 @@ class OutboxRelayRunner(DependencyProvider):
 
     def start(self) -> None:
         self.publisher = Publisher(self.container.config["AMQP_URI"])
-        self.relay = OutboxRelay(self.database.engine, self.database.metadata, self.publisher)
+        self.relay = OutboxRelay(
+            self.database.engine, self.database.metadata, self.publisher,
+            park_unroutable_after=int(self.container.config.get(
+                "OUTBOX_PARK_UNROUTABLE_AFTER", DEFAULT_PARK_UNROUTABLE_AFTER)),
+        )
         self._running = True
         self._gt = self.container.spawn_managed_thread(self._run, identifier="outbox_relay")
 

@@ -1,10 +1,996 @@
-"""coordination's use cases."""
+"""coordination's use cases: load, apply the domain rules, save, add outbox events.
+
+Every use case runs in one unit of work: rows, timeline entries and outgoing events
+commit together or not at all. A refused command (DomainError) raises before the
+commit, so nothing is written and nothing is published.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
 from contracts.envelope import Envelope
-from services.common.db import UnitOfWork
-from services.coordination.models import CitizenActivity
+from contracts.vocabulary import Addressee, Agency, ParticipantKind
+from services.common import deadlines
+from services.common.db import Store, UnitOfWork
+from services.common.errors import Conflict, DomainError, NotFound
+from services.coordination import icalfeed, plans, repository
+from services.coordination.models import (
+    ActionAnnouncementRow,
+    ActionStatusRow,
+    BusyBlockRow,
+    CitizenActivity,
+    MeetingParticipantRow,
+    MeetingRow,
+    MemberRow,
+    NetworkPersonRow,
+    PathwayRow,
+    PlanRow,
+    PlanVersionRow,
+    StaffRow,
+    TimelineRow,
+    TovholderTermRow,
+)
+from services.coordination.pathways import (
+    MemberAdded,
+    MembershipEnded,
+    NetworkPerson,
+    NetworkPersonAdded,
+    Pathway,
+    PathwayClosed,
+    PathwayEvent,
+    PathwayOpened,
+    TeamMember,
+    TovholderAppointed,
+    TovholderHandedOver,
+)
+from services.coordination.scheduling import (
+    COPENHAGEN,
+    BusyBlock,
+    CitizenPreferences,
+    MeetingPlace,
+    MeetingRole,
+    Participant,
+    check_meeting,
+    find_slots,
+    to_copenhagen,
+)
+
+ACTIONS_DEADLINE = "plan.actions"
+# The citizen's display name in invitations: coordination does not know the name;
+# notifications fetches the citizen's contact from intake at send time.
+CITIZEN_LABEL = "Borgeren"
+
+
+def _today(at: dt.datetime) -> dt.date:
+    return to_copenhagen(at).date()
+
+
+def _iso(value: dt.datetime | dt.date | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    return value.isoformat()
+
+
+def _timeline(
+    uow: UnitOfWork,
+    pathway_id: uuid.UUID | str,
+    kind: str,
+    at: dt.datetime,
+    actor: str | None,
+    **details: Any,
+) -> None:
+    uow.session.add(
+        TimelineRow(
+            pathway_id=uuid.UUID(str(pathway_id)),
+            occurred_at=at,
+            kind=kind,
+            actor=actor,
+            details=details,
+        )
+    )
+
+
+def _upsert_staff(uow: UnitOfWork, member_id: str, name: str, email: str | None) -> None:
+    row = uow.session.get(StaffRow, member_id)
+    if row is None:
+        uow.session.add(StaffRow(member_id=member_id, name=name, email=email))
+    else:
+        row.name, row.email = name, email
+
+
+def _member_from_spec(spec: dict[str, Any], today: dt.date) -> TeamMember:
+    return TeamMember(
+        member_id=spec["member_id"],
+        name=spec["name"].strip(),
+        agency=Agency(spec["agency"]),
+        role=spec["role"],
+        active_from=spec.get("active_from") or today,
+        active_to=spec.get("active_to"),
+    )
+
+
+def _load(uow: UnitOfWork, pathway_id: uuid.UUID) -> tuple[PathwayRow, Pathway]:
+    row = repository.pathway_row(uow.session, pathway_id, lock=True)
+    return row, repository.load_pathway(uow.session, row)
+
+
+# --- writing a pathway's domain events ----------------------------------------------
+
+
+def _save_pathway(uow: UnitOfWork, row: PathwayRow, pathway: Pathway, actor: str) -> None:
+    """Turn the team and tovholder events the domain raised into rows, timeline
+    entries and outbox messages (meetings are saved by their own use cases)."""
+    emails = {s.member_id: s.email for s in repository.staff(uow.session, pathway.members).values()}
+    for event in pathway.events:
+        handler = _PATHWAY_EVENT_WRITERS.get(type(event))
+        if handler is not None:
+            handler(uow, row, pathway, event, actor, emails)
+    pathway.events.clear()
+    uow.session.flush()
+
+
+def _write_opened(
+    uow: UnitOfWork, row: PathwayRow, pathway: Pathway, event: PathwayOpened, actor: str,
+    emails: dict[str, str | None],
+) -> None:
+    uow.add_event(
+        "coordination.pathway_opened",
+        {"pathway_id": row.id, "citizen_ref": row.citizen_ref,
+         "tovholder_id": event.tovholder_id, "opened_at": event.at},
+        correlation_id=str(row.id),
+    )
+    _timeline(uow, row.id, "pathway_opened", event.at, actor,
+              referral_inquiry_id=str(row.referral_inquiry_id) if row.referral_inquiry_id
+              else None)
+
+
+def _write_member_added(
+    uow: UnitOfWork, row: PathwayRow, pathway: Pathway, event: MemberAdded, actor: str,
+    emails: dict[str, str | None],
+) -> None:
+    member = pathway.members[event.member_id]
+    uow.session.add(
+        MemberRow(
+            pathway_id=row.id, member_id=member.member_id, name=member.name,
+            agency=member.agency.value, role=member.role, active_from=member.active_from,
+            active_to=member.active_to, added_at=event.at, added_by=actor,
+        )
+    )
+    uow.session.flush()
+    uow.add_event(
+        "coordination.member_added",
+        {"pathway_id": row.id, "citizen_ref": row.citizen_ref, "member_id": member.member_id,
+         "agency": member.agency, "role": member.role, "added_at": event.at},
+        correlation_id=str(row.id),
+    )
+    _timeline(uow, row.id, "member_added", event.at, actor, member_id=member.member_id,
+              name=member.name, agency=member.agency.value, role=member.role)
+
+
+def _write_membership_ended(
+    uow: UnitOfWork, row: PathwayRow, pathway: Pathway, event: MembershipEnded, actor: str,
+    emails: dict[str, str | None],
+) -> None:
+    uow.session.execute(
+        update(MemberRow)
+        .where(MemberRow.pathway_id == row.id, MemberRow.member_id == event.member_id)
+        .values(active_to=event.last_day)
+    )
+    _timeline(uow, row.id, "membership_ended", event.at, actor, member_id=event.member_id,
+              last_day=event.last_day.isoformat())
+
+
+def _write_network_person(
+    uow: UnitOfWork, row: PathwayRow, pathway: Pathway, event: NetworkPersonAdded, actor: str,
+    emails: dict[str, str | None],
+) -> None:
+    person = pathway.network[event.person_id]
+    uow.session.add(
+        NetworkPersonRow(pathway_id=row.id, person_id=person.person_id, name=person.name,
+                         relation=person.relation, added_at=event.at)
+    )
+    _timeline(uow, row.id, "network_person_added", event.at, actor,
+              person_id=person.person_id, name=person.name, relation=person.relation)
+
+
+def _write_appointed(
+    uow: UnitOfWork, row: PathwayRow, pathway: Pathway, event: TovholderAppointed, actor: str,
+    emails: dict[str, str | None],
+) -> None:
+    uow.session.add(
+        TovholderTermRow(pathway_id=row.id, member_id=event.tovholder_id, since=event.at,
+                         appointed_by=actor)
+    )
+    # The contract's first appointment is a handover from nobody: the citizen is told.
+    uow.add_event(
+        "coordination.tovholder_handed_over",
+        {"pathway_id": row.id, "citizen_ref": row.citizen_ref, "old_tovholder_id": None,
+         "new_tovholder_id": event.tovholder_id, "new_tovholder_name": event.tovholder_name,
+         "new_tovholder_agency": event.tovholder_agency,
+         "new_tovholder_email": emails.get(event.tovholder_id), "handed_over_at": event.at},
+        correlation_id=str(row.id),
+    )
+    _timeline(uow, row.id, "tovholder_appointed", event.at, actor,
+              tovholder_id=event.tovholder_id, name=event.tovholder_name)
+
+
+def _write_handed_over(
+    uow: UnitOfWork, row: PathwayRow, pathway: Pathway, event: TovholderHandedOver, actor: str,
+    emails: dict[str, str | None],
+) -> None:
+    current = uow.session.execute(
+        select(TovholderTermRow)
+        .where(TovholderTermRow.pathway_id == row.id, TovholderTermRow.until.is_(None))
+    ).scalar_one()
+    current.until = event.at
+    current.handover_reason = event.reason
+    uow.session.add(
+        TovholderTermRow(pathway_id=row.id, member_id=event.new_tovholder_id, since=event.at,
+                         appointed_by=actor)
+    )
+    uow.add_event(
+        "coordination.tovholder_handed_over",
+        {"pathway_id": row.id, "citizen_ref": row.citizen_ref,
+         "old_tovholder_id": event.old_tovholder_id,
+         "new_tovholder_id": event.new_tovholder_id,
+         "new_tovholder_name": event.new_tovholder_name,
+         "new_tovholder_agency": event.new_tovholder_agency,
+         "new_tovholder_email": emails.get(event.new_tovholder_id),
+         "handed_over_at": event.at},
+        correlation_id=str(row.id),
+    )
+    _timeline(uow, row.id, "tovholder_handed_over", event.at, actor,
+              old_tovholder_id=event.old_tovholder_id,
+              new_tovholder_id=event.new_tovholder_id, name=event.new_tovholder_name,
+              reason=event.reason)
+
+
+def _write_closed(
+    uow: UnitOfWork, row: PathwayRow, pathway: Pathway, event: PathwayClosed, actor: str,
+    emails: dict[str, str | None],
+) -> None:
+    row.closed_at, row.closed_by, row.close_reason = event.at, actor, event.reason
+    uow.add_event(
+        "coordination.pathway_closed",
+        {"pathway_id": row.id, "citizen_ref": row.citizen_ref, "closed_at": event.at},
+        correlation_id=str(row.id),
+    )
+    plan = repository.plan_row(uow.session, row.id)
+    if plan is not None:
+        deadlines.cancel(uow, ACTIONS_DEADLINE, str(plan.id))
+    _timeline(uow, row.id, "pathway_closed", event.at, actor, reason=event.reason)
+
+
+_PATHWAY_EVENT_WRITERS: dict[type[PathwayEvent], Callable[..., None]] = {
+    PathwayOpened: _write_opened,
+    MemberAdded: _write_member_added,
+    MembershipEnded: _write_membership_ended,
+    NetworkPersonAdded: _write_network_person,
+    TovholderAppointed: _write_appointed,
+    TovholderHandedOver: _write_handed_over,
+    PathwayClosed: _write_closed,
+}
+
+
+# --- pathways and teams ---------------------------------------------------------------
+
+
+def _open(
+    uow: UnitOfWork,
+    citizen_ref: uuid.UUID,
+    actor: str,
+    *,
+    tovholder: dict[str, Any] | None = None,
+    referral_inquiry_id: uuid.UUID | None = None,
+) -> PathwayRow:
+    now = uow.clock.now()
+    member = _member_from_spec(tovholder, _today(now)) if tovholder else None
+    pathway_id = uuid.uuid4()
+    pathway = Pathway.open(str(pathway_id), str(citizen_ref), now, tovholder=member)
+    row = PathwayRow(id=pathway_id, citizen_ref=citizen_ref, opened_at=now, opened_by=actor,
+                     referral_inquiry_id=referral_inquiry_id)
+    uow.session.add(row)
+    if tovholder:
+        _upsert_staff(uow, tovholder["member_id"], tovholder["name"].strip(), tovholder["email"])
+    uow.session.flush()
+    _save_pathway(uow, row, pathway, actor)
+    return row
+
+
+def open_pathway(
+    uow: UnitOfWork, *, actor: str, citizen_ref: uuid.UUID, tovholder: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Staff open a pathway directly (with its tovholder when already found)."""
+    existing = repository.open_pathway_of(uow.session, citizen_ref)
+    if existing is not None:
+        raise Conflict("citizen_ref", "pathway.already_open",
+                       f"the citizen already has an open pathway ({existing.id})")
+    row = _open(uow, citizen_ref, actor, tovholder=tovholder)
+    uow.commit()
+    return {"pathway_id": str(row.id)}
+
+
+def find_pathway(uow: UnitOfWork, *, citizen_ref: uuid.UUID) -> dict[str, Any] | None:
+    row = repository.open_pathway_of(uow.session, citizen_ref)
+    return None if row is None else {"pathway_id": str(row.id), "opened_at": _iso(row.opened_at)}
+
+
+def add_member(
+    uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, agency: Agency, **spec: Any
+) -> dict[str, Any]:
+    result = _add_member(uow, actor, pathway_id, agency, spec)
+    uow.commit()
+    return result
+
+
+def add_housing_adviser(
+    uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, case_id: uuid.UUID | None,
+    **spec: Any,
+) -> dict[str, Any]:
+    """A housing escalation can bring a boligrådgiver (housing adviser) into the team."""
+    result = _add_member(uow, actor, pathway_id, Agency.HOUSING, spec)
+    if case_id is not None:
+        _timeline(uow, pathway_id, "housing_adviser_for_case", uow.clock.now(), actor,
+                  member_id=spec["member_id"], case_id=str(case_id))
+    uow.commit()
+    return result
+
+
+def _add_member(
+    uow: UnitOfWork, actor: str, pathway_id: uuid.UUID, agency: Agency, spec: dict[str, Any]
+) -> dict[str, Any]:
+    row, pathway = _load(uow, pathway_id)
+    now = uow.clock.now()
+    member = _member_from_spec({**spec, "agency": agency}, _today(now))
+    pathway.add_member(member, now)
+    _upsert_staff(uow, member.member_id, member.name, spec["email"])
+    uow.session.flush()
+    _save_pathway(uow, row, pathway, actor)
+    return {"pathway_id": str(row.id), "member_id": member.member_id}
+
+
+def end_membership(
+    uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, member_id: str, last_day: dt.date
+) -> dict[str, Any]:
+    row, pathway = _load(uow, pathway_id)
+    pathway.end_membership(member_id, last_day, uow.clock.now())
+    _save_pathway(uow, row, pathway, actor)
+    uow.commit()
+    return {"pathway_id": str(row.id), "member_id": member_id, "last_day": last_day.isoformat()}
+
+
+def add_network_person(
+    uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, person_id: str | None, name: str,
+    relation: str,
+) -> dict[str, Any]:
+    row, pathway = _load(uow, pathway_id)
+    name, relation = name.strip(), relation.strip()
+    if not name or not relation:
+        raise DomainError("name" if not name else "relation", "network.text_missing",
+                          "give the person's name and their relation to the citizen")
+    person = NetworkPerson(person_id or f"n-{uuid.uuid4().hex[:12]}", name, relation)
+    pathway.add_network_person(person, uow.clock.now())
+    _save_pathway(uow, row, pathway, actor)
+    uow.commit()
+    return {"pathway_id": str(row.id), "person_id": person.person_id}
+
+
+def appoint_tovholder(
+    uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, member_id: str
+) -> dict[str, Any]:
+    row, pathway = _load(uow, pathway_id)
+    pathway.appoint_tovholder(member_id, uow.clock.now())
+    _save_pathway(uow, row, pathway, actor)
+    uow.commit()
+    return {"pathway_id": str(row.id), "tovholder_id": member_id}
+
+
+def hand_over_tovholder(
+    uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, new_tovholder_id: str, reason: str
+) -> dict[str, Any]:
+    row, pathway = _load(uow, pathway_id)
+    pathway.hand_over_tovholder(new_tovholder_id, reason, uow.clock.now())
+    _save_pathway(uow, row, pathway, actor)
+    uow.commit()
+    return {"pathway_id": str(row.id), "tovholder_id": new_tovholder_id}
+
+
+def close_pathway(
+    uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, reason: str
+) -> dict[str, Any]:
+    row, pathway = _load(uow, pathway_id)
+    pathway.close(reason, uow.clock.now())
+    _save_pathway(uow, row, pathway, actor)
+    uow.commit()
+    return {"pathway_id": str(row.id), "closed_at": _iso(row.closed_at)}
+
+
+# --- calendars ------------------------------------------------------------------------
+
+
+def set_working_hours(
+    uow: UnitOfWork, *, actor: str, member_id: str, days: list[dict[str, Any]]
+) -> dict[str, Any]:
+    row = uow.session.get(StaffRow, member_id)
+    if row is None:
+        raise NotFound("member_id", f"no staff member {member_id} in any team")
+    hours: dict[str, list[str]] = {}
+    for index, day in enumerate(days):
+        if day["weekday"] in hours:
+            raise DomainError(f"days.{index}.weekday", "working_hours.duplicate_day",
+                              f"{day['weekday']} is given twice; one window per day")
+        if day["end"] <= day["start"]:
+            raise DomainError(f"days.{index}.end", "working_hours.end_before_start",
+                              "the working day must end after it starts")
+        hours[day["weekday"]] = [day["start"].strftime("%H:%M"), day["end"].strftime("%H:%M")]
+    row.working_hours = hours
+    repository.working_hours_of(row)  # the stored form must load back
+    uow.commit()
+    return {"member_id": member_id, "working_hours": hours}
+
+
+def add_busy_block(
+    uow: UnitOfWork, *, actor: str, participant_id: str, starts_at: dt.datetime,
+    ends_at: dt.datetime,
+) -> dict[str, Any]:
+    block = BusyBlock(starts_at, ends_at)  # refuses an end before the start
+    row = BusyBlockRow(participant_id=participant_id, starts_at=block.start, ends_at=block.end,
+                       source="manual", created_at=uow.clock.now(), created_by=actor)
+    uow.session.add(row)
+    uow.commit()
+    return {"busy_block_id": row.id}
+
+
+def import_calendar(
+    uow: UnitOfWork, *, actor: str, participant_id: str, calendar: str,
+    window_start: dt.datetime, window_end: dt.datetime,
+) -> dict[str, Any]:
+    """Replace the participant's imported blocks in the window with the feed's."""
+    feed = icalfeed.import_busy_blocks(calendar, window_start=window_start,
+                                       window_end=window_end)
+    uow.session.execute(
+        delete(BusyBlockRow).where(
+            BusyBlockRow.participant_id == participant_id,
+            BusyBlockRow.source == "ical",
+            BusyBlockRow.starts_at < window_end,
+            BusyBlockRow.ends_at > window_start,
+        )
+    )
+    now = uow.clock.now()
+    for block in feed.blocks:
+        uow.session.add(
+            BusyBlockRow(participant_id=participant_id, starts_at=block.start, ends_at=block.end,
+                         source="ical", ref=(block.ref or "")[:255] or None, created_at=now,
+                         created_by=actor)
+        )
+    uow.commit()
+    return {
+        "participant_id": participant_id,
+        "imported": len(feed.blocks),
+        "ignored": [{"uid": i.uid, "reason": i.reason} for i in feed.ignored],
+    }
+
+
+def set_citizen_preferences(
+    uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, not_before: dt.time | None,
+    not_after: dt.time | None, weekdays: list[str], place: Any,
+) -> dict[str, Any]:
+    row = repository.pathway_row(uow.session, pathway_id, lock=True)
+    if not_before is not None and not_after is not None and not_after <= not_before:
+        raise DomainError("not_after", "preferences.window_empty",
+                          "'not after' must be later than 'not before'")
+    prefs = {
+        "not_before": not_before.strftime("%H:%M") if not_before else None,
+        "not_after": not_after.strftime("%H:%M") if not_after else None,
+        "weekdays": sorted(set(weekdays), key=repository.WEEKDAYS.index),
+        "place": MeetingPlace(getattr(place, "value", place)).value,
+    }
+    row.preferences = prefs
+    _timeline(uow, row.id, "citizen_preferences_set", uow.clock.now(), actor, **prefs)
+    uow.commit()
+    return {"pathway_id": str(row.id), "preferences": prefs}
+
+
+# --- meetings -------------------------------------------------------------------------
+
+
+def _invitees(pathway: Pathway, invitees: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The invitation list: the tovholder and the citizen first (always required),
+    then the others as asked. A participant listed twice is an error."""
+    tovholder = pathway.tovholder_id
+    if tovholder is None:
+        raise Conflict("tovholder", "pathway.tovholder_missing",
+                       "appoint a tovholder before planning meetings")
+    result = [{"participant_id": tovholder, "required": True},
+              {"participant_id": pathway.citizen_id, "required": True}]
+    seen = {tovholder, pathway.citizen_id}
+    for index, invitee in enumerate(invitees):
+        pid = invitee["participant_id"]
+        if pid in seen:
+            if pid in (tovholder, pathway.citizen_id):
+                continue  # always invited anyway
+            raise DomainError(f"participants.{index}.participant_id",
+                              "meeting.participant_duplicate", f"{pid} is listed twice")
+        known = pid in pathway.members or pid in pathway.network
+        if not known:
+            raise DomainError(f"participants.{index}.participant_id",
+                              "meeting.unknown_participant",
+                              f"{pid} is not in the pathway's team or network")
+        seen.add(pid)
+        result.append({"participant_id": pid, "required": bool(invitee.get("required", True))})
+    return result
+
+
+def _kind(pathway: Pathway, participant_id: str) -> ParticipantKind:
+    if participant_id == pathway.tovholder_id:
+        return ParticipantKind.TOVHOLDER
+    if participant_id == pathway.citizen_id:
+        return ParticipantKind.CITIZEN
+    if participant_id in pathway.network:
+        return ParticipantKind.NETWORK
+    return ParticipantKind.MEMBER
+
+
+_ROLE = {
+    ParticipantKind.TOVHOLDER: MeetingRole.TOVHOLDER,
+    ParticipantKind.CITIZEN: MeetingRole.CITIZEN,
+    ParticipantKind.NETWORK: MeetingRole.NETWORK,
+    ParticipantKind.MEMBER: MeetingRole.MEMBER,
+}
+
+
+def _scheduling_participants(
+    uow: UnitOfWork, pathway: Pathway, invitees: list[dict[str, Any]],
+    start: dt.datetime, end: dt.datetime,
+) -> list[Participant]:
+    """Invitees with their working hours (staff) and busy blocks in [start, end)."""
+    ids = [i["participant_id"] for i in invitees]
+    staff = repository.staff(uow.session, (pid for pid in ids if pid in pathway.members))
+    busy = repository.busy_blocks(uow.session, ids, start, end)
+    result = []
+    for invitee in invitees:
+        pid = invitee["participant_id"]
+        kind = _kind(pathway, pid)
+        is_staff = pid in pathway.members
+        label = (pathway.members[pid].name if is_staff
+                 else pathway.network[pid].name if pid in pathway.network else CITIZEN_LABEL)
+        result.append(
+            Participant(
+                participant_id=pid,
+                role=_ROLE[kind],
+                required=invitee["required"],
+                working_hours=repository.working_hours_of(staff.get(pid)) if is_staff else None,
+                busy=tuple(busy[pid]),
+                name=label,
+            )
+        )
+    return result
+
+
+def _wire_participants(
+    uow: UnitOfWork, pathway: Pathway, invitees: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Participants as the meeting events carry them: staff with their work e-mail,
+    the citizen and the network without any address."""
+    staff = repository.staff(uow.session, pathway.members)
+    wire = []
+    for invitee in invitees:
+        pid = invitee["participant_id"]
+        kind = _kind(pathway, pid)
+        if pid in pathway.members:
+            name, email = pathway.members[pid].name, getattr(staff.get(pid), "email", None)
+        elif pid in pathway.network:
+            name, email = pathway.network[pid].name, None
+        else:
+            name, email = CITIZEN_LABEL, None
+        required = invitee["required"] or kind in (ParticipantKind.TOVHOLDER,
+                                                   ParticipantKind.CITIZEN)
+        wire.append({"participant_id": pid, "kind": kind, "required": required,
+                     "name": name, "email": email})
+    return wire
+
+
+def _meeting_payload(
+    uow: UnitOfWork, row: PathwayRow, pathway: Pathway, meeting: MeetingRow
+) -> dict[str, Any]:
+    return {
+        "meeting_id": meeting.id,
+        "pathway_id": row.id,
+        "citizen_ref": row.citizen_ref,
+        "starts_at": meeting.starts_at,
+        "ends_at": meeting.ends_at,
+        "place": meeting.place,
+        "sequence": meeting.sequence,
+        "participants": _wire_participants(uow, pathway, meeting.participants),
+    }
+
+
+def propose_slots(
+    uow: UnitOfWork, *, pathway_id: uuid.UUID, length_minutes: int,
+    horizon_start: dt.datetime, horizon_end: dt.datetime, participants: list[dict[str, Any]],
+    limit: int, max_per_day: int | None, meeting_id: uuid.UUID | None,
+) -> dict[str, Any]:
+    """The best candidate slots (nothing is written)."""
+    row = repository.pathway_row(uow.session, pathway_id)
+    pathway = repository.load_pathway(uow.session, row)
+    invitees = _invitees(pathway, participants)
+    if horizon_end <= horizon_start:
+        raise DomainError("horizon_end", "slots.horizon_invalid",
+                          "the horizon must end after it starts")
+    start = max(horizon_start, uow.clock.now())  # no slot in the past
+    if horizon_end <= start:
+        raise DomainError("horizon_end", "slots.horizon_in_past", "the horizon has passed")
+    search = find_slots(
+        _scheduling_participants(uow, pathway, invitees, start, horizon_end),
+        dt.timedelta(minutes=length_minutes),
+        start,
+        horizon_end,
+        limit=limit,
+        preferences=repository.preferences_of(row),
+        max_per_day=max_per_day,
+        ignore_ref=str(meeting_id) if meeting_id else None,
+    )
+    return {
+        "pathway_id": str(row.id),
+        "slots": [
+            {"starts_at": _iso(p.start), "ends_at": _iso(p.end), "place": p.place.value,
+             "optional_attending": list(p.optional_attending),
+             "optional_missing": list(p.optional_missing),
+             "preference_misses": list(p.preference_misses)}
+            for p in search.proposals
+        ],
+        "searched": {"days": search.stats.days_examined,
+                     "feasible_starts": search.stats.feasible_starts},
+    }
+
+
+def schedule_meeting(
+    uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, starts_at: dt.datetime,
+    ends_at: dt.datetime, place: Any, participants: list[dict[str, Any]],
+) -> dict[str, Any]:
+    row, pathway = _load(uow, pathway_id)
+    invitees = _invitees(pathway, participants)
+    now = uow.clock.now()
+    where = MeetingPlace(getattr(place, "value", place)) if place else (
+        repository.preferences_of(row).place)
+    meeting_id = uuid.uuid4()
+    # Who may come (team and network, not in the past), then calendars and holidays.
+    pathway.schedule_meeting(str(meeting_id), starts_at, ends_at, where,
+                             [i["participant_id"] for i in invitees], now)
+    check = check_meeting(
+        _scheduling_participants(uow, pathway, invitees, starts_at, ends_at), starts_at, ends_at
+    )
+    meeting = MeetingRow(
+        id=meeting_id, pathway_id=row.id, starts_at=starts_at, ends_at=ends_at,
+        place=where.value, status="planned", sequence=0, participants=invitees, present=[],
+        citizen_present=False, tovholder_present=False, decisions=[], scheduled_at=now,
+        scheduled_by=actor,
+    )
+    uow.session.add(meeting)
+    uow.session.flush()
+    for invitee in invitees:
+        uow.session.add(MeetingParticipantRow(meeting_id=meeting_id,
+                                              participant_id=invitee["participant_id"]))
+    uow.add_event("coordination.meeting_scheduled", _meeting_payload(uow, row, pathway, meeting),
+                  correlation_id=str(row.id))
+    _timeline(uow, row.id, "meeting_scheduled", now, actor, meeting_id=str(meeting_id),
+              starts_at=_iso(starts_at), ends_at=_iso(ends_at), place=where.value,
+              participants=[i["participant_id"] for i in invitees])
+    uow.commit()
+    return {"meeting_id": str(meeting_id), "sequence": 0,
+            "optional_unavailable": list(check.optional_unavailable)}
+
+
+def _load_meeting(
+    uow: UnitOfWork, meeting_id: uuid.UUID
+) -> tuple[MeetingRow, PathwayRow, Pathway]:
+    meeting = repository.meeting_row(uow.session, meeting_id)
+    row, pathway = _load(uow, meeting.pathway_id)
+    uow.session.refresh(meeting)
+    return meeting, row, pathway
+
+
+def reschedule_meeting(
+    uow: UnitOfWork, *, actor: str, meeting_id: uuid.UUID, starts_at: dt.datetime,
+    ends_at: dt.datetime, reason: str, place: Any,
+) -> dict[str, Any]:
+    meeting, row, pathway = _load_meeting(uow, meeting_id)
+    now = uow.clock.now()
+    where = MeetingPlace(getattr(place, "value", place)) if place else None
+    pathway.reschedule_meeting(str(meeting_id), starts_at, ends_at, now, reason=reason,
+                               place=where)
+    invitees = list(meeting.participants)
+    tovholder = pathway.tovholder_id
+    if tovholder is not None and tovholder not in {i["participant_id"] for i in invitees}:
+        # The tovholder changed since the meeting was planned: the new one comes too.
+        invitees.insert(0, {"participant_id": tovholder, "required": True})
+        uow.session.add(MeetingParticipantRow(meeting_id=meeting.id, participant_id=tovholder))
+    check = check_meeting(
+        _scheduling_participants(uow, pathway, invitees, starts_at, ends_at),
+        starts_at, ends_at, ignore_ref=str(meeting_id),
+    )
+    old_start = meeting.starts_at
+    meeting.starts_at, meeting.ends_at = starts_at, ends_at
+    meeting.place = pathway.meetings[str(meeting_id)].place.value
+    meeting.participants = invitees
+    meeting.sequence += 1
+    uow.session.flush()
+    uow.add_event("coordination.meeting_rescheduled",
+                  _meeting_payload(uow, row, pathway, meeting), correlation_id=str(row.id))
+    _timeline(uow, row.id, "meeting_rescheduled", now, actor, meeting_id=str(meeting_id),
+              old_starts_at=_iso(old_start), starts_at=_iso(starts_at), ends_at=_iso(ends_at),
+              reason=reason.strip() or None, sequence=meeting.sequence)
+    uow.commit()
+    return {"meeting_id": str(meeting_id), "sequence": meeting.sequence,
+            "optional_unavailable": list(check.optional_unavailable)}
+
+
+def cancel_meeting(
+    uow: UnitOfWork, *, actor: str, meeting_id: uuid.UUID, reason: str
+) -> dict[str, Any]:
+    meeting, row, pathway = _load_meeting(uow, meeting_id)
+    now = uow.clock.now()
+    pathway.cancel_meeting(str(meeting_id), reason, now)
+    meeting.status = "cancelled"
+    meeting.cancel_reason = reason.strip()
+    meeting.sequence += 1
+    uow.session.flush()
+    uow.add_event("coordination.meeting_cancelled",
+                  _meeting_payload(uow, row, pathway, meeting), correlation_id=str(row.id))
+    _timeline(uow, row.id, "meeting_cancelled", now, actor, meeting_id=str(meeting_id),
+              reason=reason.strip(), sequence=meeting.sequence)
+    uow.commit()
+    return {"meeting_id": str(meeting_id), "sequence": meeting.sequence}
+
+
+def record_meeting_held(
+    uow: UnitOfWork, *, actor: str, meeting_id: uuid.UUID, present: list[str],
+    decisions: list[str],
+) -> dict[str, Any]:
+    meeting, row, pathway = _load_meeting(uow, meeting_id)
+    now = uow.clock.now()
+    held = pathway.record_meeting_held(str(meeting_id), present, now)
+    meeting.status = "held"
+    meeting.present = list(held.present)
+    meeting.citizen_present = held.citizen_present
+    meeting.tovholder_present = held.tovholder_present
+    meeting.decisions = [d.strip() for d in decisions if d.strip()]
+    meeting.held_at = now
+    uow.add_event(
+        "coordination.meeting_held",
+        {"meeting_id": meeting.id, "pathway_id": row.id, "citizen_ref": row.citizen_ref,
+         "held_at": now, "citizen_present": held.citizen_present,
+         "tovholder_present": held.tovholder_present},
+        correlation_id=str(row.id),
+    )
+    _timeline(uow, row.id, "meeting_held", now, actor, meeting_id=str(meeting_id),
+              present=list(held.present), decisions=meeting.decisions)
+    uow.commit()
+    return {"meeting_id": str(meeting_id), "citizen_present": held.citizen_present,
+            "tovholder_present": held.tovholder_present}
+
+
+# --- the handleplan -----------------------------------------------------------------
+
+
+def _goals(specs: list[dict[str, Any]]) -> list[plans.Goal]:
+    return [
+        plans.Goal(
+            goal_id=spec.get("goal_id") or f"g-{uuid.uuid4().hex[:12]}",
+            text=spec["text"],
+            voice=plans.GoalVoice(spec.get("voice", "citizen")),
+            actions=tuple(
+                plans.Action(
+                    action_id=a.get("action_id") or f"a-{uuid.uuid4().hex[:12]}",
+                    text=a["text"],
+                    owner_id=a["owner_id"],
+                    due=a["due_on"],
+                )
+                for a in spec.get("actions", ())
+            ),
+        )
+        for spec in specs
+    ]
+
+
+def _team_ids(pathway: Pathway, at: dt.datetime) -> set[str]:
+    return {m.member_id for m in pathway.active_members(_today(at))}
+
+
+def _save_plan(
+    uow: UnitOfWork, plan_row: PlanRow, plan: plans.Handleplan, pathway_row: PathwayRow,
+    actor: str | None, notice_days: int,
+) -> None:
+    """Write the plan's domain events as rows, timeline entries and outbox messages,
+    then store the next day something falls due as the plan's deadline."""
+    now = uow.clock.now()
+    owners: dict[str, StaffRow] = {}
+    for event in plan.events:
+        if isinstance(event, plans.PlanVersionCreated):
+            version = plan.version(event.version)
+            uow.session.add(PlanVersionRow(
+                plan_id=plan_row.id, number=version.number,
+                goals=[repository.goal_to_json(g) for g in version.goals],
+                created_at=version.created_at, created_by=version.created_by))
+            _timeline(uow, pathway_row.id, "plan_version_created", event.at, actor,
+                      plan_id=str(plan_row.id), version=event.version, goals=event.goals,
+                      actions=event.actions)
+        elif isinstance(event, plans.PlanVersionAgreed):
+            version_row = uow.session.get(PlanVersionRow, (plan_row.id, event.version))
+            assert version_row is not None
+            version_row.agreed_at, version_row.agreed_how = event.at, event.how.value
+            version_row.agreement_recorded_by = actor
+            uow.add_event(
+                "coordination.plan_agreed",
+                {"pathway_id": pathway_row.id, "citizen_ref": pathway_row.citizen_ref,
+                 "plan_id": plan_row.id, "version": event.version, "agreed_at": event.at,
+                 "how": event.how.value},
+                correlation_id=str(pathway_row.id),
+            )
+            _timeline(uow, pathway_row.id, "plan_agreed", event.at, actor,
+                      plan_id=str(plan_row.id), version=event.version, how=event.how.value)
+        elif isinstance(event, plans.ActionStatusChanged):
+            status_row = uow.session.get(ActionStatusRow, (plan_row.id, event.action_id))
+            if status_row is None:
+                uow.session.add(ActionStatusRow(plan_id=plan_row.id, action_id=event.action_id,
+                                                status=event.new_status.value,
+                                                changed_at=event.at))
+            else:
+                status_row.status, status_row.changed_at = event.new_status.value, event.at
+            _timeline(uow, pathway_row.id, "action_status_changed", event.at, actor,
+                      action_id=event.action_id, status=event.new_status.value)
+        elif isinstance(event, plans.ActionDue | plans.ActionOverdue):
+            overdue = isinstance(event, plans.ActionOverdue)
+            kind = plans.OVERDUE if overdue else plans.DUE
+            uow.session.add(ActionAnnouncementRow(plan_id=plan_row.id, kind=kind,
+                                                  action_id=event.action_id, due_on=event.due,
+                                                  announced_at=now))
+            if event.owner_id not in owners:
+                owners.update(repository.staff(uow.session, [event.owner_id]))
+            owner = owners.get(event.owner_id)
+            uow.add_event(
+                f"coordination.action_{kind}",
+                {"pathway_id": pathway_row.id, "citizen_ref": pathway_row.citizen_ref,
+                 "action_id": event.action_id, "owner_id": event.owner_id,
+                 "owner_email": owner.email if owner else None, "due_on": event.due},
+                correlation_id=str(pathway_row.id),
+            )
+            _timeline(uow, pathway_row.id, f"action_{kind}", now, actor,
+                      action_id=event.action_id, owner_id=event.owner_id,
+                      due_on=event.due.isoformat())
+    plan.events.clear()
+    # New actions start open: keep their status rows so a restart knows them.
+    for _, action in plan.current.actions:
+        if uow.session.get(ActionStatusRow, (plan_row.id, action.action_id)) is None:
+            uow.session.add(ActionStatusRow(plan_id=plan_row.id, action_id=action.action_id,
+                                            status=plan.status_of(action.action_id).value,
+                                            changed_at=now))
+    next_day = plans.next_announcement_day(plan, _today(now), notice_days=notice_days)
+    if next_day is None or pathway_row.closed_at is not None:
+        deadlines.cancel(uow, ACTIONS_DEADLINE, str(plan_row.id))
+    else:
+        midnight = dt.datetime.combine(next_day, dt.time(), tzinfo=COPENHAGEN)
+        deadlines.schedule(uow, ACTIONS_DEADLINE, str(plan_row.id), midnight.astimezone(dt.UTC))
+    uow.session.flush()
+
+
+def _open_plan(uow: UnitOfWork, pathway_id: uuid.UUID) -> tuple[PlanRow, plans.Handleplan]:
+    row = repository.plan_row(uow.session, pathway_id)
+    if row is None:
+        raise NotFound("pathway_id", "the pathway has no handleplan yet; draft one")
+    return row, repository.load_plan(uow.session, row)
+
+
+def draft_plan(
+    uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, goals: list[dict[str, Any]],
+    notice_days: int = 0,
+) -> dict[str, Any]:
+    row, pathway = _load(uow, pathway_id)
+    if pathway.is_closed:
+        raise Conflict("pathway", "pathway.closed", "the pathway is closed")
+    if repository.plan_row(uow.session, pathway_id) is not None:
+        raise Conflict("pathway_id", "plan.exists",
+                       "the pathway has a handleplan; revise it instead")
+    now = uow.clock.now()
+    plan_id = uuid.uuid4()
+    plan = plans.Handleplan.draft(str(plan_id), str(row.id), _goals(goals),
+                                  _team_ids(pathway, now), now, drafted_by=actor)
+    plan_row = PlanRow(id=plan_id, pathway_id=row.id, created_at=now)
+    uow.session.add(plan_row)
+    uow.session.flush()
+    _save_plan(uow, plan_row, plan, row, actor, notice_days)
+    uow.commit()
+    return _plan_summary(plan_row, plan)
+
+
+def revise_plan(
+    uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, goals: list[dict[str, Any]],
+    notice_days: int = 0,
+) -> dict[str, Any]:
+    row, pathway = _load(uow, pathway_id)
+    if pathway.is_closed:
+        raise Conflict("pathway", "pathway.closed", "the pathway is closed")
+    plan_row, plan = _open_plan(uow, pathway_id)
+    now = uow.clock.now()
+    plan.revise(_goals(goals), _team_ids(pathway, now), now, revised_by=actor)
+    _save_plan(uow, plan_row, plan, row, actor, notice_days)
+    uow.commit()
+    return _plan_summary(plan_row, plan)
+
+
+def record_plan_agreement(
+    uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, version: int, how: str,
+    notice_days: int = 0,
+) -> dict[str, Any]:
+    row, _pathway = _load(uow, pathway_id)
+    plan_row, plan = _open_plan(uow, pathway_id)
+    plan.record_agreement(version, uow.clock.now(), how, recorded_by=actor)
+    _save_plan(uow, plan_row, plan, row, actor, notice_days)
+    uow.commit()
+    return _plan_summary(plan_row, plan)
+
+
+def set_action_status(
+    uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, action_id: str, status: str,
+    notice_days: int = 0,
+) -> dict[str, Any]:
+    row, _pathway = _load(uow, pathway_id)
+    plan_row, plan = _open_plan(uow, pathway_id)
+    plan.mark_action(action_id, plans.ActionStatus(status), uow.clock.now())
+    _save_plan(uow, plan_row, plan, row, actor, notice_days)
+    uow.commit()
+    return {"action_id": action_id, "status": status}
+
+
+def _plan_summary(row: PlanRow, plan: plans.Handleplan) -> dict[str, Any]:
+    agreed = plan.agreed
+    return {"plan_id": str(row.id), "version": plan.current.number,
+            "agreed_version": agreed.number if agreed else None}
+
+
+def announce_due_actions(store: Store, now: dt.datetime, *, notice_days: int = 0) -> int:
+    """The timer sweep: for each plan whose next due day has come, publish its
+    action_due/action_overdue events once and store the next day. Returns how many
+    plans were swept."""
+    swept = 0
+    for deadline in deadlines.due_deadlines(store, now):
+        if deadline.kind != ACTIONS_DEADLINE:
+            continue
+        with store.unit_of_work() as uow:
+            if not deadlines.fire(uow, deadline):
+                continue  # another sweep got it first
+            plan_row = uow.session.get(PlanRow, uuid.UUID(deadline.subject_id))
+            if plan_row is None:
+                uow.commit()
+                continue
+            pathway_row = repository.pathway_row(uow.session, plan_row.pathway_id, lock=True)
+            plan = repository.load_plan(uow.session, plan_row)
+            today = _today(now)
+            plans.due_actions(plan, today, notice_days=notice_days)
+            plans.overdue_actions(plan, today)
+            _save_plan(uow, plan_row, plan, pathway_row, None, notice_days)
+            uow.commit()
+            swept += 1
+    return swept
+
+
+# --- reactions to other services ------------------------------------------------------
+
+
+def _activity(
+    uow: UnitOfWork, event: Envelope, citizen_ref: uuid.UUID, kind: str, at: dt.datetime,
+    **details: Any,
+) -> None:
+    uow.session.add(CitizenActivity(citizen_ref=citizen_ref, kind=kind, occurred_at=at,
+                                    source_message_id=event.message_id, details=details))
 
 
 def record_inquiry(uow: UnitOfWork, event: Envelope) -> None:
@@ -12,16 +998,150 @@ def record_inquiry(uow: UnitOfWork, event: Envelope) -> None:
     payload = event.payload
     if payload["citizen_ref"] is None:
         return
-    uow.session.add(
-        CitizenActivity(
-            citizen_ref=payload["citizen_ref"],
-            kind="inquiry_registered",
-            occurred_at=payload["registered_at"],
-            source_message_id=event.message_id,
-            details={
-                "inquiry_id": str(payload["inquiry_id"]),
-                "channel": payload["channel"].value,
-                "topics": [t.value for t in payload["topics"]],
-            },
-        )
+    _activity(uow, event, payload["citizen_ref"], "inquiry_registered", payload["registered_at"],
+              inquiry_id=str(payload["inquiry_id"]), channel=payload["channel"].value,
+              topics=[t.value for t in payload["topics"]])
+
+
+def on_pathway_referral(uow: UnitOfWork, event: Envelope) -> None:
+    """Fronten referred a citizen: open a pathway awaiting its tovholder, unless the
+    citizen has one open already (then the referral is only on the timeline)."""
+    payload = event.payload
+    citizen_ref = payload["citizen_ref"]
+    _activity(uow, event, citizen_ref, "pathway_referral", payload["referred_at"],
+              inquiry_id=str(payload["inquiry_id"]), topics=[t.value for t in payload["topics"]],
+              under_30=payload["under_30"], referred_by=payload["referred_by"])
+    if repository.open_pathway_of(uow.session, citizen_ref) is not None:
+        return
+    _open(uow, citizen_ref, payload["referred_by"], referral_inquiry_id=payload["inquiry_id"])
+
+
+def record_course_started(uow: UnitOfWork, event: Envelope) -> None:
+    p = event.payload
+    _activity(uow, event, p["citizen_ref"], "course_started", event.occurred_at,
+              course_id=str(p["course_id"]), course_kind=p["kind"].value,
+              start_date=p["start_date"].isoformat(), planned_end=p["planned_end"].isoformat())
+
+
+def record_course_ended(uow: UnitOfWork, event: Envelope) -> None:
+    p = event.payload
+    _activity(uow, event, p["citizen_ref"], "course_ended", event.occurred_at,
+              course_id=str(p["course_id"]), course_kind=p["kind"].value, reason=p["reason"],
+              ended_on=p["ended_on"].isoformat())
+
+
+def on_housing_case_escalated(uow: UnitOfWork, event: Envelope) -> None:
+    """On the citizen's timeline; with an open pathway, also in front of its tovholder."""
+    p = event.payload
+    citizen_ref = p["citizen_ref"]
+    if citizen_ref is None:
+        return  # the tenant is not identified yet: nothing to attach it to
+    requests = [a["request"] for a in p["asks"] if a["addressee"] is Addressee.TOVHOLDER]
+    _activity(uow, event, citizen_ref, "housing_case_escalated", p["occurred_at"],
+              case_id=str(p["case_id"]), level=p["level"].value,
+              previous_level=p["previous_level"].value if p["previous_level"] else None,
+              next_deadline=_iso(p["next_deadline"]), requests=[r.value for r in requests])
+    row = repository.open_pathway_of(uow.session, citizen_ref)
+    if row is None:
+        return
+    pathway = repository.load_pathway(uow.session, row)
+    uow.add_event(
+        "coordination.housing_escalation_noted",
+        {"pathway_id": row.id, "citizen_ref": citizen_ref, "case_id": p["case_id"],
+         "level": p["level"], "next_deadline": p["next_deadline"], "requests": requests,
+         "tovholder_id": pathway.tovholder_id, "noted_at": uow.clock.now()},
+        correlation_id=str(row.id),
     )
+
+
+def record_housing_case_closed(uow: UnitOfWork, event: Envelope) -> None:
+    p = event.payload
+    if p["citizen_ref"] is None:
+        return
+    _activity(uow, event, p["citizen_ref"], "housing_case_closed", p["closed_at"],
+              case_id=str(p["case_id"]), closure=p["closure"].value)
+
+
+# --- reads ------------------------------------------------------------------------------
+
+
+def get_pathway(uow: UnitOfWork, *, pathway_id: uuid.UUID) -> dict[str, Any]:
+    row = repository.pathway_row(uow.session, pathway_id)
+    pathway = repository.load_pathway(uow.session, row)
+    staff = repository.staff(uow.session, pathway.members)
+    today = _today(uow.clock.now())
+    tovholder = pathway.tovholder_id
+    continuity = pathway.continuity()
+    plan_row = repository.plan_row(uow.session, row.id)
+    plan = repository.load_plan(uow.session, plan_row) if plan_row else None
+    meetings = uow.session.scalars(
+        select(MeetingRow).where(MeetingRow.pathway_id == row.id).order_by(MeetingRow.starts_at)
+    )
+    prefs: CitizenPreferences = repository.preferences_of(row)
+    return {
+        "pathway_id": str(row.id),
+        "citizen_ref": str(row.citizen_ref),
+        "opened_at": _iso(row.opened_at),
+        "closed_at": _iso(row.closed_at),
+        "tovholder_id": tovholder,
+        "members": [
+            {"member_id": m.member_id, "name": m.name, "agency": m.agency.value, "role": m.role,
+             "email": getattr(staff.get(m.member_id), "email", None),
+             "active_from": _iso(m.active_from), "active_to": _iso(m.active_to),
+             "active": m.is_active_on(today), "tovholder": m.member_id == tovholder}
+            for m in sorted(pathway.members.values(), key=lambda m: m.active_from)
+        ],
+        "network": [
+            {"person_id": n.person_id, "name": n.name, "relation": n.relation}
+            for n in pathway.network.values()
+        ],
+        "preferences": {
+            "not_before": prefs.not_before.strftime("%H:%M") if prefs.not_before else None,
+            "not_after": prefs.not_after.strftime("%H:%M") if prefs.not_after else None,
+            "weekdays": [repository.WEEKDAYS[d] for d in sorted(prefs.weekdays)],
+            "place": prefs.place.value,
+        },
+        "meetings": [
+            {"meeting_id": str(m.id), "starts_at": _iso(m.starts_at), "ends_at": _iso(m.ends_at),
+             "place": m.place, "status": m.status, "sequence": m.sequence,
+             "participants": m.participants, "present": m.present, "decisions": m.decisions}
+            for m in meetings
+        ],
+        "plan": None if plan is None or plan_row is None else {
+            "plan_id": str(plan_row.id),
+            "version": plan.current.number,
+            "agreed_version": plan.agreed.number if plan.agreed else None,
+            "goals": [
+                {**repository.goal_to_json(g),
+                 "actions": [{**a, "status": plan.status_of(a["action_id"]).value}
+                             for a in repository.goal_to_json(g)["actions"]]}
+                for g in plan.current.goals
+            ],
+        },
+        "continuity": {
+            "held_meetings": continuity.held_meetings,
+            "with_citizen_and_tovholder": continuity.with_citizen_and_tovholder,
+            "share": continuity.share,
+            "tovholder_changes": continuity.tovholder_changes,
+        },
+    }
+
+
+def timeline(uow: UnitOfWork, *, pathway_id: uuid.UUID) -> dict[str, Any]:
+    """The pathway's own entries and what other services reported about the citizen,
+    in one chronological list (ties keep the order they were written in)."""
+    row = repository.pathway_row(uow.session, pathway_id)
+    entries: list[tuple[dt.datetime, int, int, dict[str, Any]]] = []
+    for t in uow.session.scalars(select(TimelineRow).where(TimelineRow.pathway_id == row.id)):
+        entries.append((t.occurred_at, 1, t.id, {
+            "at": _iso(t.occurred_at), "kind": t.kind, "source": "coordination",
+            "actor": t.actor, "details": t.details}))
+    for a in uow.session.scalars(
+        select(CitizenActivity).where(CitizenActivity.citizen_ref == row.citizen_ref)
+    ):
+        entries.append((a.occurred_at, 0, a.id, {
+            "at": _iso(a.occurred_at), "kind": a.kind, "source": "other_service",
+            "actor": None, "details": a.details}))
+    entries.sort(key=lambda e: (e[0], e[1], e[2]))
+    return {"pathway_id": str(row.id), "citizen_ref": str(row.citizen_ref),
+            "entries": [e[3] for e in entries]}

@@ -1,11 +1,33 @@
-"""coordination's tables."""
+"""coordination's tables.
+
+A pathway (sammenhængende borgerforløb) is stored as rows: the pathway, its team
+members, its tovholder terms, its network persons and its meetings; the handleplan
+as immutable version rows plus per-action status and the announcements already
+published. Calendars (working hours, busy blocks) belong to a person across
+pathways, keyed by participant id: a staff member's id, the citizen's citizen_ref,
+or a network person's id.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, MetaData, String, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.tables import add_kit_tables
@@ -13,6 +35,8 @@ from services.common.types import UTCDateTime
 
 metadata = MetaData()
 add_kit_tables(metadata)
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -33,3 +57,192 @@ class CitizenActivity(Base):
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     source_message_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     details: Mapped[dict[str, object]] = mapped_column(JSON)
+
+
+class PathwayRow(Base):
+    __tablename__ = "pathways"
+    __table_args__ = (
+        # A citizen has at most one open pathway: the database says so too, so two
+        # concurrent referrals cannot both open one.
+        Index(
+            "uq_pathways_open_citizen",
+            "citizen_ref",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    citizen_ref: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    opened_by: Mapped[str] = mapped_column(String(128))
+    referral_inquiry_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    # CitizenPreferences as JSON: not_before, not_after ("HH:MM"), weekdays, place.
+    preferences: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    close_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class StaffRow(Base):
+    """A professional across pathways: their work address and weekly working hours."""
+
+    __tablename__ = "staff"
+
+    member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    # {"mon": ["08:00", "15:30"], ...}; None: the municipality's standard hours.
+    working_hours: Mapped[dict[str, list[str]] | None] = mapped_column(JSON, nullable=True)
+
+
+class MemberRow(Base):
+    __tablename__ = "pathway_members"
+
+    pathway_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("pathways.id"), primary_key=True
+    )
+    member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    agency: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(100))
+    active_from: Mapped[dt.date] = mapped_column(Date)
+    active_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    added_by: Mapped[str] = mapped_column(String(128))
+
+
+class NetworkPersonRow(Base):
+    __tablename__ = "network_persons"
+
+    pathway_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("pathways.id"), primary_key=True
+    )
+    person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    relation: Mapped[str] = mapped_column(String(100))
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class TovholderTermRow(Base):
+    __tablename__ = "tovholder_terms"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    pathway_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("pathways.id"), index=True)
+    member_id: Mapped[str] = mapped_column(String(64))
+    since: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    handover_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    appointed_by: Mapped[str] = mapped_column(String(128))
+
+
+class BusyBlockRow(Base):
+    """A time a participant cannot meet. Only the time, never what they are doing."""
+
+    __tablename__ = "busy_blocks"
+    __table_args__ = (Index("ix_busy_blocks_participant", "participant_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    participant_id: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(16))  # manual | ical
+    ref: Mapped[str | None] = mapped_column(String(255), nullable=True)  # iCalendar UID
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(128))
+
+
+class MeetingRow(Base):
+    __tablename__ = "meetings"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    pathway_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("pathways.id"), index=True)
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    place: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # planned | held | cancelled
+    # RFC 5545 SEQUENCE of the invitation: 0, +1 per reschedule and on cancellation.
+    sequence: Mapped[int] = mapped_column(Integer)
+    # [{"participant_id": ..., "required": bool}] in invitation order.
+    participants: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    present: Mapped[list[str]] = mapped_column(JSON, default=list)
+    citizen_present: Mapped[bool] = mapped_column(Boolean, default=False)
+    tovholder_present: Mapped[bool] = mapped_column(Boolean, default=False)
+    decisions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    cancel_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    scheduled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    scheduled_by: Mapped[str] = mapped_column(String(128))
+    held_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class MeetingParticipantRow(Base):
+    """Who is invited to a meeting; a planned meeting makes its invitees busy in every
+    other pathway's search."""
+
+    __tablename__ = "meeting_participants"
+
+    meeting_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("meetings.id"), primary_key=True
+    )
+    participant_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class PlanRow(Base):
+    __tablename__ = "plans"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    pathway_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("pathways.id"), unique=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class PlanVersionRow(Base):
+    """One version of a handleplan. Never changed after it is written, except that
+    the citizen's agreement is filled in once."""
+
+    __tablename__ = "plan_versions"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("plans.id"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    goals: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    agreed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    agreed_how: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    agreement_recorded_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class ActionStatusRow(Base):
+    __tablename__ = "plan_action_status"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("plans.id"), primary_key=True)
+    action_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ActionAnnouncementRow(Base):
+    """An action_due/action_overdue already published (once per action and due date)."""
+
+    __tablename__ = "action_announcements"
+
+    plan_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("plans.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # due | overdue
+    action_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    due_on: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    announced_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class TimelineRow(Base):
+    """What happened in a pathway, for the tovholder's chronological view."""
+
+    __tablename__ = "pathway_timeline"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    pathway_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("pathways.id"), index=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)

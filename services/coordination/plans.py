@@ -428,3 +428,22 @@ def overdue_actions(plan: Handleplan, today: dt.date) -> list[ActionOverdue]:
             )
     plan.events.extend(announced)
     return announced
+
+
+def next_announcement_day(
+    plan: Handleplan, today: dt.date, *, notice_days: int = 0
+) -> dt.date | None:
+    """The first day, from `today` on, on which `due_actions` or `overdue_actions`
+    would announce something not yet announced; None if nothing is left to announce.
+
+    The service stores this day as a deadline and sweeps it with a timer, so a
+    restart loses no reminder and a sweep that comes late catches up."""
+    if notice_days < 0:
+        raise DomainError("notice_days", "plan.notice_days_invalid", "notice cannot be negative")
+    days: list[dt.date] = []
+    for _, action in plan.open_actions():
+        if (DUE, action.action_id, action.due) not in plan.announced and action.due >= today:
+            days.append(max(today, action.due - dt.timedelta(days=notice_days)))
+        if (OVERDUE, action.action_id, action.due) not in plan.announced:
+            days.append(max(today, action.due + dt.timedelta(days=1)))
+    return min(days, default=None)

@@ -1,14 +1,41 @@
-"""coordination: sammenhængende borgerforløb. Thin nameko entrypoints only."""
+"""coordination: sammenhængende borgerforløb. Thin nameko entrypoints only.
+
+Config keys of its own: `COORDINATION_SWEEP_SECONDS` (how often the action sweep
+runs, default 60) and `COORDINATION_ACTION_NOTICE_DAYS` (how many days before its
+due date an action is announced as due, default 0: on the day).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from nameko.dependency_providers import Config
+from nameko.rpc import rpc
+from nameko.timer import Timer
+
+from contracts import coordination as c
 from contracts.envelope import Envelope
 from services.common.clock import Clock
 from services.common.db import Database, UnitOfWork
 from services.common.messaging import inbox_handler
 from services.common.outbox import OutboxRelayRunner
+from services.common.rpc import validated
 from services.coordination import handlers
 from services.coordination.models import metadata
+
+
+class ConfiguredTimer(Timer):
+    """nameko's timer, its interval read from the config (`COORDINATION_SWEEP_SECONDS`)."""
+
+    interval: float
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.interval = float(config.get("COORDINATION_SWEEP_SECONDS", self.interval))
+        super().setup()
+
+
+timer = ConfiguredTimer.decorator
 
 
 class CoordinationService:
@@ -18,6 +45,191 @@ class CoordinationService:
     relay = OutboxRelayRunner()
     clock = Clock()
 
+    config = Config()
+
+    def _notice_days(self) -> int:
+        return int(self.config.get("COORDINATION_ACTION_NOTICE_DAYS", 0))
+
+    # -- events from other services ----------------------------------------------------
+
     @inbox_handler("intake", "intake.inquiry_registered")
     def on_inquiry_registered(self, uow: UnitOfWork, event: Envelope) -> None:
         handlers.record_inquiry(uow, event)
+
+    @inbox_handler("intake", "intake.pathway_referral")
+    def on_pathway_referral(self, uow: UnitOfWork, event: Envelope) -> None:
+        handlers.on_pathway_referral(uow, event)
+
+    @inbox_handler("intake", "intake.course_started")
+    def on_course_started(self, uow: UnitOfWork, event: Envelope) -> None:
+        handlers.record_course_started(uow, event)
+
+    @inbox_handler("intake", "intake.course_ended")
+    def on_course_ended(self, uow: UnitOfWork, event: Envelope) -> None:
+        handlers.record_course_ended(uow, event)
+
+    @inbox_handler("housing", "housing.case_escalated")
+    def on_housing_case_escalated(self, uow: UnitOfWork, event: Envelope) -> None:
+        handlers.on_housing_case_escalated(uow, event)
+
+    @inbox_handler("housing", "housing.case_closed")
+    def on_housing_case_closed(self, uow: UnitOfWork, event: Envelope) -> None:
+        handlers.record_housing_case_closed(uow, event)
+
+    # -- the action sweep ----------------------------------------------------------------
+
+    @timer(interval=60)
+    def sweep_actions(self) -> None:
+        handlers.announce_due_actions(self.db, self.clock.now(), notice_days=self._notice_days())
+
+    # -- pathways and teams ----------------------------------------------------------------
+
+    @rpc
+    @validated(c.OpenPathwayArgs)
+    def open_pathway(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.open_pathway(uow, **args)
+
+    @rpc
+    @validated(c.FindPathwayArgs)
+    def find_pathway(self, actor: str, **args: Any) -> dict[str, Any] | None:
+        with self.db.unit_of_work() as uow:
+            return handlers.find_pathway(uow, **args)
+
+    @rpc
+    @validated(c.GetPathwayArgs)
+    def get_pathway(self, actor: str, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.get_pathway(uow, **args)
+
+    @rpc
+    @validated(c.TimelineArgs)
+    def timeline(self, actor: str, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.timeline(uow, **args)
+
+    @rpc
+    @validated(c.AddMemberArgs)
+    def add_member(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.add_member(uow, **args)
+
+    @rpc
+    @validated(c.AddHousingAdviserArgs)
+    def add_housing_adviser(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.add_housing_adviser(uow, **args)
+
+    @rpc
+    @validated(c.EndMembershipArgs)
+    def end_membership(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.end_membership(uow, **args)
+
+    @rpc
+    @validated(c.AddNetworkPersonArgs)
+    def add_network_person(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.add_network_person(uow, **args)
+
+    @rpc
+    @validated(c.AppointTovholderArgs)
+    def appoint_tovholder(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.appoint_tovholder(uow, **args)
+
+    @rpc
+    @validated(c.HandOverTovholderArgs)
+    def hand_over_tovholder(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.hand_over_tovholder(uow, **args)
+
+    @rpc
+    @validated(c.ClosePathwayArgs)
+    def close_pathway(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.close_pathway(uow, **args)
+
+    # -- calendars --------------------------------------------------------------------------
+
+    @rpc
+    @validated(c.SetWorkingHoursArgs)
+    def set_working_hours(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.set_working_hours(uow, **args)
+
+    @rpc
+    @validated(c.AddBusyBlockArgs)
+    def add_busy_block(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.add_busy_block(uow, **args)
+
+    @rpc
+    @validated(c.ImportCalendarArgs)
+    def import_calendar(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.import_calendar(uow, **args)
+
+    @rpc
+    @validated(c.SetCitizenPreferencesArgs)
+    def set_citizen_preferences(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.set_citizen_preferences(uow, **args)
+
+    # -- meetings --------------------------------------------------------------------------
+
+    @rpc
+    @validated(c.ProposeSlotsArgs)
+    def propose_slots(self, actor: str, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.propose_slots(uow, **args)
+
+    @rpc
+    @validated(c.ScheduleMeetingArgs)
+    def schedule_meeting(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.schedule_meeting(uow, **args)
+
+    @rpc
+    @validated(c.RescheduleMeetingArgs)
+    def reschedule_meeting(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.reschedule_meeting(uow, **args)
+
+    @rpc
+    @validated(c.CancelMeetingArgs)
+    def cancel_meeting(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.cancel_meeting(uow, **args)
+
+    @rpc
+    @validated(c.RecordMeetingHeldArgs)
+    def record_meeting_held(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.record_meeting_held(uow, **args)
+
+    # -- the handleplan ------------------------------------------------------------------
+
+    @rpc
+    @validated(c.DraftPlanArgs)
+    def draft_plan(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.draft_plan(uow, notice_days=self._notice_days(), **args)
+
+    @rpc
+    @validated(c.RevisePlanArgs)
+    def revise_plan(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.revise_plan(uow, notice_days=self._notice_days(), **args)
+
+    @rpc
+    @validated(c.RecordPlanAgreementArgs)
+    def record_plan_agreement(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.record_plan_agreement(uow, notice_days=self._notice_days(), **args)
+
+    @rpc
+    @validated(c.SetActionStatusArgs)
+    def set_action_status(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.set_action_status(uow, notice_days=self._notice_days(), **args)

@@ -418,6 +418,13 @@ def _require_aware(now: dt.datetime) -> None:
         raise ValueError("now must be a timezone-aware datetime")
 
 
+def local(moment: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """`moment` in `tz`, always a real local time. Going through UTC resolves a wall
+    time that does not exist (the spring-forward gap) to the instant it denotes;
+    `astimezone(tz)` alone returns a datetime already in `tz` unchanged, gap included."""
+    return moment.astimezone(dt.UTC).astimezone(tz)
+
+
 def end_of_day(day: dt.date, tz: ZoneInfo) -> dt.datetime:
     """A date deadline lasts the whole day: it is due at the following midnight, local time."""
     return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz)
@@ -460,7 +467,7 @@ def validate_report(
     citizen. The fogedret must name the tenant. A påkrav deadline must fall after the
     påkrav date (a deadline under 14 days is flagged, not refused: the case still needs help).
     """
-    today = now.astimezone(settings.tz).date()
+    today = local(now, settings.tz).date()
     src = report.source
     if src is ReportSource.ASSOCIATION:
         if not report.association_id:
@@ -643,7 +650,7 @@ class ArrearsCase:
         """
         _require_aware(now)
         validate_report(report, now, settings)
-        now = now.astimezone(settings.tz)
+        now = local(now, settings.tz)
         case = cls(
             case_id=case_id,
             source=report.source,
@@ -1039,7 +1046,7 @@ class ArrearsCase:
         _require_aware(now)
         if not self.is_open:
             return []
-        now = now.astimezone(self.settings.tz)
+        now = local(now, self.settings.tz)
         events: list[HousingEvent] = []
         fired: set[DeadlineKind] = set()
         while True:
@@ -1157,7 +1164,7 @@ class ArrearsCase:
         _require_aware(now)
         if not self.is_open:
             raise Conflict(field_name, "housing.case_closed", "The case is closed.")
-        return now.astimezone(self.settings.tz)
+        return local(now, self.settings.tz)
 
     def _pakrav_end(self) -> dt.datetime | None:
         if self.pakrav_deadline is None:
@@ -1208,7 +1215,8 @@ class ArrearsCase:
         return new
 
     def _arm(self, kind: DeadlineKind, due: dt.datetime) -> None:
-        self.stored_deadlines[kind] = due
+        # Day arithmetic is wall-clock: "now + 14 days" may land in a summer-time gap.
+        self.stored_deadlines[kind] = local(due, self.settings.tz)
 
     def _deadline_relevant(self, kind: DeadlineKind) -> bool:
         if not self.is_open:

@@ -1,15 +1,66 @@
-"""intake's use cases: load, apply the domain rules, save, add outbox events."""
+"""intake's use cases: load, apply the domain rules, save, add outbox events, commit.
+
+Each function runs in one unit of work: rows, outbox events, deadline rows and the
+access-log entry commit together or not at all. A DomainError raised before the
+commit leaves nothing written and nothing published.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from contracts.vocabulary import Channel, InquirerKind, Topic
-from services.common.db import UnitOfWork
-from services.intake import inquiries
-from services.intake.models import Inquiry
+from sqlalchemy import select
+
+from contracts.vocabulary import Channel, CourseKind, InquirerKind, Outcome, PartnerKind, Topic
+from services.common import deadlines as stored_deadlines
+from services.common.db import Store, UnitOfWork
+from services.common.errors import Conflict, DomainError, NotFound
+from services.intake import access, courses, inquiries, statistics
+from services.intake.access import Action
+from services.intake.citizens import (
+    check_contact,
+    clean_name,
+    match_criterion,
+    name_key,
+    unambiguous,
+)
+from services.intake.consent import Consent
+from services.intake.cpr import parse_cpr, target_group
+from services.intake.localtime import local_day, start_of_local_day
+from services.intake.models import (
+    Citizen,
+    ConsentRow,
+    CourseNotice,
+    CourseRow,
+    Inquiry,
+    Referral85Row,
+)
+from services.intake.repository import load_consent, load_course, new_course_row, save_course
+from services.intake.settings import IntakeContext
+
+log = logging.getLogger(__name__)
+
+# Deadline rows of courses: kind "course.<DeadlineKind>", subject = the course id.
+COURSE_DEADLINE_PREFIX = "course."
+CLOCK_ACTOR = "system:intake-clock"
+
+# Purposes the service writes itself into the access log (the citizen reads them).
+PURPOSE_INQUIRY = "henvendelse til Fronten"
+PURPOSE_REGISTER = "registrering af borger"
+PURPOSE_CONTACT = "ændring af navn eller kontaktoplysninger"
+PURPOSE_CONSENT = "registrering af samtykke"
+PURPOSE_CONSENT_WITHDRAWN = "tilbagekaldelse af samtykke"
+PURPOSE_COURSE = "forløb i Fronten"
+PURPOSE_PATHWAY = "henvisning til sammenhængende borgerforløb"
+PURPOSE_BRIDGING = "brobygning til samarbejdspartner"
+PURPOSE_ACCESS_LOG = "borgerens indsigt i opslag"
+
+
+# --- inquiries -----------------------------------------------------------------------
 
 
 def register_inquiry(
@@ -57,5 +108,892 @@ def register_inquiry(
         },
         correlation_id=str(new.id),
     )
+    if new.citizen_ref is not None:
+        access.record(
+            uow, actor=registered_by, action=Action.CHANGE, what="inquiry",
+            purpose=PURPOSE_INQUIRY, citizen_ref=new.citizen_ref,
+        )
     uow.commit()
     return {"inquiry_id": str(new.id), "registered_at": new.registered_at.isoformat()}
+
+
+def _inquiry(uow: UnitOfWork, inquiry_id: uuid.UUID, *, lock: bool = False) -> Inquiry:
+    row = uow.session.get(Inquiry, inquiry_id, with_for_update=lock)
+    if row is None:
+        raise NotFound("inquiry_id", "No such inquiry.")
+    return row
+
+
+def _set_resolution(
+    uow: UnitOfWork,
+    ctx: IntakeContext,
+    inquiry: Inquiry,
+    resolution: inquiries.Resolution,
+    actor: str,
+) -> None:
+    inquiry.outcome = resolution.outcome.value
+    inquiry.resolved_at = resolution.resolved_at
+    inquiry.resolved_by = actor
+    inquiry.conversations = resolution.conversations
+    uow.add_event(
+        "intake.inquiry_resolved",
+        {
+            "inquiry_id": inquiry.id,
+            "citizen_ref": inquiry.citizen_ref,
+            "outcome": resolution.outcome,
+            "resolved_at": resolution.resolved_at,
+        },
+        correlation_id=str(inquiry.id),
+    )
+    if resolution.outcome is Outcome.REFERRAL_PATHWAY:
+        _refer_to_pathway(uow, ctx, inquiry, resolution.resolved_at, actor)
+
+
+def _refer_to_pathway(
+    uow: UnitOfWork, ctx: IntakeContext, inquiry: Inquiry, at: dt.datetime, actor: str
+) -> None:
+    """Publish intake.pathway_referral: coordination gets the citizen_ref, the topics and
+    the under-30 flag (from the CPR number's birth date), nothing more."""
+    assert inquiry.citizen_ref is not None  # the domain refused anonymous referrals
+    citizen = uow.session.get(Citizen, inquiry.citizen_ref)
+    if citizen is None:
+        raise DomainError(
+            "inquiry_id",
+            "inquiry.citizen_not_registered",
+            "Register the citizen's CPR number first: the pathway needs the age.",
+        )
+    group = target_group(
+        citizen.birth_date, local_day(at), ctx.settings.state_pension_age
+    )
+    uow.add_event(
+        "intake.pathway_referral",
+        {
+            "inquiry_id": inquiry.id,
+            "citizen_ref": inquiry.citizen_ref,
+            "topics": list(inquiry.topics),
+            "under_30": group.under_30,
+            "referred_at": at,
+            "referred_by": actor,
+        },
+        correlation_id=str(inquiry.id),
+    )
+    access.record(
+        uow, actor=actor, action=Action.DISCLOSURE, what="pathway_referral",
+        purpose=PURPOSE_PATHWAY, citizen_ref=inquiry.citizen_ref,
+    )
+
+
+def resolve_inquiry(
+    uow: UnitOfWork,
+    ctx: IntakeContext,
+    *,
+    actor: str,
+    inquiry_id: uuid.UUID,
+    outcome: Outcome,
+    conversations: int | None,
+    resolved_at: dt.datetime | None,
+) -> dict[str, Any]:
+    now = uow.clock.now()
+    inquiry = _inquiry(uow, inquiry_id, lock=True)
+    resolution = inquiries.resolve_inquiry(
+        current_outcome=Outcome(inquiry.outcome) if inquiry.outcome else None,
+        registered_at=inquiry.registered_at,
+        citizen_ref=inquiry.citizen_ref,
+        outcome=outcome,
+        resolved_at=resolved_at or now,
+        conversations=conversations,
+        now=now,
+    )
+    _set_resolution(uow, ctx, inquiry, resolution, actor)
+    if inquiry.citizen_ref is not None:
+        access.record(
+            uow, actor=actor, action=Action.CHANGE, what="inquiry",
+            purpose=PURPOSE_INQUIRY, citizen_ref=inquiry.citizen_ref,
+        )
+    uow.commit()
+    return _inquiry_view(inquiry)
+
+
+def get_inquiry(
+    uow: UnitOfWork, *, actor: str, inquiry_id: uuid.UUID, purpose: str
+) -> dict[str, Any]:
+    inquiry = _inquiry(uow, inquiry_id)
+    if inquiry.citizen_ref is not None:
+        access.record(
+            uow, actor=actor, action=Action.READ, what="inquiry",
+            purpose=purpose, citizen_ref=inquiry.citizen_ref,
+        )
+    uow.commit()
+    return _inquiry_view(inquiry)
+
+
+def _inquiry_view(inquiry: Inquiry) -> dict[str, Any]:
+    return {
+        "inquiry_id": str(inquiry.id),
+        "registered_at": inquiry.registered_at.isoformat(),
+        "channel": inquiry.channel,
+        "inquirer_kind": inquiry.inquirer_kind,
+        "topics": list(inquiry.topics),
+        "wish": inquiry.wish,
+        "citizen_ref": str(inquiry.citizen_ref) if inquiry.citizen_ref else None,
+        "outcome": inquiry.outcome,
+        "conversations": inquiry.conversations,
+        "resolved_at": inquiry.resolved_at.isoformat() if inquiry.resolved_at else None,
+    }
+
+
+# --- citizens --------------------------------------------------------------------------
+
+
+def _citizen(uow: UnitOfWork, citizen_ref: uuid.UUID, *, lock: bool = False) -> Citizen:
+    row = uow.session.get(Citizen, citizen_ref, with_for_update=lock)
+    if row is None:
+        raise NotFound("citizen_ref", "No such citizen.")
+    return row
+
+
+def register_citizen(
+    uow: UnitOfWork,
+    ctx: IntakeContext,
+    *,
+    actor: str,
+    cpr: str,
+    name: str,
+    email: str | None,
+    phone: str | None,
+    preferred_channel: str,
+) -> dict[str, Any]:
+    parsed = parse_cpr(cpr)
+    cleaned = clean_name(name)
+    check_contact(str(preferred_channel), email, phone)
+    protection = ctx.protection
+    lookup_hash = protection.lookup_hash(parsed)
+    taken = uow.session.scalar(
+        select(Citizen.citizen_ref).where(Citizen.cpr_lookup_hash == lookup_hash)
+    )
+    if taken is not None:
+        raise Conflict(
+            "cpr",
+            "citizen.already_registered",
+            "This CPR number is registered already: find the citizen with match_citizen.",
+        )
+    now = uow.clock.now()
+    citizen = Citizen(
+        citizen_ref=uuid.uuid4(),
+        cpr_lookup_hash=lookup_hash,
+        cpr_encrypted=protection.encrypt(parsed),
+        birth_date=parsed.birth_date,
+        name=cleaned,
+        name_key=name_key(cleaned),
+        email=email,
+        phone=phone,
+        preferred_channel=str(preferred_channel),
+        registered_at=now,
+        registered_by=actor,
+        updated_at=now,
+    )
+    uow.session.add(citizen)
+    access.record(
+        uow, actor=actor, action=Action.CHANGE, what="citizen",
+        purpose=PURPOSE_REGISTER, citizen_ref=citizen.citizen_ref,
+    )
+    uow.commit()
+    return {"citizen_ref": str(citizen.citizen_ref), **_target_group_view(ctx, citizen, now)}
+
+
+def _target_group_view(ctx: IntakeContext, citizen: Citizen, now: dt.datetime) -> dict[str, Any]:
+    group = target_group(citizen.birth_date, local_day(now), ctx.settings.state_pension_age)
+    return {
+        "age": group.age,
+        "age_band": group.age_band,
+        "in_target_group": group.in_target_group,
+        "under_30": group.under_30,
+    }
+
+
+def update_contact(
+    uow: UnitOfWork, *, actor: str, citizen_ref: uuid.UUID, **changes: Any
+) -> dict[str, Any]:
+    citizen = _citizen(uow, citizen_ref, lock=True)
+    if "name" in changes:
+        citizen.name = clean_name(changes["name"])
+        citizen.name_key = name_key(citizen.name)
+    for key in ("email", "phone"):
+        if key in changes:
+            setattr(citizen, key, changes[key])
+    if "preferred_channel" in changes:
+        citizen.preferred_channel = str(changes["preferred_channel"])
+    check_contact(citizen.preferred_channel, citizen.email, citizen.phone)
+    citizen.updated_at = uow.clock.now()
+    access.record(
+        uow, actor=actor, action=Action.CHANGE, what="contact",
+        purpose=PURPOSE_CONTACT, citizen_ref=citizen.citizen_ref,
+    )
+    uow.commit()
+    return _contact_view(citizen)
+
+
+def _contact_view(citizen: Citizen) -> dict[str, Any]:
+    return {
+        "citizen_ref": str(citizen.citizen_ref),
+        "name": citizen.name,
+        "email": citizen.email,
+        "phone": citizen.phone,
+        "preferred_channel": citizen.preferred_channel,
+    }
+
+
+def get_contact(
+    uow: UnitOfWork, *, actor: str, citizen_ref: uuid.UUID, purpose: str
+) -> dict[str, Any]:
+    citizen = _citizen(uow, citizen_ref)
+    access.record(
+        uow, actor=actor, action=Action.READ, what="contact",
+        purpose=purpose, citizen_ref=citizen.citizen_ref,
+    )
+    uow.commit()
+    return _contact_view(citizen)
+
+
+def get_citizen(
+    uow: UnitOfWork,
+    ctx: IntakeContext,
+    *,
+    actor: str,
+    citizen_ref: uuid.UUID,
+    purpose: str,
+    show_cpr: bool,
+) -> dict[str, Any]:
+    citizen = _citizen(uow, citizen_ref)
+    view = {
+        **_contact_view(citizen),
+        "birth_date": citizen.birth_date.isoformat(),
+        **_target_group_view(ctx, citizen, uow.clock.now()),
+        "cpr": None,
+    }
+    access.record(
+        uow, actor=actor, action=Action.READ, what="citizen",
+        purpose=purpose, citizen_ref=citizen.citizen_ref,
+    )
+    if show_cpr:
+        view["cpr"] = ctx.protection.decrypt(citizen.cpr_encrypted).formatted
+        access.record(
+            uow, actor=actor, action=Action.READ, what="cpr",
+            purpose=purpose, citizen_ref=citizen.citizen_ref,
+        )
+    uow.commit()
+    return view
+
+
+def match_citizen(
+    uow: UnitOfWork,
+    ctx: IntakeContext,
+    *,
+    actor: str,
+    purpose: str,
+    cpr: str | None,
+    name: str | None,
+    birth_date: dt.date | None,
+) -> dict[str, Any]:
+    criterion = match_criterion(cpr, name, birth_date)
+    if criterion.cpr is not None:
+        found = uow.session.scalar(
+            select(Citizen.citizen_ref).where(
+                Citizen.cpr_lookup_hash == ctx.protection.lookup_hash(criterion.cpr)
+            )
+        )
+    else:
+        found = unambiguous(
+            uow.session.scalars(
+                select(Citizen.citizen_ref).where(
+                    Citizen.name_key == criterion.name_key,
+                    Citizen.birth_date == criterion.birth_date,
+                )
+            ).all()
+        )
+    access.record(
+        uow, actor=actor, action=Action.SEARCH, what="citizen", purpose=purpose,
+        citizen_ref=found, criterion=criterion.describe(),
+    )
+    uow.commit()
+    return {"citizen_ref": str(found) if found else None}
+
+
+def lookups_of_citizen(
+    uow: UnitOfWork, *, actor: str, citizen_ref: uuid.UUID, purpose: str
+) -> list[dict[str, Any]]:
+    entries = access.lookups_of(uow.session, citizen_ref)
+    access.record(
+        uow, actor=actor, action=Action.READ, what="access_log",
+        purpose=purpose, citizen_ref=citizen_ref,
+    )
+    uow.commit()
+    return entries
+
+
+# --- consent ---------------------------------------------------------------------------
+
+
+def give_consent(
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    citizen_ref: uuid.UUID,
+    recipient: str,
+    information_kinds: list[str],
+    purpose: str,
+    form: str,
+    given_at: dt.datetime | None,
+) -> dict[str, Any]:
+    citizen = _citizen(uow, citizen_ref)
+    now = uow.clock.now()
+    at = given_at or now
+    if at > now + dt.timedelta(minutes=5):
+        raise DomainError(
+            "given_at", "consent.in_future", "A consent cannot be given in the future."
+        )
+    consent = Consent.give(recipient, information_kinds, purpose, at, actor, form)
+    row = ConsentRow(
+        id=uuid.uuid4(),
+        citizen_ref=citizen.citizen_ref,
+        recipient=consent.recipient,
+        information_kinds=sorted(consent.information_kinds),
+        purpose=consent.purpose,
+        form=str(consent.form),
+        given_at=consent.given_at,
+        given_by=consent.given_by,
+    )
+    uow.session.add(row)
+    uow.add_event(
+        "intake.consent_given",
+        {
+            "consent_id": row.id,
+            "citizen_ref": citizen.citizen_ref,
+            "recipient": consent.recipient,
+            "information_kinds": sorted(consent.information_kinds),
+            "purpose": consent.purpose,
+            "given_at": consent.given_at,
+        },
+        correlation_id=str(row.id),
+    )
+    access.record(
+        uow, actor=actor, action=Action.CHANGE, what="consent",
+        purpose=PURPOSE_CONSENT, citizen_ref=citizen.citizen_ref,
+    )
+    uow.commit()
+    return _consent_view(row)
+
+
+def withdraw_consent(
+    uow: UnitOfWork, *, actor: str, consent_id: uuid.UUID, withdrawn_at: dt.datetime | None
+) -> dict[str, Any]:
+    row, consent = load_consent(uow.session, consent_id, lock=True)
+    now = uow.clock.now()
+    at = withdrawn_at or now
+    if at > now + dt.timedelta(minutes=5):
+        raise DomainError(
+            "withdrawn_at", "consent.in_future", "A consent cannot be withdrawn in the future."
+        )
+    consent.withdraw(at, actor)
+    row.withdrawn_at, row.withdrawn_by = consent.withdrawn_at, consent.withdrawn_by
+    uow.add_event(
+        "intake.consent_withdrawn",
+        {
+            "consent_id": row.id,
+            "citizen_ref": row.citizen_ref,
+            "recipient": row.recipient,
+            "withdrawn_at": at,
+        },
+        correlation_id=str(row.id),
+    )
+    access.record(
+        uow, actor=actor, action=Action.CHANGE, what="consent",
+        purpose=PURPOSE_CONSENT_WITHDRAWN, citizen_ref=row.citizen_ref,
+    )
+    uow.commit()
+    return _consent_view(row)
+
+
+def list_consents(
+    uow: UnitOfWork, *, actor: str, citizen_ref: uuid.UUID, purpose: str
+) -> list[dict[str, Any]]:
+    citizen = _citizen(uow, citizen_ref)
+    rows = uow.session.scalars(
+        select(ConsentRow)
+        .where(ConsentRow.citizen_ref == citizen.citizen_ref)
+        .order_by(ConsentRow.given_at)
+    ).all()
+    access.record(
+        uow, actor=actor, action=Action.READ, what="consent",
+        purpose=purpose, citizen_ref=citizen.citizen_ref,
+    )
+    uow.commit()
+    return [_consent_view(row) for row in rows]
+
+
+def _consent_view(row: ConsentRow) -> dict[str, Any]:
+    return {
+        "consent_id": str(row.id),
+        "citizen_ref": str(row.citizen_ref),
+        "recipient": row.recipient,
+        "information_kinds": list(row.information_kinds),
+        "purpose": row.purpose,
+        "form": row.form,
+        "given_at": row.given_at.isoformat(),
+        "given_by": row.given_by,
+        "withdrawn_at": row.withdrawn_at.isoformat() if row.withdrawn_at else None,
+        "withdrawn_by": row.withdrawn_by,
+    }
+
+
+# --- courses ---------------------------------------------------------------------------
+
+
+def start_course(
+    uow: UnitOfWork,
+    ctx: IntakeContext,
+    *,
+    actor: str,
+    inquiry_id: uuid.UUID,
+    kind: CourseKind,
+    plan: dict[str, Any],
+    start_date: dt.date | None,
+    planned_end: dt.date | None,
+    bridging_to: list[PartnerKind],
+) -> dict[str, Any]:
+    now = uow.clock.now()
+    inquiry = _inquiry(uow, inquiry_id, lock=True)
+    current = Outcome(inquiry.outcome) if inquiry.outcome else None
+    inquiries.check_course_for_inquiry(kind, inquiry.citizen_ref, current)
+    assert inquiry.citizen_ref is not None
+    if uow.session.scalar(select(CourseRow.id).where(CourseRow.inquiry_id == inquiry.id)):
+        raise Conflict(
+            "inquiry_id", "course.already_started", "A course was started for this inquiry already."
+        )
+    course = courses.Course.start(
+        kind,
+        str(inquiry.citizen_ref),
+        start_date or local_day(now),
+        planned_end,
+        courses.validate_plan(plan["goals"], plan["follow_up_dates"]),
+        bridging_to=bridging_to,
+        settings=ctx.settings.course,
+    )
+    if current is None:  # starting the course is the inquiry's outcome
+        resolution = inquiries.resolve_inquiry(
+            current_outcome=None,
+            registered_at=inquiry.registered_at,
+            citizen_ref=inquiry.citizen_ref,
+            outcome=inquiries.COURSE_OUTCOMES[kind],
+            resolved_at=max(now, inquiry.registered_at),
+            conversations=None,
+            now=now,
+        )
+        _set_resolution(uow, ctx, inquiry, resolution, actor)
+    row = new_course_row(course, inquiry_id=inquiry.id, started_by=actor, now=now)
+    # Anything already due (a course registered after its start) fires at once.
+    course.apply_due(local_day(now))
+    _save_course_changes(uow, row, course, actor)
+    uow.commit()
+    return course_view(uow, row, course)
+
+
+def _course_command(
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    course_id: uuid.UUID,
+    command: Callable[[courses.Course, dt.date], None],
+) -> dict[str, Any]:
+    """Load the course (locked), bring its clocks up to today, run the command, save."""
+    row, course = load_course(uow.session, course_id, lock=True)
+    today = local_day(uow.clock.now())
+    course.apply_due(today)
+    command(course, today)
+    _save_course_changes(uow, row, course, actor)
+    uow.commit()
+    return course_view(uow, row, course)
+
+
+def record_attendance(
+    uow: UnitOfWork, *, actor: str, course_id: uuid.UUID, on: dt.date, kept: bool
+) -> dict[str, Any]:
+    def command(course: courses.Course, today: dt.date) -> None:
+        if on > today:
+            raise DomainError(
+                "attendance.date", "attendance.in_future", "Record an agreement after its day."
+            )
+        course.record_attendance(on, kept)
+
+    return _course_command(uow, actor=actor, course_id=course_id, command=command)
+
+
+def revise_plan(
+    uow: UnitOfWork, *, actor: str, course_id: uuid.UUID, plan: dict[str, Any]
+) -> dict[str, Any]:
+    new_plan = courses.validate_plan(plan["goals"], plan["follow_up_dates"])
+    return _course_command(
+        uow, actor=actor, course_id=course_id,
+        command=lambda course, _today: course.revise_plan(new_plan),
+    )
+
+
+def plan_bridging(
+    uow: UnitOfWork, *, actor: str, course_id: uuid.UUID, partner_kinds: list[PartnerKind]
+) -> dict[str, Any]:
+    return _course_command(
+        uow, actor=actor, course_id=course_id,
+        command=lambda course, _today: course.plan_bridging(partner_kinds),
+    )
+
+
+def request_review(
+    uow: UnitOfWork, *, actor: str, course_id: uuid.UUID, on: dt.date | None
+) -> dict[str, Any]:
+    return _course_command(
+        uow, actor=actor, course_id=course_id,
+        command=lambda course, today: course.request_review(on or today),
+    )
+
+
+def decide_review(
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    course_id: uuid.UUID,
+    decision: str,
+    on: dt.date | None,
+    new_planned_end: dt.date | None,
+) -> dict[str, Any]:
+    return _course_command(
+        uow, actor=actor, course_id=course_id,
+        command=lambda course, today: course.decide_review(
+            decision, on or today, new_planned_end=new_planned_end
+        ),
+    )
+
+
+def extend_course(
+    uow: UnitOfWork, *, actor: str, course_id: uuid.UUID, planned_end: dt.date
+) -> dict[str, Any]:
+    return _course_command(
+        uow, actor=actor, course_id=course_id,
+        command=lambda course, _today: course.extend(planned_end),
+    )
+
+
+def refer_to_85(
+    uow: UnitOfWork, *, actor: str, course_id: uuid.UUID, on: dt.date | None
+) -> dict[str, Any]:
+    return _course_command(
+        uow, actor=actor, course_id=course_id,
+        command=lambda course, today: course.refer_to_85(on or today),
+    )
+
+
+def record_referral_85_outcome(
+    uow: UnitOfWork, *, actor: str, course_id: uuid.UUID, outcome: str, on: dt.date | None
+) -> dict[str, Any]:
+    return _course_command(
+        uow, actor=actor, course_id=course_id,
+        command=lambda course, today: course.record_referral_outcome(outcome, on or today),
+    )
+
+
+def end_course(
+    uow: UnitOfWork, *, actor: str, course_id: uuid.UUID, reason: str, on: dt.date | None
+) -> dict[str, Any]:
+    return _course_command(
+        uow, actor=actor, course_id=course_id,
+        command=lambda course, today: course.end(on or today, reason),
+    )
+
+
+def get_course(
+    uow: UnitOfWork, *, actor: str, course_id: uuid.UUID, purpose: str
+) -> dict[str, Any]:
+    row, course = load_course(uow.session, course_id)
+    access.record(
+        uow, actor=actor, action=Action.READ, what="course",
+        purpose=purpose, citizen_ref=row.citizen_ref,
+    )
+    view = course_view(uow, row, course)
+    uow.commit()
+    return view
+
+
+def sweep_course_deadlines(store: Store, now: dt.datetime) -> int:
+    """Fire every course deadline due at `now`, one course per unit of work.
+
+    The deadline row is claimed in the same transaction as the course's new state and
+    its events, so a deadline fires exactly once even across restarts and overlapping
+    sweeps. A course that fails is logged and retried at the next sweep."""
+    fired = 0
+    today = local_day(now)
+    for deadline in stored_deadlines.due_deadlines(store, now):
+        if not deadline.kind.startswith(COURSE_DEADLINE_PREFIX):
+            continue
+        try:
+            with store.unit_of_work() as uow:
+                if not stored_deadlines.fire(uow, deadline):
+                    continue  # cancelled, or fired by an overlapping sweep
+                row, course = load_course(uow.session, uuid.UUID(deadline.subject_id), lock=True)
+                course.apply_due(today)
+                _save_course_changes(uow, row, course, CLOCK_ACTOR)
+                uow.commit()
+                fired += 1
+        except Exception:
+            log.exception(
+                "course deadline %s (%s) could not fire; retried at the next sweep",
+                deadline.id, deadline.kind,
+            )
+    return fired
+
+
+def _save_course_changes(
+    uow: UnitOfWork, row: CourseRow, course: courses.Course, actor: str
+) -> None:
+    """Save the aggregate, turn its domain events into outbox events and staff notices,
+    keep its deadline rows in step, and log the change."""
+    now = uow.clock.now()
+    save_course(uow.session, row, course, actor=actor, now=now)
+    for event in course.events:
+        _publish_course_event(uow, row, event, now)
+    course.events.clear()
+    sync_course_deadlines(uow, row.id, course)
+    access.record(
+        uow, actor=actor, action=Action.CHANGE, what="course",
+        purpose=PURPOSE_COURSE, citizen_ref=row.citizen_ref,
+    )
+
+
+def _publish_course_event(
+    uow: UnitOfWork, row: CourseRow, event: courses.CourseEvent, now: dt.datetime
+) -> None:
+    ids = {"course_id": row.id, "citizen_ref": row.citizen_ref}
+    correlation = str(row.id)
+    if isinstance(event, courses.CourseStarted):
+        uow.add_event(
+            "intake.course_started",
+            {**ids, "kind": event.kind, "start_date": event.start_date,
+             "planned_end": event.planned_end},
+            correlation_id=correlation,
+        )
+    elif isinstance(event, courses.CourseEnded):
+        uow.add_event(
+            "intake.course_ended",
+            {**ids, "kind": row.kind, "reason": str(event.reason), "ended_on": event.ended_on},
+            correlation_id=correlation,
+        )
+    elif isinstance(event, courses.BridgingDue):
+        uow.add_event(
+            "intake.bridging_due",
+            {**ids, "partner_kind": event.partner_kind, "due_on": event.due_on,
+             "planned_end": event.planned_end},
+            correlation_id=correlation,
+        )
+        access.record(
+            uow, actor=CLOCK_ACTOR, action=Action.DISCLOSURE, what="bridging_due",
+            purpose=f"{PURPOSE_BRIDGING} ({event.partner_kind})", citizen_ref=row.citizen_ref,
+        )
+    elif isinstance(event, courses.ReviewRequested):
+        uow.add_event(
+            "intake.course_review_requested",
+            {**ids, "kind": row.kind, "requested_on": event.requested_on,
+             "planned_end": event.planned_end},
+            correlation_id=correlation,
+        )
+    elif isinstance(event, courses.ReviewDecided):
+        uow.add_event(
+            "intake.course_review_decided",
+            {**ids, "decision": str(event.decision), "decided_on": event.decided_on,
+             "planned_end": event.planned_end},
+            correlation_id=correlation,
+        )
+    elif isinstance(event, courses.CourseExtended):
+        uow.add_event(
+            "intake.course_extended",
+            {**ids, "previous_planned_end": event.previous_planned_end,
+             "planned_end": event.planned_end},
+            correlation_id=correlation,
+        )
+    elif isinstance(event, courses.ReferredTo85):
+        uow.add_event(
+            "intake.referral_85_made",
+            {**ids, "referred_on": event.referred_on},
+            correlation_id=correlation,
+        )
+    elif isinstance(event, courses.Referral85Decided):
+        uow.add_event(
+            "intake.referral_85_decided",
+            {**ids, "outcome": str(event.outcome), "decided_on": event.decided_on},
+            correlation_id=correlation,
+        )
+    # Reminders for Fronten's staff are stored as notices on the course, not published.
+    elif isinstance(event, courses.EndOverdue):
+        _notice(uow, row, "end_overdue", event.planned_end, now)
+    elif isinstance(event, courses.FollowUpDue):
+        _notice(uow, row, "follow_up_due", event.due_on, now)
+    elif isinstance(event, courses.ReviewDue):
+        _notice(uow, row, "review_due", event.due_on, now)
+    elif isinstance(event, courses.BridgingPartnerMissing):
+        _notice(uow, row, "bridging_partner_missing", event.due_on, now)
+    # PlanRevised and BridgingPlanned change only the stored plan.
+
+
+def _notice(
+    uow: UnitOfWork, row: CourseRow, kind: str, due_on: dt.date, now: dt.datetime
+) -> None:
+    uow.session.add(CourseNotice(course_id=row.id, kind=kind, due_on=due_on, created_at=now))
+
+
+def sync_course_deadlines(uow: UnitOfWork, course_id: uuid.UUID, course: courses.Course) -> None:
+    """Keep one open deadline row per kind: the course's next deadline of that kind,
+    due at the start of its day in Copenhagen. Rows no longer wanted are cancelled."""
+    wanted: dict[str, dt.datetime] = {}
+    for deadline in courses.deadlines(course):
+        wanted.setdefault(
+            COURSE_DEADLINE_PREFIX + str(deadline.kind), start_of_local_day(deadline.due_on)
+        )
+    table = uow.metadata.tables["deadlines"]
+    subject = str(course_id)
+    current = {
+        r.kind: r.due_at
+        for r in uow.session.execute(
+            select(table.c.kind, table.c.due_at).where(
+                table.c.subject_id == subject,
+                table.c.kind.startswith(COURSE_DEADLINE_PREFIX),
+                table.c.fired_at.is_(None),
+                table.c.cancelled_at.is_(None),
+            )
+        )
+    }
+    for kind, due_at in current.items():
+        if wanted.get(kind) != due_at:
+            stored_deadlines.cancel(uow, kind, subject)
+    for kind, due_at in wanted.items():
+        if current.get(kind) != due_at:
+            stored_deadlines.schedule(uow, kind, subject, due_at)
+
+
+def course_view(uow: UnitOfWork, row: CourseRow, course: courses.Course) -> dict[str, Any]:
+    notices = uow.session.scalars(
+        select(CourseNotice).where(CourseNotice.course_id == row.id).order_by(CourseNotice.id)
+    ).all()
+    review = course.review
+    return {
+        "course_id": str(row.id),
+        "citizen_ref": course.citizen_ref,
+        "inquiry_id": str(row.inquiry_id) if row.inquiry_id else None,
+        "kind": str(course.kind),
+        "status": str(course.status),
+        "start_date": course.start_date.isoformat(),
+        "planned_end": course.planned_end.isoformat(),
+        "max_end": course.max_end.isoformat() if course.max_end else None,
+        "ended_on": course.ended_on.isoformat() if course.ended_on else None,
+        "end_reason": str(course.end_reason) if course.end_reason else None,
+        "plan": {
+            "goals": list(course.plan.goals),
+            "follow_up_dates": [d.isoformat() for d in course.plan.follow_up_dates],
+        },
+        "bridging_partner_kinds": sorted(str(k) for k in course.bridging_partner_kinds),
+        "bridging_due_on": course.bridging_due_on.isoformat(),
+        "attendance": [
+            {"on": a.on.isoformat(), "kept": a.kept} for a in course.attendance
+        ],
+        "review": None
+        if review is None
+        else {
+            "requested_on": review.requested_on.isoformat(),
+            "planned_end": review.planned_end.isoformat(),
+            "decision": str(review.decision) if review.decision else None,
+            "decided_on": review.decided_on.isoformat() if review.decided_on else None,
+        },
+        "referrals_85": [
+            {
+                "referred_on": r.referred_on.isoformat(),
+                "outcome": str(r.outcome) if r.outcome else None,
+                "outcome_on": r.outcome_on.isoformat() if r.outcome_on else None,
+            }
+            for r in course.referrals_85
+        ],
+        "deadlines": [
+            {"kind": str(d.kind), "due_on": d.due_on.isoformat()}
+            for d in courses.deadlines(course)
+        ],
+        "notices": [{"kind": n.kind, "due_on": n.due_on.isoformat()} for n in notices],
+    }
+
+
+# --- statistics ------------------------------------------------------------------------
+
+
+def statistics_report(
+    store: Store, *, period_start: dt.date, period_end: dt.date, as_of: dt.date | None
+) -> dict[str, Any]:
+    """Fronten's report for the period, from the stored inquiries and courses."""
+    if period_end < period_start:
+        raise DomainError(
+            "period_end", "statistics.period_reversed", "The period ends before it starts."
+        )
+    day = as_of or period_end
+    # Registered in the period in Copenhagen: from the start of its first day to the
+    # start of the day after its last.
+    window = (start_of_local_day(period_start),
+              start_of_local_day(period_end + dt.timedelta(days=1)))
+    with store.read() as session:
+        inquiry_rows = session.execute(
+            select(Inquiry, Citizen.birth_date)
+            .outerjoin(Citizen, Citizen.citizen_ref == Inquiry.citizen_ref)
+            .where(Inquiry.registered_at >= window[0], Inquiry.registered_at < window[1])
+        ).all()
+        course_rows = session.scalars(
+            select(CourseRow).where(CourseRow.start_date <= max(period_end, day))
+        ).all()
+        referred = set(session.scalars(select(Referral85Row.course_id).distinct()).all())
+        # Built inside the session: the rows expire when it ends.
+        inquiry_records = [
+            statistics.InquiryRecord(
+                registered_on=local_day(inquiry.registered_at),
+                channel=Channel(inquiry.channel),
+                inquirer_kind=InquirerKind(inquiry.inquirer_kind),
+                topics=frozenset(Topic(t) for t in inquiry.topics),
+                outcome=Outcome(inquiry.outcome) if inquiry.outcome else None,
+                birth_date=birth_date,
+            )
+            for inquiry, birth_date in inquiry_rows
+        ]
+        course_records = [
+            statistics.CourseRecord(
+                kind=CourseKind(c.kind),
+                started_on=c.start_date,
+                ended_on=c.ended_on,
+                referred_to_85=c.id in referred,
+                birth_date=None,
+            )
+            for c in course_rows
+        ]
+    result = statistics.report(
+        period_start, period_end, inquiry_records, course_records, as_of=as_of
+    )
+    return report_view(result)
+
+
+def report_view(result: statistics.Report) -> dict[str, Any]:
+    return {
+        "period_start": result.period_start.isoformat(),
+        "period_end": result.period_end.isoformat(),
+        "as_of": result.as_of.isoformat(),
+        "total_inquiries": result.total_inquiries,
+        "courses_82b_started": result.courses_82b_started,
+        "courses_82b_referred_85": result.courses_82b_referred_85,
+        "active_courses": result.active_courses,
+        "active_courses_by_kind": dict(result.active_courses_by_kind),
+        "by_channel": dict(result.by_channel),
+        "by_inquirer_kind": dict(result.by_inquirer_kind),
+        "by_age_band": dict(result.by_age_band),
+        "by_under_30": dict(result.by_under_30),
+        "by_topic": dict(result.by_topic),
+        "by_outcome": dict(result.by_outcome),
+        "text": statistics.render_danish(result),
+    }

@@ -1,12 +1,29 @@
 """intake's tables. The kit tables (outbox, inbox, deadlines) are added to the same
-metadata by `Database`, and created by intake's own Alembic history."""
+metadata by `Database`, and created by intake's own Alembic history.
+
+No column holds a CPR number in clear text: `citizens` keeps a keyed lookup hash (for
+exact matches) and an encrypted copy (for an authorised, logged read), both under
+keys that live in the configuration, never in the database.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
-from sqlalchemy import JSON, MetaData, String, Text, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Uuid,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.tables import add_kit_tables
@@ -14,6 +31,9 @@ from services.common.types import UTCDateTime
 
 metadata = MetaData()
 add_kit_tables(metadata)
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -33,4 +53,133 @@ class Inquiry(Base):
     # The citizen's own words; stays in intake, never published.
     wish: Mapped[str] = mapped_column(Text)
     citizen_ref: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
-    registered_by: Mapped[str] = mapped_column(String(64))
+    registered_by: Mapped[str] = mapped_column(String(128))
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    conversations: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class Citizen(Base):
+    """A borger known to Fronten. Everyone outside intake knows only `citizen_ref`."""
+
+    __tablename__ = "citizens"
+
+    citizen_ref: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    # HMAC-SHA256 of the normalised CPR number under CPR_HASH_KEY: exact lookups only.
+    cpr_lookup_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Fernet token of the CPR number under CPR_ENCRYPTION_KEY: shown only when asked.
+    cpr_encrypted: Mapped[str] = mapped_column(Text)
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    name: Mapped[str] = mapped_column(String(200))
+    # The name as compared by match_citizen (case folded, spaces collapsed).
+    name_key: Mapped[str] = mapped_column(String(200), index=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    preferred_channel: Mapped[str] = mapped_column(String(16))
+    registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    registered_by: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ConsentRow(Base):
+    """A samtykke: one recipient, named kinds of information, one purpose."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    citizen_ref: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    recipient: Mapped[str] = mapped_column(String(128))
+    information_kinds: Mapped[list[str]] = mapped_column(JSON)
+    purpose: Mapped[str] = mapped_column(String(200))
+    form: Mapped[str] = mapped_column(String(16))
+    given_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    given_by: Mapped[str] = mapped_column(String(128))
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class CourseRow(Base):
+    """A forløb: the state of `services.intake.courses.Course`, field by field."""
+
+    __tablename__ = "courses"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    citizen_ref: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    inquiry_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    start_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    planned_end: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    ended_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The plan: indsatsmål in the citizen's words, and ISO follow-up dates.
+    goals: Mapped[list[str]] = mapped_column(JSON)
+    follow_up_dates: Mapped[list[str]] = mapped_column(JSON)
+    bridging_partner_kinds: Mapped[list[str]] = mapped_column(JSON)
+    review_requested_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    review_planned_end: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    review_decided_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    review_decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # Keys of the reminders already sent: makes Course.apply_due idempotent.
+    fired: Mapped[list[str]] = mapped_column(JSON)
+    # The CourseSettings the course started under (a later change of config does not
+    # move the clocks of running courses).
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    started_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AttendanceRow(Base):
+    """One agreement with the citizen: kept (overholdt) or broken."""
+
+    __tablename__ = "course_attendance"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id"), index=True)
+    on_date: Mapped[dt.date] = mapped_column(Date)
+    kept: Mapped[bool] = mapped_column(Boolean)
+    recorded_by: Mapped[str] = mapped_column(String(128))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Referral85Row(Base):
+    """A referral to Social Vejledning for a § 85 assessment, with its outcome later."""
+
+    __tablename__ = "course_referrals_85"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id"), index=True)
+    referred_on: Mapped[dt.date] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    outcome_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+
+
+class CourseNotice(Base):
+    """A note for Fronten's staff from a course clock: follow-up due, review due,
+    planned end overdue (no review decision), bridging partner missing."""
+
+    __tablename__ = "course_notices"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AccessLogEntry(Base):
+    """One read, search, change or disclosure of a citizen's data."""
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(16))  # read | search | change | disclosure
+    what: Mapped[str] = mapped_column(String(32))  # contact, citizen, cpr, consent, course, ...
+    citizen_ref: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    # For a search: the criterion, described without a CPR number.
+    criterion: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    purpose: Mapped[str] = mapped_column(String(200))

@@ -1,4 +1,9 @@
-"""intake: Fronten's front door. Thin nameko entrypoints only."""
+"""intake: Fronten's front door. Thin nameko entrypoints only.
+
+Every RPC takes keyword arguments validated by its schema in contracts/intake.py;
+bad input raises InvalidInput naming the field and the rule, before anything is
+written. The use cases are in handlers.py.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,13 @@ from typing import Any
 
 from nameko.rpc import rpc
 
-from contracts.intake import RegisterInquiryArgs
+from contracts import intake as contract
 from services.common.clock import Clock
 from services.common.db import Database
 from services.common.outbox import OutboxRelayRunner
 from services.common.rpc import validated
 from services.intake import handlers
+from services.intake.dependencies import Context, sweep_timer
 from services.intake.models import metadata
 
 
@@ -21,9 +27,162 @@ class IntakeService:
     db = Database(metadata)
     relay = OutboxRelayRunner()
     clock = Clock()
+    ctx = Context()
+
+    # --- inquiries ---------------------------------------------------------------
 
     @rpc
-    @validated(RegisterInquiryArgs)
+    @validated(contract.RegisterInquiryArgs)
     def register_inquiry(self, actor: str, **args: Any) -> dict[str, Any]:
         with self.db.unit_of_work() as uow:
             return handlers.register_inquiry(uow, registered_by=actor, **args)
+
+    @rpc
+    @validated(contract.ResolveInquiryArgs)
+    def resolve_inquiry(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.resolve_inquiry(uow, self.ctx, **args)
+
+    @rpc
+    @validated(contract.GetInquiryArgs)
+    def get_inquiry(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.get_inquiry(uow, **args)
+
+    # --- citizens ----------------------------------------------------------------
+
+    @rpc
+    @validated(contract.RegisterCitizenArgs)
+    def register_citizen(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.register_citizen(uow, self.ctx, **args)
+
+    @rpc
+    @validated(contract.UpdateContactArgs)
+    def update_contact(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.update_contact(uow, **args)
+
+    @rpc
+    @validated(contract.GetCitizenArgs)
+    def get_citizen(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.get_citizen(uow, self.ctx, **args)
+
+    @rpc
+    @validated(contract.GetContactArgs)
+    def get_contact(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.get_contact(uow, **args)
+
+    @rpc
+    @validated(contract.MatchCitizenArgs)
+    def match_citizen(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.match_citizen(uow, self.ctx, **args)
+
+    @rpc
+    @validated(contract.LookupsOfCitizenArgs)
+    def lookups_of_citizen(self, **args: Any) -> list[dict[str, Any]]:
+        with self.db.unit_of_work() as uow:
+            return handlers.lookups_of_citizen(uow, **args)
+
+    # --- consent -----------------------------------------------------------------
+
+    @rpc
+    @validated(contract.GiveConsentArgs)
+    def give_consent(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.give_consent(uow, **args)
+
+    @rpc
+    @validated(contract.WithdrawConsentArgs)
+    def withdraw_consent(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.withdraw_consent(uow, **args)
+
+    @rpc
+    @validated(contract.ListConsentsArgs)
+    def list_consents(self, **args: Any) -> list[dict[str, Any]]:
+        with self.db.unit_of_work() as uow:
+            return handlers.list_consents(uow, **args)
+
+    # --- courses -----------------------------------------------------------------
+
+    @rpc
+    @validated(contract.StartCourseArgs)
+    def start_course(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.start_course(uow, self.ctx, **args)
+
+    @rpc
+    @validated(contract.GetCourseArgs)
+    def get_course(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.get_course(uow, **args)
+
+    @rpc
+    @validated(contract.RecordAttendanceArgs)
+    def record_attendance(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.record_attendance(uow, **args)
+
+    @rpc
+    @validated(contract.RevisePlanArgs)
+    def revise_plan(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.revise_plan(uow, **args)
+
+    @rpc
+    @validated(contract.PlanBridgingArgs)
+    def plan_bridging(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.plan_bridging(uow, **args)
+
+    @rpc
+    @validated(contract.RequestReviewArgs)
+    def request_review(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.request_review(uow, **args)
+
+    @rpc
+    @validated(contract.DecideReviewArgs)
+    def decide_review(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.decide_review(uow, **args)
+
+    @rpc
+    @validated(contract.ExtendCourseArgs)
+    def extend_course(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.extend_course(uow, **args)
+
+    @rpc
+    @validated(contract.ReferTo85Args)
+    def refer_to_85(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.refer_to_85(uow, **args)
+
+    @rpc
+    @validated(contract.RecordReferral85OutcomeArgs)
+    def record_referral_85_outcome(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.record_referral_85_outcome(uow, **args)
+
+    @rpc
+    @validated(contract.EndCourseArgs)
+    def end_course(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.end_course(uow, **args)
+
+    @sweep_timer
+    def sweep_course_deadlines(self) -> None:
+        """Fire course deadlines that are due (interval: config INTAKE_SWEEP_SECONDS)."""
+        handlers.sweep_course_deadlines(self.db, self.clock.now())
+
+    # --- statistics --------------------------------------------------------------
+
+    @rpc
+    @validated(contract.StatisticsArgs)
+    def statistics(self, actor: str, **args: Any) -> dict[str, Any]:
+        return handlers.statistics_report(self.db, **args)

@@ -144,6 +144,7 @@ class RecipientKind(StrEnum):
     CITIZEN = "citizen"
     JOBCENTER = "jobcenter"
     HOUSING_ASSOCIATION = "housing_association"  # boligforening
+    FRONTEN = "fronten"  # Fronten's shared mailbox (when no tovholder is known)
 
 
 class DeliveryChannel(StrEnum):
@@ -166,12 +167,13 @@ PARTNER_RECIPIENTS: Mapping[RecipientKind, PartnerKind] = {
 # The event types each kind of partner may subscribe to: an allow-list, exact names,
 # no wildcards, so that a new event type is invisible to partners until added here.
 PARTNER_VISIBLE: Mapping[PartnerKind, frozenset[str]] = {
-    # Only typed statuses about the association's own tenancies (the gate's recipient
-    # check confines them), never the case behind them.
-    PartnerKind.HOUSING: frozenset({"housing.case_escalated", "housing.partner_status_changed"}),
-    # Bridging (brobygning) at the end of a course, and referrals to a pathway.
-    PartnerKind.EMPLOYMENT: frozenset({"intake.course_bridging_due", "intake.referred_to_pathway"}),
-    PartnerKind.EDUCATION: frozenset({"intake.course_bridging_due"}),
+    # Only the typed statement about the association's own tenancy (the delivery goes
+    # to the association named in it, and the gate's recipient check confines it),
+    # never the internal escalation behind it (housing.case_escalated stays inside).
+    PartnerKind.HOUSING: frozenset({"housing.partner_status"}),
+    # Bridging (brobygning) at the end of a course.
+    PartnerKind.EMPLOYMENT: frozenset({"intake.bridging_due"}),
+    PartnerKind.EDUCATION: frozenset({"intake.bridging_due"}),
     PartnerKind.HEALTH: frozenset(),
 }
 
@@ -181,6 +183,7 @@ ALLOWED_CHANNELS: Mapping[RecipientKind, frozenset[DeliveryChannel]] = {
     RecipientKind.CITIZEN: frozenset({DeliveryChannel.EMAIL, DeliveryChannel.SMS}),
     RecipientKind.TOVHOLDER: frozenset({DeliveryChannel.EMAIL}),
     RecipientKind.TEAM_MEMBERS: frozenset({DeliveryChannel.EMAIL}),
+    RecipientKind.FRONTEN: frozenset({DeliveryChannel.EMAIL}),
     RecipientKind.JOBCENTER: frozenset(
         {DeliveryChannel.EMAIL, DeliveryChannel.WEBHOOK, DeliveryChannel.PARTNER_QUEUE}
     ),

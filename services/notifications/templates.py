@@ -78,7 +78,7 @@ class Template:
         return names
 
 
-# -- event types (the names the producing services publish) -----------------------
+# -- event types (exactly the names in contracts/coordination.py, housing.py, intake.py) --
 
 MEETING_SCHEDULED = "coordination.meeting_scheduled"
 MEETING_RESCHEDULED = "coordination.meeting_rescheduled"
@@ -86,16 +86,18 @@ MEETING_CANCELLED = "coordination.meeting_cancelled"
 TOVHOLDER_HANDED_OVER = "coordination.tovholder_handed_over"
 ACTION_DUE = "coordination.action_due"
 HOUSING_CASE_ESCALATED = "housing.case_escalated"
-COURSE_BRIDGING_DUE = "intake.course_bridging_due"
+HOUSING_PARTNER_STATUS = "housing.partner_status"
+BRIDGING_DUE = "intake.bridging_due"
 CONSENT_WITHDRAWN = "intake.consent_withdrawn"
 
 CITIZEN = RecipientKind.CITIZEN
 TEAM = RecipientKind.TEAM_MEMBERS
 TOVHOLDER = RecipientKind.TOVHOLDER
+FRONTEN = RecipientKind.FRONTEN
 JOBCENTER = RecipientKind.JOBCENTER
 ASSOCIATION = RecipientKind.HOUSING_ASSOCIATION
 
-# The rungs of a rent-arrears case's ladder (housing's Level values), for staff.
+# The rungs of a rent-arrears case's ladder (contracts.vocabulary.LadderLevel), for staff.
 ESCALATION_LEVELS = {
     "reported": "Sagen er meldt og følges",
     "outreach_due": "Borgeren skal kontaktes straks (opsøgende kontakt)",
@@ -104,8 +106,32 @@ ESCALATION_LEVELS = {
     "eviction_emergency": "Der er fastsat dato for udsættelse – lav en nødboligplan",
 }
 
-# The typed statuses a housing association may receive (housing's PartnerStatus
-# values), in the words it receives them. Nothing about the tenant beyond the status.
+# What a housing escalation asks of staff (contracts.vocabulary.HousingRequest).
+HOUSING_REQUESTS = {
+    "for_information": "Til orientering",
+    "contact_citizen": "Kontakt borgeren",
+    "make_plan_or_apply_for_help": "Lav en afdragsplan med borgeren, eller søg om hjælp",
+    "hold_termination": "Bed boligforeningen vente med at ophæve lejemålet",
+    "involve_boligsocial_team": "Inddrag det boligsociale team",
+    "hold_eviction": "Bed boligforeningen vente med at begære udsættelse",
+    "postpone_eviction": "Bed om at få udsættelsen udskudt",
+    "make_emergency_housing_plan": "Lav en nødboligplan",
+    "chase_help_decision": "Følg op på afgørelsen om hjælp",
+}
+
+# The agencies a tovholder can come from (contracts.vocabulary.Agency), as a citizen says it.
+AGENCIES = {
+    "social_services": "Socialforvaltningen i Ballerup Kommune",
+    "jobcenter": "Jobcenter Ballerup",
+    "school": "skolen",
+    "upoint": "Upoint",
+    "psychiatry_health": "psykiatrien og sundhed",
+    "housing": "boligrådgivningen",
+    "mentor": "mentorordningen",
+}
+
+# The typed statuses a housing association may receive (contracts.vocabulary.PartnerStatus),
+# in the words it receives them. Nothing about the tenant beyond the status.
 PARTNER_STATUSES = {
     "report_received": "Kommunen har modtaget jeres indberetning.",
     "outreach_started": "Kommunen er gået i gang med at kontakte lejer.",
@@ -134,6 +160,22 @@ PARTNER_STATUSES = {
 
 _MEETING_TEAM_FIELDS = frozenset({"starts_at", "location", "tovholder_name", "pathway_ref"})
 _MEETING_CITIZEN_FIELDS = frozenset({"starts_at", "location", "tovholder_name"})
+
+_ESCALATION_STAFF = Template(
+    subject="Huslejesag ${case_ref} er eskaleret",
+    body=(
+        "Huslejesag ${case_ref} er rykket et trin op.\n\n"
+        "Trin: ${level}\n"
+        "Opgave: ${request}\n"
+        "Frist for næste skridt: ${deadline}\n\n"
+        "Kommunen skal handle straks (retssikkerhedsloven § 5 a). Tag kontakt til "
+        "borgeren, og vurdér hjælp efter aktivloven § 81 a eller, for borgere under "
+        "30 år, § 81 b.\n\n"
+        "Se sagen i Samspil."
+    ),
+    fields=frozenset({"case_ref", "level", "request", "deadline"}),
+    labels={"level": ESCALATION_LEVELS, "request": HOUSING_REQUESTS},
+)
 
 TEMPLATES: Mapping[tuple[str, RecipientKind], Template] = {
     (MEETING_SCHEDULED, CITIZEN): Template(
@@ -209,53 +251,38 @@ TEMPLATES: Mapping[tuple[str, RecipientKind], Template] = {
         subject="Du har fået en ny tovholder",
         body=(
             "Hej\n\n"
-            "Du har fået en ny tovholder. Det er ${new_tovholder_name}.\n\n"
+            "Du har fået en ny tovholder. Det er ${new_tovholder_name} fra "
+            "${new_tovholder_agency}.\n\n"
             "Din tovholder er den, der samler trådene i dit forløb. "
             "Din plan og dine aftaler fortsætter som før.\n\n"
-            "Du kan kontakte ${new_tovholder_name} på telefon ${new_tovholder_phone} "
-            "eller mail ${new_tovholder_email}.\n\n" + FRONTEN_CONTACT
+            "Du kan kontakte ${new_tovholder_name} her: ${new_tovholder_contact}\n\n"
+            + FRONTEN_CONTACT
         ),
-        fields=frozenset({"new_tovholder_name", "new_tovholder_phone", "new_tovholder_email"}),
+        fields=frozenset({"new_tovholder_name", "new_tovholder_agency", "new_tovholder_contact"}),
+        labels={"new_tovholder_agency": AGENCIES},
     ),
     (TOVHOLDER_HANDED_OVER, TEAM): Template(
         subject="Ny tovholder i forløb ${pathway_ref}",
         body=(
             "Forløb ${pathway_ref} har fået ny tovholder: ${new_tovholder_name}, "
-            "telefon ${new_tovholder_phone}, mail ${new_tovholder_email}.\n\n"
+            "kontakt: ${new_tovholder_contact}.\n\n"
             "Borgeren har fået besked."
         ),
-        fields=frozenset(
-            {"pathway_ref", "new_tovholder_name", "new_tovholder_phone", "new_tovholder_email"}
-        ),
+        fields=frozenset({"pathway_ref", "new_tovholder_name", "new_tovholder_contact"}),
     ),
     (ACTION_DUE, TEAM): Template(
         subject="Handling forfalder ${due_on}",
         body=(
             "En handling i handleplanen for forløb ${pathway_ref} forfalder ${due_on}.\n\n"
-            "Handling: ${action_title}\n"
-            "Ansvarlig: ${responsible_name}\n\n"
+            "Handling: ${action_ref}\n\n"
             "Markér handlingen som udført i Samspil, eller aftal en ny frist med "
-            "tovholderen, ${tovholder_name}."
+            "tovholderen."
         ),
-        fields=frozenset(
-            {"pathway_ref", "due_on", "action_title", "responsible_name", "tovholder_name"}
-        ),
+        fields=frozenset({"pathway_ref", "due_on", "action_ref"}),
     ),
-    (HOUSING_CASE_ESCALATED, TOVHOLDER): Template(
-        subject="Huslejesag ${case_ref} er eskaleret",
-        body=(
-            "Huslejesag ${case_ref} er rykket et trin op.\n\n"
-            "Trin: ${level}\n"
-            "Frist for næste skridt: ${deadline}\n\n"
-            "Kommunen skal handle straks (retssikkerhedsloven § 5 a). Tag kontakt til "
-            "borgeren, og vurdér hjælp efter aktivloven § 81 a eller, for borgere under "
-            "30 år, § 81 b.\n\n"
-            "Se sagen i Samspil."
-        ),
-        fields=frozenset({"case_ref", "level", "deadline"}),
-        labels={"level": ESCALATION_LEVELS},
-    ),
-    (HOUSING_CASE_ESCALATED, ASSOCIATION): Template(
+    (HOUSING_CASE_ESCALATED, TOVHOLDER): _ESCALATION_STAFF,
+    (HOUSING_CASE_ESCALATED, FRONTEN): _ESCALATION_STAFF,
+    (HOUSING_PARTNER_STATUS, ASSOCIATION): Template(
         subject="Status på lejemål ${tenancy_ref}",
         body=(
             "Status fra Ballerup Kommune om lejemål ${tenancy_ref}:\n\n"
@@ -266,24 +293,16 @@ TEMPLATES: Mapping[tuple[str, RecipientKind], Template] = {
         fields=frozenset({"tenancy_ref", "status"}),
         labels={"status": PARTNER_STATUSES},
     ),
-    (COURSE_BRIDGING_DUE, JOBCENTER): Template(
-        subject="Brobygning: forløb i Fronten slutter ${course_ends_on}",
+    (BRIDGING_DUE, JOBCENTER): Template(
+        subject="Brobygning: forløb i Fronten slutter ${planned_end}",
         body=(
-            "Et forløb i Fronten slutter ${course_ends_on}, og brobygningen til "
-            "jobcentret skal begynde senest ${bridging_due_on}.\n\n"
-            "Jeres reference: ${partner_case_ref}\n"
-            "Kontaktperson i Fronten: ${contact_name}, telefon ${contact_phone}\n\n"
-            "Kontakt venligst Fronten for at aftale overlevering."
+            "Et forløb i Fronten slutter ${planned_end}, og brobygningen til "
+            "jobcentret skal begynde senest ${due_on}.\n\n"
+            "Forløbets reference: ${course_ref}\n\n"
+            "Kontakt venligst Fronten for at aftale overlevering: telefon 44 77 34 43, "
+            "mail ss-front@balk.dk."
         ),
-        fields=frozenset(
-            {
-                "course_ends_on",
-                "bridging_due_on",
-                "partner_case_ref",
-                "contact_name",
-                "contact_phone",
-            }
-        ),
+        fields=frozenset({"planned_end", "due_on", "course_ref"}),
     ),
     (CONSENT_WITHDRAWN, CITIZEN): Template(
         subject="Du har trukket dit samtykke tilbage",

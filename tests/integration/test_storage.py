@@ -196,3 +196,28 @@ def test_a_service_refuses_to_start_on_an_unmigrated_database(db_url):
         check_at_head("intake", db_url)
     upgrade("intake", db_url)
     check_at_head("intake", db_url)  # at head: no complaint
+
+
+def test_an_event_nobody_consumes_is_parked_then_replayed_to_a_late_consumer(store, amqp_uri):
+    from services.common.deadletters import DeadLetters
+
+    with store.unit_of_work() as uow:
+        register(uow)
+    publisher = Publisher(amqp_uri)
+    relay = OutboxRelay(store.engine, metadata, publisher, park_unroutable_after=2)
+    assert relay.publish_pending() == 0  # attempt 1: returned by the broker, kept
+    with store.engine.begin() as conn:
+        conn.execute(text("update outbox set next_attempt_at = null"))
+    assert relay.publish_pending() == 0  # attempt 2: parked, not retried for ever
+    with store.engine.connect() as conn:
+        row = conn.execute(text("select sent_at, last_error, message_id from outbox")).one()
+    assert row.sent_at is not None and row.last_error.startswith("parked in samspil.unrouted")
+
+    parked = DeadLetters(amqp_uri, "unrouted")
+    letters = parked.list()
+    assert [letter.message_id for letter in letters] == [row.message_id]
+    queue = bound_queue(amqp_uri)  # a consumer appears later
+    parked.replay(letters[0].id)
+    assert queue_depth(amqp_uri, queue) == 1
+    assert parked.list() == []
+    publisher.close()

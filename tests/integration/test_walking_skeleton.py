@@ -70,9 +70,10 @@ def test_inquiry_reaches_coordination_through_outbox_broker_and_inbox(system):
     engine = make_engine(urls["intake"])
     with engine.connect() as conn:
         outbox = conn.execute(text("select message_id, sent_at, body from outbox")).all()
-        inbox = make_engine(urls["coordination"]).connect().execute(
-            text("select consumer, message_id from inbox")
-        ).all()
+    engine.dispose()
+    engine = make_engine(urls["coordination"])
+    with engine.connect() as conn:  # closed at once: an open SQLite reader blocks writers
+        inbox = conn.execute(text("select consumer, message_id from inbox")).all()
     engine.dispose()
     assert len(outbox) == 1 and outbox[0].sent_at is not None
     envelope = json.loads(outbox[0].body)

@@ -1015,7 +1015,8 @@ def test_random_histories_keep_the_ladder_invariants(
     case = open_case(has_tovholder=has_tovholder)
     now = REPORTED_AT
     for name, minutes, n in steps:
-        now += dt.timedelta(minutes=minutes)
+        # Time passes as a real clock's does: in UTC, shown in Copenhagen (no gap times).
+        now = (now + dt.timedelta(minutes=minutes)).astimezone(dt.UTC).astimezone(CPH)
         before_state = case.to_state()
         before_level = case.level
         try:
@@ -1043,3 +1044,19 @@ def test_random_histories_keep_the_ladder_invariants(
         if not case.is_open:
             assert case.deadlines() == []
         assert case.highest_level.rank >= case.level.rank or not case.is_open
+
+
+def test_a_wall_time_in_the_summer_time_gap_is_stored_as_the_instant_it_denotes() -> None:
+    # 02:30 on 30 March 2025 does not exist in Copenhagen (the clocks jump 02:00 -> 03:00).
+    gap = dt.datetime(2025, 3, 30, 2, 30, tzinfo=CPH)
+    case = open_case()
+    case.establish_contact(gap)
+    assert case.first_contact_at == dt.datetime(2025, 3, 30, 3, 30, tzinfo=CPH)
+    assert case.first_contact_at.astimezone(dt.UTC) == gap.astimezone(dt.UTC)
+    assert restart(case) == case
+    # A deadline computed by wall-clock day arithmetic that lands in the gap, too.
+    late = open_case(dt.datetime(2025, 3, 16, 2, 30, tzinfo=CPH),
+                     pakrav_sent_on=None, pakrav_deadline=None)
+    outreach = {d.kind: d.due for d in late.deadlines()}[DeadlineKind.OUTREACH]
+    assert outreach == dt.datetime(2025, 3, 30, 3, 30, tzinfo=CPH)
+    assert restart(late) == late

@@ -177,7 +177,7 @@ def test_allowed_exactly_between_giving_and_withdrawing(
 
 def test_a_valid_rule_is_built_from_configuration_strings() -> None:
     rule = routing_rule(
-        "intake.course_bridging_due", "jobcenter", "webhook", "course_status", "bridging"
+        "intake.bridging_due", "jobcenter", "webhook", "course_status", "bridging"
     )
 
     assert rule.recipient_kind is RecipientKind.JOBCENTER
@@ -195,9 +195,12 @@ def test_staff_and_citizen_rules_do_not_need_the_partner_gate() -> None:
     "partner, event_type",
     [
         ("jobcenter", "housing.case_escalated"),
-        ("housing_association", "intake.course_bridging_due"),
+        ("housing_association", "intake.bridging_due"),
         ("housing_association", "coordination.meeting_scheduled"),
         ("housing_association", "housing.case_opened"),
+        # The internal escalation (citizen_ref, level, asks to staff) never leaves.
+        ("housing_association", "housing.case_escalated"),
+        ("jobcenter", "intake.pathway_referral"),
     ],
 )
 def test_a_partner_cannot_be_routed_events_it_may_not_see(partner: str, event_type: str) -> None:
@@ -213,24 +216,32 @@ def test_a_partner_cannot_be_routed_events_it_may_not_see(partner: str, event_ty
 def test_subscription_lists_every_hidden_event_type() -> None:
     with pytest.raises(DomainError, match=re.escape("coordination.x, intake.y")) as error:
         validate_subscription(
-            PartnerKind.HOUSING, ["housing.case_escalated", "intake.y", "coordination.x"]
+            PartnerKind.HOUSING, ["housing.partner_status", "intake.y", "coordination.x"]
         )
 
     assert error.value.rule == "subscription.not_visible_to_partner"
-    validate_subscription("housing", ["housing.case_escalated"])  # no error
+    validate_subscription("housing", ["housing.partner_status"])  # no error
 
 
 def test_health_partners_see_nothing_yet_and_unknown_kinds_are_refused() -> None:
     with pytest.raises(DomainError, match=r"subscription\.not_visible_to_partner"):
-        validate_subscription(PartnerKind.HEALTH, ["intake.course_bridging_due"])
+        validate_subscription(PartnerKind.HEALTH, ["intake.bridging_due"])
     with pytest.raises(DomainError, match=r"subscription\.unknown_partner_kind"):
         validate_subscription("police", [])
+
+
+def test_partners_see_only_event_types_of_the_real_catalogue() -> None:
+    from contracts import registry
+
+    known = {contract.type for contract in registry.events()}
+    for visible in PARTNER_VISIBLE.values():
+        assert visible <= known
 
 
 def test_housing_associations_see_only_housing_events() -> None:
     assert PARTNER_VISIBLE[PartnerKind.HOUSING]
     assert all(t.startswith("housing.") for t in PARTNER_VISIBLE[PartnerKind.HOUSING])
-    assert "intake.course_bridging_due" in PARTNER_VISIBLE[PartnerKind.EMPLOYMENT]
+    assert "intake.bridging_due" in PARTNER_VISIBLE[PartnerKind.EMPLOYMENT]
 
 
 @pytest.mark.parametrize(
@@ -243,7 +254,7 @@ def test_housing_associations_see_only_housing_events() -> None:
     ],
 )
 def test_channels_must_fit_the_recipient(recipient: str, channel: str) -> None:
-    event = "intake.course_bridging_due"
+    event = "intake.bridging_due"
     with pytest.raises(DomainError, match=r"routing\.channel_not_allowed"):
         routing_rule(event, recipient, channel, "status", "purpose")
 

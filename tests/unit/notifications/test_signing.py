@@ -25,7 +25,7 @@ from services.notifications.signing import (
 
 SECRET = b"whsec_partner_secret"
 NOW = 1_761_552_000
-BODY = b'{"type":"housing.case_escalated","tenancy_ref":"L-1042"}'
+BODY = b'{"type":"housing.partner_status","tenancy_ref":"L-1042"}'
 DOC = Path(__file__).resolve().parents[3] / "docs" / "webhooks.md"
 
 
@@ -173,13 +173,13 @@ def test_signed_headers_carry_message_id_and_event_type() -> None:
         timestamp=NOW,
         body=BODY,
         message_id="3f0d1c8e-6a2b-4f7e-9d1a-0c5b8e2f4a61",
-        event_type="housing.case_escalated",
+        event_type="housing.partner_status",
     )
 
     assert headers == {
         "Samspil-Signature": sign(SECRET, NOW, BODY),
         "Samspil-Idempotency-Key": "3f0d1c8e-6a2b-4f7e-9d1a-0c5b8e2f4a61",
-        "Samspil-Event-Type": "housing.case_escalated",
+        "Samspil-Event-Type": "housing.partner_status",
     }
 
 
@@ -250,7 +250,7 @@ def test_doc_handler_example_verifies_and_deduplicates(monkeypatch: pytest.Monke
     handle = namespace["handle_webhook"]
     monkeypatch.setattr("time.time", lambda: NOW + 10)
     headers = signed_headers(
-        SECRET, timestamp=NOW, body=BODY, message_id="m-1", event_type="housing.case_escalated"
+        SECRET, timestamp=NOW, body=BODY, message_id="m-1", event_type="housing.partner_status"
     )
     seen: set[str] = set()
 

@@ -1,0 +1,107 @@
+"""housing's tables. The kit tables (outbox, inbox, deadlines) are added to the same
+metadata by `Database`, and created by housing's own Alembic history.
+
+An arrears case is stored as the aggregate's `to_state()` (JSON) next to the columns
+that queries need. Its deadlines live in the kit's `deadlines` table (kind
+``housing.<DeadlineKind>``, subject = the case id), kept equal to the aggregate's
+stored deadlines on every save, so the @timer sweep finds them and a restart loses none.
+No CPR number, name or match data is ever stored here: the tenant is a citizen_ref.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, MetaData, String, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.tables import add_kit_tables
+from services.common.types import UTCDateTime
+
+metadata = MetaData()
+add_kit_tables(metadata)
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class Association(Base):
+    """A housing association (boligforening) registered as a partner."""
+
+    __tablename__ = "associations"
+
+    association_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    cvr: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    # How it wants to be reached; the channel itself is configured in notifications.
+    delivery: Mapped[str] = mapped_column(String(32))
+    registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    registered_by: Mapped[str] = mapped_column(String(128))
+
+
+class Department(Base):
+    """An afdeling (department, an estate) of an association."""
+
+    __tablename__ = "departments"
+
+    association_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("associations.association_id"), primary_key=True
+    )
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Tenancy(Base):
+    """A lejemål (tenancy) and who owns it: one owner per tenancy reference."""
+
+    __tablename__ = "tenancies"
+
+    tenancy_ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    association_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("associations.association_id"), index=True
+    )
+    department_number: Mapped[str] = mapped_column(String(32))
+
+
+class ArrearsCaseRow(Base):
+    """One rent-arrears case (huslejerestance)."""
+
+    __tablename__ = "arrears_cases"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    association_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    tenancy_ref: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    # The tenancy while the case is open, NULL once closed: at most one open case per
+    # tenancy, enforced by the database (NULLs do not collide on SQLite or PostgreSQL).
+    open_tenancy_ref: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    citizen_ref: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    level: Mapped[str] = mapped_column(String(32), index=True)
+    reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closure: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # ArrearsCase.to_state(): the aggregate, rebuilt with ArrearsCase.from_state().
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(128))
+
+
+class PathwayTovholder(Base):
+    """Projection of coordination's pathways: which citizen has which tovholder.
+
+    Every escalation of a citizen with a tovholder is addressed to the tovholder too;
+    without one, to Fronten."""
+
+    __tablename__ = "pathway_tovholders"
+
+    pathway_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    citizen_ref: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    tovholder_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # occurred_at of the last event applied: an older event arriving late changes nothing.
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,159 @@
+"""housing: rent-arrears cases on the legal clock. Thin nameko entrypoints only."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from nameko.rpc import RpcProxy, rpc
+
+from contracts.envelope import Envelope
+from contracts.housing import (
+    ApplyForHelpArgs,
+    AssociationReportArgs,
+    CaseArgs,
+    CloseCaseArgs,
+    GrantHelpArgs,
+    RegisterAssociationArgs,
+    RegisterTerminationArgs,
+    ReportArrearsArgs,
+    SetEvictionDateArgs,
+)
+from services.common.clock import Clock
+from services.common.db import Database, UnitOfWork
+from services.common.messaging import inbox_handler
+from services.common.outbox import OutboxRelayRunner
+from services.common.rpc import validated
+from services.housing import handlers
+from services.housing.intake_client import IntakeMatcher
+from services.housing.models import metadata
+from services.housing.settings import DEFAULT_SWEEP_SECONDS, Settings, sweep_timer
+
+
+class HousingService:
+    name = "housing"
+
+    db = Database(metadata)
+    relay = OutboxRelayRunner()
+    clock = Clock()
+    settings = Settings()
+    intake = RpcProxy("intake")
+
+    # -------------------------------------------------------------- partners, reports
+
+    @rpc
+    @validated(RegisterAssociationArgs)
+    def register_association(self, actor: str, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.register_association(uow, actor=actor, **args)
+
+    @rpc
+    @validated(ReportArrearsArgs)
+    def report_arrears(self, actor: str, **args: Any) -> dict[str, Any]:
+        matcher = IntakeMatcher(self.intake)
+        return handlers.report_arrears(self.db, self.settings, matcher, actor=actor, **args)
+
+    @rpc
+    @validated(CaseArgs)
+    def get_case(self, actor: str, case_id: uuid.UUID) -> dict[str, Any]:
+        return handlers.get_case(self.db, self.settings, case_id=case_id)
+
+    @rpc
+    @validated(AssociationReportArgs)
+    def association_report(self, actor: str, **args: Any) -> dict[str, Any]:
+        return handlers.report_for_association(self.db, self.settings, **args)
+
+    # ------------------------------------------------------------------ the ladder
+
+    def _command(self, command: str, **args: Any) -> dict[str, Any]:
+        return handlers.run_command(self.db, self.settings, command, **args)
+
+    @rpc
+    @validated(CaseArgs)
+    def record_contact(self, **args: Any) -> dict[str, Any]:
+        return self._command("record_contact", **args)
+
+    @rpc
+    @validated(CaseArgs)
+    def propose_payment_plan(self, **args: Any) -> dict[str, Any]:
+        return self._command("propose_payment_plan", **args)
+
+    @rpc
+    @validated(CaseArgs)
+    def agree_payment_plan(self, **args: Any) -> dict[str, Any]:
+        return self._command("agree_payment_plan", **args)
+
+    @rpc
+    @validated(CaseArgs)
+    def break_payment_plan(self, **args: Any) -> dict[str, Any]:
+        return self._command("break_payment_plan", **args)
+
+    @rpc
+    @validated(ApplyForHelpArgs)
+    def apply_for_help(self, **args: Any) -> dict[str, Any]:
+        return self._command("apply_for_help", **args)
+
+    @rpc
+    @validated(GrantHelpArgs)
+    def grant_help(self, **args: Any) -> dict[str, Any]:
+        return self._command("grant_help", **args)
+
+    @rpc
+    @validated(CaseArgs)
+    def refuse_help(self, **args: Any) -> dict[str, Any]:
+        return self._command("refuse_help", **args)
+
+    @rpc
+    @validated(RegisterTerminationArgs)
+    def register_termination(self, **args: Any) -> dict[str, Any]:
+        return self._command("register_termination", **args)
+
+    @rpc
+    @validated(SetEvictionDateArgs)
+    def set_eviction_date(self, **args: Any) -> dict[str, Any]:
+        return self._command("set_eviction_date", **args)
+
+    @rpc
+    @validated(CaseArgs)
+    def withdraw_termination(self, **args: Any) -> dict[str, Any]:
+        return self._command("withdraw_termination", **args)
+
+    @rpc
+    @validated(CaseArgs)
+    def resolve_eviction(self, **args: Any) -> dict[str, Any]:
+        return self._command("resolve_eviction", **args)
+
+    @rpc
+    @validated(CaseArgs)
+    def record_emergency_housing_plan(self, **args: Any) -> dict[str, Any]:
+        return self._command("record_emergency_housing_plan", **args)
+
+    @rpc
+    @validated(CaseArgs)
+    def record_paid_in_full(self, **args: Any) -> dict[str, Any]:
+        return self._command("record_paid_in_full", **args)
+
+    @rpc
+    @validated(CloseCaseArgs)
+    def close_case(self, **args: Any) -> dict[str, Any]:
+        return self._command("close_case", **args)
+
+    # ------------------------------------------------------------------- the clock
+
+    @sweep_timer(interval=DEFAULT_SWEEP_SECONDS)
+    def sweep(self) -> None:
+        handlers.sweep(self.db, self.settings, self.clock.now())
+
+    # ------------------------------------------------- coordination: who is tovholder
+
+    @inbox_handler("coordination", "coordination.pathway_opened")
+    def on_pathway_opened(self, uow: UnitOfWork, event: Envelope) -> None:
+        handlers.record_pathway_opened(uow, event)
+
+    @inbox_handler("coordination", "coordination.tovholder_handed_over")
+    def on_tovholder_handed_over(self, uow: UnitOfWork, event: Envelope) -> None:
+        handlers.record_tovholder_handed_over(uow, event)
+
+    @inbox_handler("coordination", "coordination.pathway_closed")
+    def on_pathway_closed(self, uow: UnitOfWork, event: Envelope) -> None:
+        handlers.record_pathway_closed(uow, event)

@@ -1,0 +1,171 @@
+"""Loading and saving intake's aggregates (Course, Consent) to and from their rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from contracts.vocabulary import CourseKind, PartnerKind
+from services.common.errors import NotFound
+from services.intake.consent import Consent, ConsentForm
+from services.intake.courses import (
+    Attendance,
+    Course,
+    CourseStatus,
+    EndReason,
+    Plan,
+    Referral85,
+    ReferralOutcome,
+    Review,
+    ReviewDecision,
+)
+from services.intake.models import AttendanceRow, ConsentRow, CourseRow, Referral85Row
+from services.intake.settings import settings_from_json, settings_to_json
+
+
+def get_course_row(session: Session, course_id: uuid.UUID, *, lock: bool = False) -> CourseRow:
+    row = session.get(CourseRow, course_id, with_for_update=lock)
+    if row is None:
+        raise NotFound("course_id", "No such course.")
+    return row
+
+
+def load_course(
+    session: Session, course_id: uuid.UUID, *, lock: bool = False
+) -> tuple[CourseRow, Course]:
+    """The stored course as the domain aggregate (with no pending events)."""
+    row = get_course_row(session, course_id, lock=lock)
+    attendance = session.scalars(
+        select(AttendanceRow).where(AttendanceRow.course_id == row.id).order_by(AttendanceRow.id)
+    ).all()
+    referrals = session.scalars(
+        select(Referral85Row).where(Referral85Row.course_id == row.id).order_by(Referral85Row.id)
+    ).all()
+    review = None
+    if row.review_requested_on is not None and row.review_planned_end is not None:
+        review = Review(
+            requested_on=row.review_requested_on,
+            planned_end=row.review_planned_end,
+            decided_on=row.review_decided_on,
+            decision=ReviewDecision(row.review_decision) if row.review_decision else None,
+        )
+    course = Course(
+        kind=CourseKind(row.kind),
+        citizen_ref=str(row.citizen_ref),
+        start_date=row.start_date,
+        planned_end=row.planned_end,
+        plan=Plan(
+            goals=tuple(row.goals),
+            follow_up_dates=tuple(dt.date.fromisoformat(d) for d in row.follow_up_dates),
+        ),
+        settings=settings_from_json(row.settings),
+        status=CourseStatus(row.status),
+        ended_on=row.ended_on,
+        end_reason=EndReason(row.end_reason) if row.end_reason else None,
+        attendance=[Attendance(a.on_date, a.kept) for a in attendance],
+        bridging_partner_kinds=frozenset(PartnerKind(k) for k in row.bridging_partner_kinds),
+        review=review,
+        referrals_85=[
+            Referral85(
+                referred_on=r.referred_on,
+                outcome=ReferralOutcome(r.outcome) if r.outcome else None,
+                outcome_on=r.outcome_on,
+            )
+            for r in referrals
+        ],
+        fired=set(row.fired),
+    )
+    return row, course
+
+
+def new_course_row(
+    course: Course, *, inquiry_id: uuid.UUID | None, started_by: str, now: dt.datetime
+) -> CourseRow:
+    return CourseRow(
+        id=uuid.uuid4(),
+        citizen_ref=uuid.UUID(course.citizen_ref),
+        inquiry_id=inquiry_id,
+        kind=str(course.kind),
+        start_date=course.start_date,
+        settings=settings_to_json(course.settings),
+        started_by=started_by,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def save_course(
+    session: Session, row: CourseRow, course: Course, *, actor: str, now: dt.datetime
+) -> None:
+    """Write the aggregate's state into its rows (new attendance and referrals appended)."""
+    row.planned_end = course.planned_end
+    row.status = str(course.status)
+    row.ended_on = course.ended_on
+    row.end_reason = str(course.end_reason) if course.end_reason else None
+    row.goals = list(course.plan.goals)
+    row.follow_up_dates = [d.isoformat() for d in course.plan.follow_up_dates]
+    row.bridging_partner_kinds = sorted(str(k) for k in course.bridging_partner_kinds)
+    review = course.review
+    row.review_requested_on = review.requested_on if review else None
+    row.review_planned_end = review.planned_end if review else None
+    row.review_decided_on = review.decided_on if review else None
+    row.review_decision = str(review.decision) if review and review.decision else None
+    row.fired = sorted(course.fired)
+    row.updated_at = now
+    session.add(row)
+    session.flush()  # the course row exists before its children reference it
+
+    stored_attendance = session.scalars(
+        select(AttendanceRow.id).where(AttendanceRow.course_id == row.id)
+    ).all()
+    # The domain only ever appends attendance.
+    for record in course.attendance[len(stored_attendance) :]:
+        session.add(
+            AttendanceRow(
+                course_id=row.id,
+                on_date=record.on,
+                kept=record.kept,
+                recorded_by=actor,
+                recorded_at=now,
+            )
+        )
+    stored_referrals = session.scalars(
+        select(Referral85Row).where(Referral85Row.course_id == row.id).order_by(Referral85Row.id)
+    ).all()
+    for index, referral in enumerate(course.referrals_85):
+        if index < len(stored_referrals):
+            stored = stored_referrals[index]
+            stored.outcome = str(referral.outcome) if referral.outcome else None
+            stored.outcome_on = referral.outcome_on
+        else:
+            session.add(
+                Referral85Row(
+                    course_id=row.id,
+                    referred_on=referral.referred_on,
+                    outcome=str(referral.outcome) if referral.outcome else None,
+                    outcome_on=referral.outcome_on,
+                )
+            )
+    session.flush()
+
+
+def load_consent(
+    session: Session, consent_id: uuid.UUID, *, lock: bool = False
+) -> tuple[ConsentRow, Consent]:
+    row = session.get(ConsentRow, consent_id, with_for_update=lock)
+    if row is None:
+        raise NotFound("consent_id", "No such consent.")
+    consent = Consent(
+        recipient=row.recipient,
+        information_kinds=frozenset(row.information_kinds),
+        purpose=row.purpose,
+        given_at=row.given_at,
+        given_by=row.given_by,
+        form=ConsentForm(row.form),
+        withdrawn_at=row.withdrawn_at,
+        withdrawn_by=row.withdrawn_by,
+    )
+    return row, consent

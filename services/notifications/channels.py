@@ -1,0 +1,87 @@
+"""The `Channels` dependency: the transports and the delivery settings, from config.
+
+Config keys (all optional; deploy/config/notifications.yaml shows them):
+SMTP_HOST, SMTP_PORT, SMTP_FROM, SMTP_STARTTLS, SMTP_USERNAME, SMTP_PASSWORD,
+WEBHOOK_ALLOW_LOOPBACK (tests only), WEBHOOK_TIMEOUT_SECONDS, SMS_GATEWAY_URL,
+SMS_GATEWAY_TOKEN, SMS_SENDER, FRONTEN_EMAIL, DELIVERY_SWEEP_SECONDS,
+DELIVERY_LEASE_SECONDS, DELIVERY_BACKOFF_BASE_SECONDS, DELIVERY_BACKOFF_CAP_SECONDS,
+DELIVERY_MAX_ATTEMPTS, CONTACT_TIMEOUT_SECONDS, QUEUE_TYPE.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+
+from services.common.amqp import Publisher
+from services.notifications.content import Email
+from services.notifications.partner_queue import PartnerQueues
+from services.notifications.retry import BackoffPolicy
+from services.notifications.sms import SmsGateway, SmsSettings
+from services.notifications.smtp import SmtpSender, SmtpSettings
+from services.notifications.webhook import WebhookSender, WebhookSettings
+
+DEFAULT_FRONTEN_EMAIL = "ss-front@balk.dk"
+
+
+class Transports:
+    """What a worker gets: one method per channel, plus the delivery settings."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.smtp = SmtpSender(SmtpSettings.from_config(config))
+        self.webhook_settings = WebhookSettings.from_config(config)
+        self.webhooks = WebhookSender(self.webhook_settings)
+        self.sms_gateway = SmsGateway(SmsSettings.from_config(config))
+        self.queues = PartnerQueues(Publisher(config["AMQP_URI"]), config.get("QUEUE_TYPE"))
+        self.fronten_email = str(config.get("FRONTEN_EMAIL") or DEFAULT_FRONTEN_EMAIL)
+        self.lease = dt.timedelta(seconds=float(config.get("DELIVERY_LEASE_SECONDS") or 120))
+        self.contact_timeout = float(config.get("CONTACT_TIMEOUT_SECONDS") or 10)
+        defaults = BackoffPolicy()
+        self.policy = BackoffPolicy(
+            base_seconds=float(config.get("DELIVERY_BACKOFF_BASE_SECONDS")
+                               or defaults.base_seconds),
+            cap_seconds=float(config.get("DELIVERY_BACKOFF_CAP_SECONDS") or defaults.cap_seconds),
+            max_attempts=int(config.get("DELIVERY_MAX_ATTEMPTS") or defaults.max_attempts),
+        )
+        self.rng = random.Random()
+
+    @property
+    def allow_loopback(self) -> bool:
+        return self.webhook_settings.allow_loopback
+
+    def email(self, email: Email, *, to: str, idempotency_key: str) -> None:
+        self.smtp.send(email, to=to, idempotency_key=idempotency_key)
+
+    def sms(self, *, to: str, text: str, reference: str) -> None:
+        self.sms_gateway.send(to=to, text=text, reference=reference)
+
+    def webhook(self, *, url: str, secret: str, body: bytes, message_id: str,
+                event_type: str) -> None:
+        self.webhooks.send(url=url, secret=secret, body=body, message_id=message_id,
+                           event_type=event_type)
+
+    def partner_queue(self, partner_id: str, body: bytes, *, message_id: str,
+                      event_type: str) -> None:
+        self.queues.publish(partner_id, body, message_id=message_id, event_type=event_type)
+
+    def close(self) -> None:
+        self.queues.close()
+        self.webhooks.close()
+        self.sms_gateway.close()
+
+
+class Channels(DependencyProvider):
+    def setup(self) -> None:
+        self.transports = Transports(self.container.config)
+
+    def get_dependency(self, worker_ctx: Any) -> Transports:
+        return self.transports
+
+    def stop(self) -> None:
+        self.transports.close()
+
+    def kill(self) -> None:
+        self.transports.close()

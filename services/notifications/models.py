@@ -1,0 +1,168 @@
+"""notifications' tables: routing rules, partner subscriptions, legal bases, the
+consent projection, the events received and the delivery ledger. The kit tables
+(outbox, inbox, deadlines) are added to the same metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.tables import add_kit_tables
+from services.common.types import UTCDateTime
+
+metadata = MetaData()
+add_kit_tables(metadata)
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class RoutingRuleRow(Base):
+    """When `event_type` happens, tell `recipient_kind` by `channel` (data, not code)."""
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_type: Mapped[str] = mapped_column(String(128), index=True)
+    recipient_kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    information_kind: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(128))
+
+    __table_args__ = (
+        UniqueConstraint("event_type", "recipient_kind", "channel", name="uq_routing_rule"),
+    )
+
+
+class Subscription(Base):
+    """A partner organisation's subscription: which event types, by which channel."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    partner_id: Mapped[str] = mapped_column(String(64), index=True)
+    partner_kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    event_types: Mapped[list[str]] = mapped_column(JSON)
+    url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    # The HMAC secret shared with the partner. Stored as given: it must be usable to sign.
+    secret: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(128))
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class LegalBasisRow(Base):
+    """A disclosure allowed without consent, with the legal reference relied on."""
+
+    __tablename__ = "legal_bases"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    recipient: Mapped[str] = mapped_column(String(128), index=True)
+    information_kind: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(200))
+    reference: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(128))
+
+
+class ConsentRow(Base):
+    """The consent projection, fed by intake.consent_given / intake.consent_withdrawn.
+
+    A withdrawal may arrive before the consent it withdraws (two queues): then the row
+    exists with `given_at` None until the consent arrives, and the withdrawal stands.
+    """
+
+    __tablename__ = "consents"
+
+    consent_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    citizen_ref: Mapped[str] = mapped_column(String(36), index=True)
+    recipient: Mapped[str] = mapped_column(String(128))
+    information_kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    purpose: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    given_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ReceivedEvent(Base):
+    """An event that caused deliveries, kept as received (the envelope's wire form),
+    so that each delivery renders its text at send time."""
+
+    __tablename__ = "received_events"
+
+    message_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    type: Mapped[str] = mapped_column(String(128))
+    schema_version: Mapped[int] = mapped_column(Integer)
+    correlation_id: Mapped[str] = mapped_column(String(128))
+    envelope: Mapped[dict] = mapped_column(JSON)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class TovholderContact(Base):
+    """Who the citizen's tovholder is, from coordination's events: escalations about the
+    citizen's home go to this work address (Fronten's when none is known)."""
+
+    __tablename__ = "tovholders"
+
+    citizen_ref: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tovholder_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    as_of: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class DeliveryRow(Base):
+    """The delivery ledger: one row per (event, recipient, channel), never two."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("received_events.message_id")
+    )
+    event_type: Mapped[str] = mapped_column(String(128))
+    correlation_id: Mapped[str] = mapped_column(String(128))
+    recipient_kind: Mapped[str] = mapped_column(String(32))
+    # A work address for staff, "citizen:<ref>" for the citizen (the address is asked
+    # of intake at send time and never stored), "partner:<id>" for a partner.
+    recipient: Mapped[str] = mapped_column(String(320))
+    channel: Mapped[str] = mapped_column(String(32))
+    citizen_ref: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    subscription_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    information_kind: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    failure_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The consent id or legal reference a partner delivery relied on.
+    basis: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("message_id", "recipient", "channel", name="uq_delivery_once"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )

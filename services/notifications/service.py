@@ -1,0 +1,204 @@
+"""notifications: delivery to people and partners. Thin nameko entrypoints only.
+
+Events are planned into the delivery ledger by inbox handlers (one transaction with
+the inbox row); a timer sweep sends what is due, outside any transaction, and records
+each outcome. Operators manage routing rules, partner subscriptions and legal bases,
+and list and retry deliveries, over RPC.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import eventlet
+from nameko.exceptions import RemoteError
+from nameko.rpc import RpcProxy, rpc
+from nameko.timer import Timer
+
+from contracts.envelope import Envelope
+from contracts.notifications import (
+    AddLegalBasisArgs,
+    AddRoutingRuleArgs,
+    AddSubscriptionArgs,
+    ListDeliveriesArgs,
+    ListLegalBasesArgs,
+    ListRoutingRulesArgs,
+    ListSubscriptionsArgs,
+    RemoveRoutingRuleArgs,
+    RemoveSubscriptionArgs,
+    RetryDeliveryArgs,
+)
+from services.common.clock import Clock
+from services.common.db import Database, UnitOfWork
+from services.common.messaging import inbox_handler
+from services.common.rpc import validated
+from services.notifications import handlers
+from services.notifications.channels import Channels
+from services.notifications.models import metadata
+
+
+class SweepTimer(Timer):
+    """A @timer whose interval is the config's DELIVERY_SWEEP_SECONDS (default 1 s)."""
+
+    def setup(self) -> None:
+        self.interval = float(self.container.config.get("DELIVERY_SWEEP_SECONDS") or 1.0)
+
+
+class IntakeUnavailable(ConnectionError):
+    """intake did not answer or failed: temporary, the delivery is retried."""
+
+
+class Contacts:
+    """intake.get_contact at send time, with a deadline (nameko's proxy has none)."""
+
+    def __init__(self, proxy: Any, timeout: float) -> None:
+        self.proxy = proxy
+        self.timeout = timeout
+
+    def __call__(self, citizen_ref: str, purpose: str) -> dict[str, Any]:
+        try:
+            with eventlet.Timeout(self.timeout, IntakeUnavailable("intake did not answer")):
+                return dict(
+                    self.proxy.get_contact(
+                        actor=handlers.ACTOR, citizen_ref=citizen_ref, purpose=purpose
+                    )
+                )
+        except RemoteError as exc:
+            if exc.exc_type == "NotFoundError":
+                raise handlers.RecipientUnknown("intake does not know the citizen") from None
+            if exc.exc_type == "InvalidInput":
+                raise ValueError(f"intake refused the lookup: {exc.value}") from None
+            raise IntakeUnavailable(f"intake failed: {exc.exc_type}") from None
+
+
+class NotificationsService:
+    name = "notifications"
+
+    db = Database(metadata)
+    clock = Clock()
+    channels = Channels()
+    intake = RpcProxy("intake")
+
+    # -- events that cause deliveries ------------------------------------------------
+
+    def _record(self, uow: UnitOfWork, event: Envelope) -> None:
+        handlers.record_event(uow, event, fronten_email=self.channels.fronten_email)
+
+    @inbox_handler("coordination", "coordination.meeting_scheduled")
+    def on_meeting_scheduled(self, uow: UnitOfWork, event: Envelope) -> None:
+        self._record(uow, event)
+
+    @inbox_handler("coordination", "coordination.meeting_rescheduled")
+    def on_meeting_rescheduled(self, uow: UnitOfWork, event: Envelope) -> None:
+        self._record(uow, event)
+
+    @inbox_handler("coordination", "coordination.meeting_cancelled")
+    def on_meeting_cancelled(self, uow: UnitOfWork, event: Envelope) -> None:
+        self._record(uow, event)
+
+    @inbox_handler("coordination", "coordination.tovholder_handed_over")
+    def on_tovholder_handed_over(self, uow: UnitOfWork, event: Envelope) -> None:
+        self._record(uow, event)
+
+    @inbox_handler("coordination", "coordination.action_due")
+    def on_action_due(self, uow: UnitOfWork, event: Envelope) -> None:
+        self._record(uow, event)
+
+    @inbox_handler("housing", "housing.case_escalated")
+    def on_case_escalated(self, uow: UnitOfWork, event: Envelope) -> None:
+        self._record(uow, event)
+
+    @inbox_handler("housing", "housing.partner_status")
+    def on_partner_status(self, uow: UnitOfWork, event: Envelope) -> None:
+        self._record(uow, event)
+
+    @inbox_handler("intake", "intake.bridging_due")
+    def on_bridging_due(self, uow: UnitOfWork, event: Envelope) -> None:
+        self._record(uow, event)
+
+    # -- the consent projection --------------------------------------------------------
+
+    @inbox_handler("intake", "intake.consent_given")
+    def on_consent_given(self, uow: UnitOfWork, event: Envelope) -> None:
+        handlers.consent_given(uow, event)
+
+    @inbox_handler("intake", "intake.consent_withdrawn")
+    def on_consent_withdrawn(self, uow: UnitOfWork, event: Envelope) -> None:
+        handlers.consent_withdrawn(uow, event)
+
+    # -- sending ---------------------------------------------------------------------
+
+    @SweepTimer.decorator(interval=1.0, eager=True)
+    def deliver_due(self) -> int:
+        transports = self.channels
+        return handlers.deliver_due(
+            self.db,
+            now=self.clock.now,
+            senders=transports,
+            contacts=Contacts(self.intake, transports.contact_timeout),
+            policy=transports.policy,
+            rng=transports.rng,
+            lease=transports.lease,
+            fronten_email=transports.fronten_email,
+        )
+
+    # -- operators ---------------------------------------------------------------------
+
+    @rpc
+    @validated(ListRoutingRulesArgs)
+    def list_routing_rules(self, actor: str, event_type: str | None) -> list[dict[str, Any]]:
+        return handlers.list_routing_rules(self.db, event_type)
+
+    @rpc
+    @validated(AddRoutingRuleArgs)
+    def add_routing_rule(self, actor: str, **args: str) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.add_routing_rule(uow, actor=actor, **args)
+
+    @rpc
+    @validated(RemoveRoutingRuleArgs)
+    def remove_routing_rule(self, actor: str, rule_id: int) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.remove_routing_rule(uow, rule_id=rule_id)
+
+    @rpc
+    @validated(ListSubscriptionsArgs)
+    def list_subscriptions(self, actor: str, partner_id: str | None) -> list[dict[str, Any]]:
+        return handlers.list_subscriptions(self.db, partner_id)
+
+    @rpc
+    @validated(AddSubscriptionArgs)
+    def add_subscription(self, actor: str, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.add_subscription(
+                uow, actor=actor, allow_loopback=self.channels.allow_loopback,
+                queues=self.channels.queues, **args,
+            )
+
+    @rpc
+    @validated(RemoveSubscriptionArgs)
+    def remove_subscription(self, actor: str, subscription_id: int) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.remove_subscription(uow, subscription_id=subscription_id)
+
+    @rpc
+    @validated(ListLegalBasesArgs)
+    def list_legal_bases(self, actor: str) -> list[dict[str, Any]]:
+        return handlers.list_legal_bases(self.db)
+
+    @rpc
+    @validated(AddLegalBasisArgs)
+    def add_legal_basis(self, actor: str, **args: str) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.add_legal_basis(uow, actor=actor, **args)
+
+    @rpc
+    @validated(ListDeliveriesArgs)
+    def list_deliveries(self, actor: str, limit: int, **filters: Any) -> list[dict[str, Any]]:
+        return handlers.list_deliveries(self.db, limit=limit, **filters)
+
+    @rpc
+    @validated(RetryDeliveryArgs)
+    def retry_delivery(self, actor: str, delivery_id: int) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.retry_delivery(uow, delivery_id=delivery_id)

@@ -1,0 +1,107 @@
+"""Helpers shared by housing's integration tests."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+from kombu import Connection, Queue
+from sqlalchemy import Engine, text
+
+from contracts import registry
+from contracts.envelope import Envelope
+from services.common.amqp import event_exchange
+
+T0 = dt.datetime(2025, 3, 5, 9, 0, tzinfo=dt.UTC)  # a Wednesday
+
+ASSOCIATION = {
+    "association_id": "bf-ballerup",
+    "name": "Ballerup Boligforening",
+    "cvr": "12345678",
+    "delivery": "webhook",
+    "departments": [
+        {"number": "1", "name": "Søndergården", "tenancy_refs": ["T-1-1", "T-1-2", "T-1-3"]},
+    ],
+}
+OTHER_ASSOCIATION = {
+    "association_id": "bf-other",
+    "name": "Anden Boligforening",
+    "cvr": None,
+    "delivery": "partner_queue",
+    "departments": [{"number": "7", "name": "Vest", "tenancy_refs": ["T-7-1"]}],
+}
+
+
+def coordination_event(type_: str, payload: dict[str, Any], at: dt.datetime) -> Envelope:
+    """A coordination event as it goes on the wire (`.to_wire()` to publish it)."""
+    return registry.build(
+        type_, payload, producer="coordination",
+        correlation_id=str(payload["pathway_id"]), occurred_at=at,
+    )
+
+
+def as_delivered(envelope: Envelope) -> Envelope:
+    """The event as an inbox handler receives it: payload loaded into Python values."""
+    return dataclasses.replace(envelope, payload=registry.load_payload(envelope))
+
+
+def pathway_opened(citizen_ref: uuid.UUID, tovholder_id: str | None, at: dt.datetime = T0,
+                   pathway_id: uuid.UUID | None = None) -> Envelope:
+    return coordination_event("coordination.pathway_opened", {
+        "pathway_id": pathway_id or uuid.uuid4(), "citizen_ref": citizen_ref,
+        "tovholder_id": tovholder_id, "opened_at": at,
+    }, at)
+
+
+def count(engine: Engine, table: str, where: str = "") -> int:
+    with engine.connect() as conn:
+        query = f"select count(*) from {table} {where}"  # noqa: S608 - test-fixed names
+        return int(conn.execute(text(query)).scalar_one())
+
+
+def outbox_messages(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(text("select body from outbox order by id")).all()
+    return [json.loads(r.body) for r in rows]
+
+
+def all_text(engine: Engine) -> str:
+    """Every stored value of every housing table, as one string (for leak checks)."""
+    parts: list[str] = []
+    with engine.connect() as conn:
+        for table in ("arrears_cases", "outbox", "deadlines", "associations", "departments",
+                      "tenancies", "pathway_tovholders", "inbox"):
+            for row in conn.execute(text(f"select * from {table}")).all():  # noqa: S608
+                parts.append(repr(tuple(row)))
+    return "\n".join(parts)
+
+
+class Listener:
+    """A test queue bound to every housing.* event: what left housing, in order."""
+
+    def __init__(self, amqp_uri: str, name: str = "test.housing-listener") -> None:
+        self.conn = Connection(amqp_uri)
+        self.queue = Queue(name, exchange=event_exchange("housing"), routing_key="housing.#",
+                           durable=True, auto_delete=False)
+        self.bound = self.queue(self.conn.default_channel)
+        self.bound.declare()
+        self.seen: list[dict[str, Any]] = []
+
+    def drain(self) -> list[dict[str, Any]]:
+        while True:
+            message = self.bound.get(no_ack=True)
+            if message is None:
+                return self.seen
+            self.seen.append(json.loads(message.body))
+
+    def find(self, type_: str, **payload: Any) -> list[dict[str, Any]]:
+        return [
+            m for m in self.drain()
+            if m["type"] == type_ and all(m["payload"].get(k) == v for k, v in payload.items())
+        ]
+
+    def close(self) -> None:
+        self.conn.release()

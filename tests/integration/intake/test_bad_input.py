@@ -1,0 +1,131 @@
+"""Bad input through the real RPC on both databases: a clear error naming the field and
+the rule, nothing written, nothing published."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from nameko.exceptions import RemoteError
+
+from tests.integration.intake.conftest import EventTap, make_intake
+
+pytestmark = pytest.mark.integration
+
+T0 = dt.datetime(2018, 4, 9, 8, 0, tzinfo=dt.UTC)
+STAFF = "staff:fronten-anne"
+PLAN = {"goals": ["Jeg vil kunne åbne mine breve."], "follow_up_dates": ["2018-05-07"]}
+
+
+def test_refused_commands_name_field_and_rule_and_change_nothing(
+    amqp_uri, db_url, tmp_path, runner_factory, cpr_keys, tap: EventTap
+):
+    intake = make_intake(amqp_uri, db_url, tmp_path, runner_factory, cpr_keys, T0)
+    intake.run()
+    with intake.rpc() as cluster:
+        ref = cluster.intake.register_citizen(
+            actor=STAFF, cpr="090295-1234", name="Mikkel Hansen", email=None, phone=None,
+            preferred_channel="letter",
+        )["citizen_ref"]
+        anonymous = cluster.intake.register_inquiry(
+            actor=STAFF, channel="phone", inquirer_kind="professional", topics=["housing"],
+            wish="Råd om en borger med huslejerestance.",
+        )["inquiry_id"]
+        named = cluster.intake.register_inquiry(
+            actor=STAFF, channel="walk_in", inquirer_kind="citizen", topics=["economy"],
+            wish="Overblik over min økonomi.", citizen_ref=ref,
+        )["inquiry_id"]
+        course_id = cluster.intake.start_course(
+            actor=STAFF, inquiry_id=named, kind="individual_82b", planned_end="2018-07-09",
+            plan=PLAN,
+        )["course_id"]
+        given = cluster.intake.give_consent(
+            actor=STAFF, citizen_ref=ref, recipient="jobcenter-ballerup",
+            information_kinds=["course_status"], purpose="brobygning", form="oral",
+        )
+        cluster.intake.withdraw_consent(actor=STAFF, consent_id=given["consent_id"])
+        other = cluster.intake.register_inquiry(
+            actor=STAFF, channel="mail", inquirer_kind="citizen", topics=["loneliness"],
+            wish="Jeg er ensom.", citizen_ref=ref,
+        )["inquiry_id"]
+        # Everything above has left the outbox: from here on nothing may be published.
+        tap.wait("intake.course_started")
+        tap.wait("intake.consent_withdrawn")
+        tap.wait("intake.inquiry_registered", lambda e: e["payload"]["inquiry_id"] == other)
+        before = intake.counts()
+        seen = len(tap.poll())
+
+        cases = [
+            ("register_citizen", dict(cpr="300218-1234", name="X", email=None, phone=None,
+                                      preferred_channel="letter"),
+             {"cpr": "cpr.date"}),
+            ("register_citizen", dict(cpr="290201-1234", name="X", email=None, phone=None,
+                                      preferred_channel="letter"),
+             {"cpr": "cpr.date"}),  # 2001 is not a leap year
+            ("register_citizen", dict(cpr="12345", name="X", email=None, phone=None,
+                                      preferred_channel="letter"),
+             {"cpr": "cpr.format"}),
+            ("register_citizen", dict(cpr="0101901234", name="X", email=None, phone=None,
+                                      preferred_channel="email"),
+             {"email": "contact.email_missing"}),
+            ("register_inquiry", dict(channel="fax", inquirer_kind="citizen",
+                                      topics=["weather"], wish="x"),
+             {"channel": "schema", "topics.0": "schema"}),
+            ("start_course", dict(inquiry_id=anonymous, kind="individual_82b",
+                                  planned_end="2018-07-09", plan=PLAN),
+             {"inquiry_id": "course.anonymous_inquiry"}),
+            ("start_course", dict(inquiry_id=other, kind="individual_82b",
+                                  planned_end="2018-10-10", plan=PLAN),
+             {"planned_end": "course.max_length_exceeded"}),
+            ("start_course", dict(inquiry_id=other, kind="individual_82b",
+                                  planned_end="2018-07-09",
+                                  plan={"goals": [], "follow_up_dates": ["2018-05-07"]}),
+             {"plan.goals": "plan.goals_missing"}),
+            ("start_course", dict(inquiry_id=other, kind="sft", plan=PLAN,
+                                  bridging_to=["housing"]),
+             {"bridging.partner_kinds": "bridging.partner_kind"}),
+            ("resolve_inquiry", dict(inquiry_id=anonymous, outcome="referral_pathway"),
+             {"outcome": "inquiry.outcome_needs_citizen"}),
+            ("resolve_inquiry", dict(inquiry_id=named, outcome="advice_only"),
+             {"inquiry_id": "inquiry.already_resolved"}),
+            ("withdraw_consent", dict(consent_id=given["consent_id"]),
+             {"consent": "consent.already_withdrawn"}),
+            ("give_consent", dict(citizen_ref=ref, recipient="jobcenter-ballerup",
+                                  information_kinds=["diagnosis"], purpose="x", form="oral"),
+             {"information_kinds": "consent.information_kind_unknown"}),
+            ("end_course", dict(course_id=course_id, reason="planned_end"),
+             {"review": "course.review_missing"}),
+            ("end_course", dict(course_id=course_id, reason="broken_agreements"),
+             {"reason": "course.end_reason_automatic"}),
+            ("extend_course", dict(course_id=course_id, planned_end="2018-10-10"),
+             {"planned_end": "course.max_length_exceeded"}),
+            ("record_attendance", dict(course_id=course_id, on="2018-04-10", kept=True),
+             {"attendance.date": "attendance.in_future"}),
+        ]
+        for method, args, expected in cases:
+            with pytest.raises(RemoteError) as err:
+                getattr(cluster.intake, method)(actor=STAFF, **args)
+            assert err.value.exc_type == "InvalidInput", (method, err.value)
+            errors = json.loads(err.value.value)["errors"]
+            assert {e["field"]: e["rule"] for e in errors} == expected, method
+            assert all(e["message"] for e in errors)
+            assert intake.counts() == before, method
+
+        with pytest.raises(RemoteError) as err:
+            cluster.intake.get_course(
+                actor=STAFF, course_id="00000000-0000-4000-8000-000000000000", purpose="x"
+            )
+        assert err.value.exc_type == "NotFoundError"
+
+        # After the review panel approved, the same end is accepted.
+        cluster.intake.request_review(actor=STAFF, course_id=course_id)
+        cluster.intake.decide_review(actor=STAFF, course_id=course_id, decision="end")
+        ended = cluster.intake.end_course(actor=STAFF, course_id=course_id)
+        assert (ended["status"], ended["end_reason"]) == ("ended", "planned_end")
+    tap.wait("intake.course_ended")
+    assert [e["type"] for e in tap.poll()[seen:]] == [
+        "intake.course_review_requested",
+        "intake.course_review_decided",
+        "intake.course_ended",
+    ]

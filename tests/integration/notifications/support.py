@@ -1,0 +1,248 @@
+"""Real counterparts for the notifications tests: an SMTP server (aiosmtpd, in its own
+process, writing a Maildir), an HTTP receiver on loopback (http.server in a thread)
+that answers from a script, intake's get_contact replaced by fixed contacts, and
+helpers to publish events and read the ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import json
+import mailbox
+import socket
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.header import decode_header, make_header
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+from nameko.exceptions import RemoteError
+from nameko.testing.services import replace_dependencies
+from nameko.testing.utils import get_container
+from sqlalchemy import select
+
+from contracts import registry
+from contracts.envelope import Envelope
+from services.common.amqp import Publisher, event_exchange
+from services.common.db import make_engine
+from services.common.migrate import upgrade
+from services.notifications.models import DeliveryRow
+from services.notifications.service import NotificationsService
+from tests.conftest import service_config
+from tests.support.waiting import wait_for
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- SMTP ------------------------------------------------------------------------------
+
+
+class SmtpServer:
+    """aiosmtpd's own server and its Mailbox handler, as a child process."""
+
+    def __init__(self, directory: Path) -> None:
+        self.maildir = directory / "maildir"
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}",
+             "-c", "aiosmtpd.handlers.Mailbox", str(self.maildir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_for(self._answers, what="the SMTP server to listen")
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def messages(self) -> list[Message]:
+        if not self.maildir.exists():
+            return []
+        box = mailbox.Maildir(str(self.maildir), create=False)
+        found = [box.get_message(key) for key in box.iterkeys()]
+        return sorted(found, key=lambda m: m.get_date())
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages() if m["To"] == address]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def calendar_part(message: Message) -> bytes | None:
+    for part in message.walk():
+        if part.get_content_type() == "text/calendar":
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            return payload
+    return None
+
+
+def subject(message: Message) -> str:
+    return str(make_header(decode_header(message["Subject"])))
+
+
+def text_part(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            return payload.decode(part.get_content_charset() or "utf-8")
+    raise AssertionError("no text part")
+
+
+# -- HTTP ------------------------------------------------------------------------------
+
+
+@dataclass
+class Request:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+
+
+@dataclass
+class HttpReceiver:
+    """Answers each POST with the next status in `script` (then `default`)."""
+
+    script: list[int] = field(default_factory=list)
+    default: int = 200
+    requests: list[Request] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                status = receiver.script.pop(0) if receiver.script else receiver.default
+                receiver.requests.append(
+                    Request(self.path, dict(self.headers.items()), body, status)
+                )
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# -- intake, replaced ---------------------------------------------------------------------
+
+
+class FakeIntake:
+    """intake.get_contact with fixed answers; unknown citizens -> NotFoundError."""
+
+    def __init__(self) -> None:
+        self.contacts: dict[str, dict[str, Any]] = {}
+        self.calls: list[dict[str, Any]] = []
+
+    def add(self, citizen_ref: uuid.UUID | str, *, email: str | None = None,
+            phone: str | None = None, preferred: str = "email") -> None:
+        self.contacts[str(citizen_ref)] = {
+            "citizen_ref": str(citizen_ref), "name": "Vincent", "email": email,
+            "phone": phone, "preferred_channel": preferred,
+        }
+
+    def get_contact(self, *, actor: str, citizen_ref: str, purpose: str) -> dict[str, Any]:
+        self.calls.append({"actor": actor, "citizen_ref": citizen_ref, "purpose": purpose})
+        if citizen_ref not in self.contacts:
+            raise RemoteError("NotFoundError", json.dumps({"errors": [
+                {"field": "citizen_ref", "rule": "not_found", "message": "Unknown citizen."}]}))
+        return dict(self.contacts[citizen_ref])
+
+
+# -- the service --------------------------------------------------------------------------
+
+
+@dataclass
+class Running:
+    config: dict[str, Any]
+    db_url: str
+    intake: FakeIntake
+    publisher: Publisher
+
+    def publish(self, type_: str, payload: dict[str, Any], *,
+                correlation_id: str = "test") -> Envelope:
+        envelope = registry.build(
+            type_, payload, producer=type_.split(".")[0], correlation_id=correlation_id,
+            occurred_at=dt.datetime.now(dt.UTC),
+        )
+        self.publish_raw(type_, envelope.to_wire(), message_id=str(envelope.message_id))
+        return envelope
+
+    def publish_raw(self, type_: str, body: Any, *, message_id: str | None = None) -> None:
+        self.publisher.publish(
+            json.dumps(body).encode() if not isinstance(body, bytes) else body,
+            exchange=event_exchange(type_.split(".")[0]),
+            routing_key=type_,
+            message_id=message_id,
+        )
+
+    def deliveries(self, **where: Any) -> list[DeliveryRow]:
+        engine = make_engine(self.db_url)
+        try:
+            with engine.connect() as conn:
+                query = select(DeliveryRow.__table__)
+                for name, value in where.items():
+                    query = query.where(DeliveryRow.__table__.c[name] == value)
+                return list(conn.execute(query.order_by(DeliveryRow.__table__.c.id)).all())
+        finally:
+            engine.dispose()
+
+    def wait_status(self, status: str, *, count: int = 1, **where: Any) -> list[Any]:
+        return wait_for(
+            lambda: (rows := self.deliveries(status=status, **where)) and len(rows) >= count
+            and rows,
+            what=f"{count} delivery(ies) {status} {where}",
+        )
+
+
+def start(amqp_uri: str, db_url: str, runner_factory: Any, **extra: Any) -> Iterator[Running]:
+    upgrade("notifications", db_url)
+    settings: dict[str, Any] = {
+        "WEBHOOK_ALLOW_LOOPBACK": True,
+        "DELIVERY_SWEEP_SECONDS": 0.05,
+        "DELIVERY_BACKOFF_BASE_SECONDS": 0.05,
+        "DELIVERY_BACKOFF_CAP_SECONDS": 0.2,
+        "DELIVERY_MAX_ATTEMPTS": 10,
+        "CONTACT_TIMEOUT_SECONDS": 5,
+    }
+    settings.update(extra)
+    config = service_config(amqp_uri, {"notifications": db_url}, **settings)
+    runner = runner_factory(config, NotificationsService)
+    container = get_container(runner, NotificationsService)
+    intake = FakeIntake()
+    replace_dependencies(container, intake=intake)
+    runner.start()
+    publisher = Publisher(amqp_uri)
+    try:
+        yield Running(config, db_url, intake, publisher)
+    finally:
+        publisher.close()
