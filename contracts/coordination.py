@@ -7,7 +7,9 @@ for the citizen's contact at send time.
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from contracts.fields import Enum, UTCDateTime
 from contracts.registry import registry
@@ -409,16 +411,26 @@ class AddBusyBlockArgs(_Args):
 
 @registry.rpc(SERVICE, "import_calendar",
               summary="Replace a participant's imported busy blocks in a window with those "
-                      "of an iCalendar feed or .ics file (its text).",
+                      "of an .ics file (`calendar`, its text) or an iCalendar feed "
+                      "(`feed_url`, fetched now): exactly one of the two.",
               example={"actor": "staff:lars", "participant_id": "m-school",
                        "calendar": "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n",
                        "window_start": "2021-03-01T00:00:00+00:00",
                        "window_end": "2021-04-26T00:00:00+00:00"})
 class ImportCalendarArgs(_Args):
     participant_id = fields.String(required=True, validate=_ID)
-    calendar = fields.String(required=True, validate=validate.Length(min=1, max=5_000_000))
+    calendar = fields.String(load_default=None, allow_none=True,
+                             validate=validate.Length(min=1, max=5_000_000))
+    feed_url = fields.Url(load_default=None, allow_none=True, schemes={"https", "http"},
+                          require_tld=False)
     window_start = UTCDateTime(required=True)
     window_end = UTCDateTime(required=True)
+
+    @validates_schema
+    def _one_source(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if (data.get("calendar") is None) == (data.get("feed_url") is None):
+            raise ValidationError("Give exactly one of calendar (the .ics text) or feed_url.",
+                                  field_name="calendar")
 
 
 @registry.rpc(SERVICE, "set_citizen_preferences",

@@ -20,7 +20,7 @@ from services.common.db import Database, UnitOfWork
 from services.common.messaging import inbox_handler
 from services.common.outbox import OutboxRelayRunner
 from services.common.rpc import validated
-from services.coordination import handlers
+from services.coordination import feeds, handlers
 from services.coordination.models import metadata
 
 
@@ -167,6 +167,13 @@ class CoordinationService:
     @rpc
     @validated(c.ImportCalendarArgs)
     def import_calendar(self, **args: Any) -> dict[str, Any]:
+        feed_url = args.pop("feed_url")
+        if feed_url is not None:  # fetched before the transaction: no I/O inside it
+            args["calendar"] = feeds.fetch_feed(
+                feed_url,
+                timeout=float(self.config.get("CALENDAR_FEED_TIMEOUT_SECONDS", 10)),
+                allow_http_loopback=bool(self.config.get("CALENDAR_FEED_ALLOW_LOOPBACK")),
+            )
         with self.db.unit_of_work() as uow:
             return handlers.import_calendar(uow, **args)
 

@@ -117,7 +117,7 @@ def coordination(amqp_uri, db_url, tmp_path, runner_factory) -> Iterator[Coordin
     clock = FileClock(tmp_path / "clock")
     clock.set(T0)
     config = service_config(amqp_uri, {"coordination": db_url}, CLOCK=f"file:{clock.path}",
-                            COORDINATION_SWEEP_SECONDS=0.1)
+                            COORDINATION_SWEEP_SECONDS=0.1, CALENDAR_FEED_ALLOW_LOOPBACK=True)
     observer = Observer(amqp_uri)
     runner = runner_factory(config, CoordinationService)
     runner.start()

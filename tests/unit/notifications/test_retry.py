@@ -135,9 +135,9 @@ def test_no_next_attempt_after_max_attempts() -> None:
 @given(attempts=st.integers(min_value=1, max_value=500), r=st.floats(0.0, 1.0))
 def test_delay_is_between_half_a_step_and_the_cap(attempts: int, r: float) -> None:
     step = min(POLICY.cap_seconds, POLICY.base_seconds * 2 ** min(attempts - 1, 64))
-    seconds = POLICY.delay(attempts, FixedRng(r)).total_seconds()
+    backoff = POLICY.delay(attempts, FixedRng(r)).total_seconds()  # computed, not measured
 
-    assert step / 2 - 1e-6 <= seconds <= min(step, POLICY.cap_seconds) + 1e-6
+    assert step / 2 - 1e-6 <= backoff <= min(step, POLICY.cap_seconds) + 1e-6
 
 
 @pytest.mark.parametrize(
