@@ -17,6 +17,7 @@ from contracts import coordination as c
 from contracts.envelope import Envelope
 from services.common.clock import Clock
 from services.common.db import Database, UnitOfWork
+from services.common.health import HealthServer
 from services.common.messaging import inbox_handler
 from services.common.outbox import OutboxRelayRunner
 from services.common.rpc import validated
@@ -43,6 +44,7 @@ class CoordinationService:
 
     db = Database(metadata)
     relay = OutboxRelayRunner()
+    health = HealthServer()
     clock = Clock()
 
     config = Config()

@@ -21,6 +21,7 @@ from contracts.housing import (
 )
 from services.common.clock import Clock
 from services.common.db import Database, UnitOfWork
+from services.common.health import HealthServer
 from services.common.messaging import inbox_handler
 from services.common.outbox import OutboxRelayRunner
 from services.common.rpc import validated
@@ -35,6 +36,7 @@ class HousingService:
 
     db = Database(metadata)
     relay = OutboxRelayRunner()
+    health = HealthServer()
     clock = Clock()
     settings = Settings()
     intake = RpcProxy("intake")

@@ -14,6 +14,7 @@ from nameko.rpc import rpc
 from contracts import intake as contract
 from services.common.clock import Clock
 from services.common.db import Database
+from services.common.health import HealthServer
 from services.common.outbox import OutboxRelayRunner
 from services.common.rpc import validated
 from services.intake import handlers
@@ -26,6 +27,7 @@ class IntakeService:
 
     db = Database(metadata)
     relay = OutboxRelayRunner()
+    health = HealthServer()
     clock = Clock()
     ctx = Context()
 

@@ -30,6 +30,7 @@ from contracts.notifications import (
 )
 from services.common.clock import Clock
 from services.common.db import Database, UnitOfWork
+from services.common.health import HealthServer
 from services.common.messaging import inbox_handler
 from services.common.rpc import validated
 from services.notifications import handlers
@@ -78,6 +79,7 @@ class NotificationsService:
     clock = Clock()
     channels = Channels()
     intake = RpcProxy("intake")
+    health = HealthServer()
 
     # -- events that cause deliveries ------------------------------------------------
 

@@ -1,0 +1,116 @@
+"""`/health` and `/ready` for one service, for an orchestrator.
+
+Each service serves them on its own address: `HEALTH_ADDRESSES: {<service>: host:port}`
+(when several run in one process) or `HEALTH_ADDRESS: host:port` (one service per
+process). Without either, nothing listens (as in tests). A small WSGI server of its
+own rather than nameko's `@http`: nameko shares one web server per process, where two
+services' `/health` routes would collide.
+
+- GET /health: 200 while the process runs.
+- GET /ready: 200 when the broker answers and the service's database answers a query;
+  503 with what failed otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import eventlet
+import eventlet.wsgi
+from kombu import Connection
+from nameko.extensions import DependencyProvider
+from sqlalchemy import Engine, text
+
+log = logging.getLogger(__name__)
+
+
+def readiness(amqp_uri: str, engine: Engine | None) -> tuple[bool, dict[str, str]]:
+    checks = {"broker": "ok", "database": "ok" if engine is not None else "none"}
+    try:
+        with Connection(amqp_uri, connect_timeout=3) as conn:
+            conn.ensure_connection(max_retries=1)
+    except Exception as exc:
+        checks["broker"] = f"unreachable: {type(exc).__name__}"
+    if engine is not None:
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("select 1"))
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+    return all(v in ("ok", "none") for v in checks.values()), checks
+
+
+def health_app(
+    service: str, ready: Callable[[], tuple[bool, dict[str, str]]]
+) -> Callable[..., Iterable[bytes]]:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+        if method != "GET" or path not in ("/health", "/ready"):
+            status, body = "404 Not Found", {"status": 404, "title": "Not found"}
+        elif path == "/health":
+            status, body = "200 OK", {"status": "ok", "service": service,
+                                      "at": dt.datetime.now(dt.UTC).isoformat()}
+        else:
+            ok, checks = ready()
+            status = "200 OK" if ok else "503 Service Unavailable"
+            body = {"status": "ready" if ok else "not ready", "service": service,
+                    "checks": checks}
+        data = json.dumps(body).encode()
+        start_response(status, [("Content-Type", "application/json"),
+                                ("Content-Length", str(len(data)))])
+        return [data]
+
+    return app
+
+
+class HealthServer(DependencyProvider):
+    """Add `health = HealthServer()` to a service class."""
+
+    def setup(self) -> None:
+        config = self.container.config
+        service = self.container.service_name
+        address = (config.get("HEALTH_ADDRESSES") or {}).get(service) or config.get(
+            "HEALTH_ADDRESS")
+        self.address: tuple[str, int] | None = None
+        if address:
+            host, _, port = str(address).rpartition(":")
+            self.address = (host or "127.0.0.1", int(port))
+        self._gt: Any = None
+        self._sock: Any = None
+
+    def _engine(self) -> Engine | None:
+        from services.common.db import Database
+
+        for dep in self.container.dependencies:
+            if isinstance(dep, Database):
+                return dep.engine
+        return None
+
+    def start(self) -> None:
+        if self.address is None:
+            return
+        self._sock = eventlet.listen(self.address)
+        service, amqp_uri = self.container.service_name, self.container.config["AMQP_URI"]
+        app = health_app(service, lambda: readiness(amqp_uri, self._engine()))
+        self._gt = self.container.spawn_managed_thread(
+            lambda: eventlet.wsgi.server(self._sock, app, log_output=False),
+            identifier="health_server",
+        )
+        log.info("%s: /health and /ready on %s:%s", service, *self.address)
+
+    def stop(self) -> None:
+        if self._gt is not None:
+            self._gt.kill()
+            self._gt = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx: Any) -> None:
+        return None
