@@ -47,6 +47,8 @@ from enum import StrEnum
 from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
+from contracts.vocabulary import Addressee, Closure
+from contracts.vocabulary import HousingRequest as Request
 from services.common.errors import Conflict, DomainError
 from services.common.holidays import add_working_days
 from services.housing.rent import RentSettings, validate_arrears_amount, validate_months_behind
@@ -93,26 +95,6 @@ class DeadlineKind(StrEnum):
 _KIND_ORDER: tuple[DeadlineKind, ...] = tuple(DeadlineKind)
 
 
-class Addressee(StrEnum):
-    """Who an event asks something of."""
-
-    ASSOCIATION = "association"
-    TOVHOLDER = "tovholder"
-    FRONTEN = "fronten"
-
-
-class Request(StrEnum):
-    """What an event asks of its addressee."""
-
-    FOR_INFORMATION = "for_information"
-    CONTACT_CITIZEN = "contact_citizen"
-    MAKE_PLAN_OR_APPLY_FOR_HELP = "make_plan_or_apply_for_help"
-    HOLD_TERMINATION = "hold_termination"  # do not ophæve while a plan/application is made
-    INVOLVE_BOLIGSOCIAL_TEAM = "involve_boligsocial_team"
-    HOLD_EVICTION = "hold_eviction"  # do not ask the fogedret for udsættelse meanwhile
-    POSTPONE_EVICTION = "postpone_eviction"  # ask the fogedret to postpone the udsættelse
-    MAKE_EMERGENCY_HOUSING_PLAN = "make_emergency_housing_plan"
-    CHASE_HELP_DECISION = "chase_help_decision"
 
 
 class EscalationReason(StrEnum):
@@ -140,11 +122,6 @@ class HelpStatus(StrEnum):
     GRANTED = "granted"
     REFUSED = "refused"
 
-
-class Closure(StrEnum):
-    TENANCY_KEPT = "tenancy_kept"  # paid in full, the citizen stays
-    TENANCY_LOST = "tenancy_lost"  # the udsættelse was carried out
-    TENANCY_ENDED = "tenancy_ended"  # moved out or the tenancy ended otherwise
 
 
 class Flag(StrEnum):

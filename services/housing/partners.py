@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from contracts.vocabulary import PartnerStatus
 from services.common.errors import DomainError
 from services.housing.ladder import (
     ActionOverdue,
@@ -183,25 +183,6 @@ class PartnerRegistry:
 
 # ----------------------------------------------------------------- what partners see
 
-
-class PartnerStatus(StrEnum):
-    """The typed statuses a housing association may receive (PARTNER_STATUS)."""
-
-    REPORT_RECEIVED = "report_received"
-    OUTREACH_STARTED = "outreach_started"
-    CONTACT_ESTABLISHED = "contact_established"
-    PAYMENT_PLAN_PROPOSED = "payment_plan_proposed"
-    PAYMENT_PLAN_AGREED = "payment_plan_agreed"
-    PAYMENT_PLAN_BROKEN = "payment_plan_broken"
-    HELP_APPLIED_FOR = "help_applied_for"
-    HELP_GRANTED = "help_granted"
-    HELP_NOT_GRANTED = "help_not_granted"
-    HOLD_TERMINATION_REQUESTED = "hold_termination_requested"
-    HOLD_EVICTION_REQUESTED = "hold_eviction_requested"
-    POSTPONE_EVICTION_REQUESTED = "postpone_eviction_requested"
-    TERMINATION_WITHDRAWAL_NOTED = "termination_withdrawal_noted"
-    EVICTION_RESOLUTION_NOTED = "eviction_resolution_noted"
-    CASE_CLOSED = "case_closed"
 
 
 PARTNER_STATUS: frozenset[str] = frozenset(s.value for s in PartnerStatus)
