@@ -12,13 +12,19 @@ from marshmallow import fields
 class UTCDateTime(fields.DateTime):
     """A timezone-aware datetime, always serialised in UTC; naive input is refused."""
 
-    default_error_messages = {"naive": "Must include a timezone (UTC offset)."}  # noqa: RUF012
+    default_error_messages = {  # noqa: RUF012
+        "naive": "Must include a timezone (UTC offset).",
+        "out_of_range": "Out of range once converted to UTC.",
+    }
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
         result = super()._deserialize(value, attr, data, **kwargs)
         if result.tzinfo is None:
             raise self.make_error("naive")
-        return result.astimezone(dt.UTC)
+        try:
+            return result.astimezone(dt.UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00+01:00
+            raise self.make_error("out_of_range") from None
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         if value is None:

@@ -16,6 +16,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError
 
 from contracts.envelope import InvalidMessage, flatten_errors
+from services.common import sanity
 from services.common.errors import DomainError, NotFound
 
 
@@ -56,10 +57,19 @@ def validated(schema: type[Schema]) -> Callable[[Callable[..., Any]], Callable[.
                     [{"field": "_args", "rule": "keywords_only",
                       "message": "Call with keyword arguments only."}]
                 )
-            try:
-                data = schema().load(kwargs, unknown=RAISE)
-            except ValidationError as exc:
-                raise InvalidInput(errors_from_marshmallow(exc.messages)) from None
+            problem = sanity.nul_problem(kwargs)
+            if problem is None:
+                try:
+                    data = schema().load(kwargs, unknown=RAISE)
+                except ValidationError as exc:
+                    raise InvalidInput(errors_from_marshmallow(exc.messages)) from None
+                except OverflowError:  # a time whose UTC form falls outside year 1..9999
+                    problem = ("_args", "date_out_of_range", sanity.DATE_MESSAGE)
+                else:
+                    problem = sanity.date_problem(data)
+            if problem is not None:
+                field, rule, message = problem
+                raise InvalidInput([{"field": field, "rule": rule, "message": message}])
             try:
                 return fn(self, **data)
             except NotFound as exc:

@@ -8,6 +8,8 @@ is accepted only for loopback addresses when the config allows it (tests).
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from urllib.parse import urlsplit
 
 import requests
@@ -16,6 +18,26 @@ from services.common.errors import DomainError
 
 MAX_FEED_BYTES = 5_000_000
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def _refuse_non_public(host: str, *, allow_loopback: bool) -> None:
+    """Only addresses on the public internet: never the municipality's own network
+    (10/8, 192.168/16, 169.254/16 ...), nor loopback unless tests allow it. Checked on
+    every address the name resolves to, before anything is sent. (A name that resolves
+    differently a moment later is not caught: the proxy in front of production should
+    enforce the same rule.)"""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (socket.gaierror, UnicodeError):
+        raise DomainError("feed_url", "calendar.feed_unreachable",
+                          "The calendar feed's address does not resolve.") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if address.is_loopback and allow_loopback:
+            continue
+        if not address.is_global:
+            raise DomainError("feed_url", "calendar.feed_not_allowed",
+                              "That address may not be fetched.")
 
 
 def fetch_feed(
@@ -28,9 +50,7 @@ def fetch_feed(
     if parts.scheme != "https" and not (allow_http_loopback and loopback):
         raise DomainError("feed_url", "calendar.feed_https_required",
                           "A calendar feed must be an https address.")
-    if loopback and not allow_http_loopback:
-        raise DomainError("feed_url", "calendar.feed_not_allowed",
-                          "That address may not be fetched.")
+    _refuse_non_public(parts.hostname or "", allow_loopback=allow_http_loopback)
     try:
         with requests.get(url, timeout=timeout, stream=True, allow_redirects=False) as resp:
             if resp.status_code != 200:

@@ -55,14 +55,64 @@ def _body_schema(route: Route) -> dict[str, Any] | None:
     if schema is None:
         return None
     body = schema_to_json(schema)
+    # actor comes from the token; path and query values from the URL. A partner-scoped
+    # field stays: staff may give it, and for a partner it is forced to its own id.
     hidden = {"actor", *path_params(route.path), *route.query}
-    if route.partner_scope:
-        hidden.add(route.partner_scope)
     body["properties"] = {k: v for k, v in body.get("properties", {}).items() if k not in hidden}
     body["required"] = [k for k in body.get("required", []) if k not in hidden]
     if not body["required"]:
         body.pop("required")
     return body
+
+
+def _parameter_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A contract property as a URL parameter: text in a URL is never null."""
+    out = {k: v for k, v in schema.items() if k != "default"}
+    if isinstance(out.get("type"), list):
+        types = [t for t in out["type"] if t != "null"]
+        out["type"] = types[0] if len(types) == 1 else types
+    if "enum" in out:
+        out["enum"] = [v for v in out["enum"] if v is not None]
+    return out
+
+
+def _parameters(route: Route) -> list[dict[str, Any]]:
+    contract = schema_to_json(route.args_schema) if route.args_schema is not None else {}
+    props = contract.get("properties", {})
+    required = set(contract.get("required", []))
+    params: list[dict[str, Any]] = []
+    for name in path_params(route.path):
+        if name in props:
+            schema = _parameter_schema(props[name])
+        elif name in route.uuid_params:
+            schema = {"type": "string", "format": "uuid"}
+        else:
+            schema = {"type": "string"}
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    for name in route.query:
+        schema = _parameter_schema(props[name]) if name in props else {"type": "string"}
+        param = {"name": name, "in": "query", "required": name in required, "schema": schema}
+        if schema.get("type") == "array":
+            param.update(style="form", explode=True)  # ?kind=a&kind=b
+        params.append(param)
+    return params
+
+
+ITEMS = {
+    "type": "object",
+    "required": ["items", "count"],
+    "properties": {"items": {"type": "array"}, "count": {"type": "integer", "minimum": 0}},
+}
+
+
+def _description(route: Route) -> str:
+    text = "Roles: " + ", ".join(sorted(r.value for r in route.roles)) + "."
+    if route.partner_scope:
+        text += (f" A partner acts for itself only: `{route.partner_scope}` is always its own "
+                 "id (another's id in the URL is a 404, in the body a 403).")
+    if route.owner:
+        text += " A partner sees only its own resources; another partner's is a 404."
+    return text
 
 
 def _operation(route: Route) -> dict[str, Any]:
@@ -71,25 +121,21 @@ def _operation(route: Route) -> dict[str, Any]:
         "tags": [route.tag],
         "operationId": f"{route.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', route.path.lower())}"
                        .strip("_"),
-        "description": "Roles: " + ", ".join(sorted(r.value for r in route.roles)),
+        "description": _description(route),
         "responses": {
-            str(route.status): {"description": "OK",
-                                "content": {"application/json": {"schema": {"type": "object"}}}},
+            str(route.status): {"description": "OK", "content": {"application/json": {
+                "schema": ITEMS if route.items else {"type": "object"}}}},
             **{code: {"description": text,
                       "content": {"application/problem+json": {"schema": PROBLEM_REF}}}
                for code, text in ERRORS.items()},
         },
     }
-    params = [{"name": p, "in": "path", "required": True,
-               "schema": {"type": "string", "format": "uuid"} if p in route.uuid_params
-               else {"type": "string"}} for p in path_params(route.path)]
-    params += [{"name": q, "in": "query", "required": False, "schema": {"type": "string"}}
-               for q in route.query]
+    params = _parameters(route)
     if params:
         op["parameters"] = params
     body = _body_schema(route)
     if body is not None and route.method in ("POST", "PUT", "PATCH"):
-        op["requestBody"] = {"required": True,
+        op["requestBody"] = {"required": bool(body.get("required")),
                              "content": {"application/json": {"schema": body}}}
     if route.endpoint in PUBLIC_ENDPOINTS:
         op["security"] = []

@@ -14,8 +14,9 @@ from kombu import Connection
 from nameko.dependency_providers import Config
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.rpc import RpcProxy
-from nameko.web.handlers import http
+from nameko.web.handlers import HttpRequestHandler, http
 from sqlalchemy import text
+from werkzeug.routing import BaseConverter, Rule
 from werkzeug.wrappers import Request, Response
 
 from services.common.clock import Clock
@@ -36,6 +37,31 @@ def json_response(data: Any, status: int = 200) -> Response:
                     content_type="application/json")
 
 
+class _AnyPath(BaseConverter):
+    """Every path, newlines included: werkzeug's `path` converter stops at a newline,
+    and nameko would then answer an HTML 404 instead of our problem body."""
+
+    part_isolating = False
+    regex = "(?s:.*)"
+    weight = 200
+
+
+class _AnyPathRule(Rule):
+    def get_converter(self, variable_name: str, converter_name: str, args: Any,
+                      kwargs: Any) -> BaseConverter:
+        if converter_name == "anypath":
+            return _AnyPath(self.map, *args, **kwargs)
+        return super().get_converter(variable_name, converter_name, args, kwargs)
+
+
+class _CatchAll(HttpRequestHandler):
+    def get_url_rule(self) -> Rule:
+        return _AnyPathRule(self.url, methods=self.method.split(","))
+
+
+catch_all = _CatchAll.decorator
+
+
 class GatewayService:
     name = "gateway"
 
@@ -47,7 +73,7 @@ class GatewayService:
     housing = RpcProxy("housing")
     notifications = RpcProxy("notifications")
 
-    @http("GET,POST,PUT,PATCH,DELETE", "/<path:path>")
+    @catch_all("GET,POST,PUT,PATCH,DELETE,OPTIONS", "/<anypath:path>")
     def handle(self, request: Request, path: str) -> Response:
         return self._handle(request)
 
@@ -60,6 +86,7 @@ class GatewayService:
 
     def _handle(self, request: Request) -> Response:
         config = self.config
+        identity: Identity | None = None
         try:
             if request.path == "/api/openapi.json":
                 return json_response(openapi.document())
@@ -81,11 +108,14 @@ class GatewayService:
             assert identity is not None and route.service and route.rpc
             body = api.read_json(request, int(config.get("MAX_BODY_BYTES",
                                                           api.DEFAULT_MAX_BODY_BYTES)))
-            query = {k: request.args[k] for k in route.query if k in request.args}
+            query = api.query_arguments(route, request)
             args = api.rpc_arguments(route, identity, body, path_args, query)
             result = self._call(route.service, route.rpc, args,
                                 float(config.get("RPC_TIMEOUT_SECONDS", 10)))
-            return json_response(result, route.status)
+            return json_response(api.shape_result(route, identity, result), route.status)
+        except api.Denied as denied:
+            self._deny(request, identity, denied.reason)
+            return denied.response(request.path)
         except api.Problem as problem:
             return problem.response(request.path)
         except Exception:

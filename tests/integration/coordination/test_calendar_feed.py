@@ -66,6 +66,9 @@ def test_a_published_feed_is_fetched_and_imported(coordination, feed_server):
     [
         ({"feed_url": "{server}/missing.ics"}, "calendar.feed_unreachable"),
         ({"feed_url": "http://calendar.example.com/x.ics"}, "calendar.feed_https_required"),
+        # private and link-local addresses are refused before anything is sent
+        ({"feed_url": "https://10.1.2.3/x.ics"}, "calendar.feed_not_allowed"),
+        ({"feed_url": "https://169.254.169.254/latest"}, "calendar.feed_not_allowed"),
         ({"feed_url": "{server}/skema.ics", "calendar": ICS}, "schema"),
         ({}, "schema"),
     ],

@@ -4,9 +4,15 @@
     samspil migrate [SERVICE ...] [--config FILE]          migrate databases to head
     samspil dead-letters list|show|replay ...              inspect and replay dead letters
     samspil contracts check|write                          AsyncAPI and JSON Schema files
+    samspil tokens create --name N --role R [--partner ID]  API tokens for the gateway
+    samspil statistics --from DAY --to DAY [--json]         Fronten's report for a period
+    samspil deliveries list|retry ...                       the notifications ledger
+    samspil export asyncapi|openapi [--out FILE]            the API documents
+    samspil partners create-association|token ...          housing partners and their tokens
+    samspil demo [--fast]                                   play the seed stories
 
-Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 broker unreachable,
-4 not found.
+Exit codes: 0 ok, 1 failure, 2 usage, configuration error or invalid input,
+3 broker unreachable or a service not running, 4 not found. docs/cli.md has them all.
 """
 
 # eventlet must patch the standard library before nameko, kombu or psycopg2 load.
@@ -30,7 +36,26 @@ from typing import Any  # noqa: E402
 
 import yaml  # noqa: E402
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_NO_BROKER, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
+from services.cli.remote import (  # noqa: E402
+    EXIT_FAIL,
+    EXIT_NO_BROKER,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandFailed,
+)
+
+__all__ = [
+    "EXIT_FAIL",
+    "EXIT_NOT_FOUND",
+    "EXIT_NO_BROKER",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "ROOT",
+    "SERVICES",
+    "load_config",
+    "main",
+]
 
 # Service name -> "module:Class". Services not built yet are simply not listed.
 SERVICES: dict[str, str] = {
@@ -40,7 +65,7 @@ SERVICES: dict[str, str] = {
     "housing": "services.housing.service:HousingService",
     "notifications": "services.notifications.service:NotificationsService",
 }
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_CONFIG = ROOT / "deploy" / "config" / "all.yaml"
 
 
@@ -49,8 +74,12 @@ def load_config(path: str | Path | None) -> dict[str, Any]:
     from nameko.cli.main import setup_yaml_parser
 
     setup_yaml_parser()
-    with open(path or DEFAULT_CONFIG) as handle:
-        config = yaml.safe_load(handle) or {}
+    try:
+        with open(path or DEFAULT_CONFIG) as handle:
+            config = yaml.safe_load(handle) or {}
+    except OSError as exc:
+        raise CommandFailed(EXIT_USAGE, f"cannot read the config {path or DEFAULT_CONFIG}: "
+                                        f"{exc.strerror}") from None
     if not isinstance(config, dict):
         raise SystemExit(f"{path}: the config must be a mapping")
     return config
@@ -204,33 +233,41 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens(args: argparse.Namespace) -> int:
+    return create_token_in_gateway(args.config, name=args.name, role=args.role,
+                                   partner=args.partner)
+
+
+def create_token_in_gateway(config_path: str | None, *, name: str, role: str,
+                            partner: str | None) -> int:
+    """Create an API token in the gateway's database and print it once."""
     import datetime as dt
 
     from services.common.db import database_url, make_engine
     from services.common.migrate import NotMigrated, check_at_head
     from services.gateway.auth import Role, create_token
 
-    config = load_config(args.config)
+    config = load_config(config_path)
     url = database_url(config, "gateway")
     try:
         check_at_head("gateway", url)
     except NotMigrated as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
-    role = Role(args.role)
-    if role is Role.PARTNER and not args.partner:
+    role_ = Role(role)
+    if role_ is Role.PARTNER and not partner:
         print("a partner token needs --partner <partner id>", file=sys.stderr)
         return EXIT_USAGE
     from sqlalchemy.orm import Session
 
     engine = make_engine(url)
     with Session(engine) as session:
-        token = create_token(session, name=args.name, role=role, partner_id=args.partner,
+        token = create_token(session, name=name, role=role_, partner_id=partner,
                              now=dt.datetime.now(dt.UTC))
         session.commit()
     engine.dispose()
     print(token)
-    print(f"(a {role.value} token for {args.name}; it is shown once and stored only as a hash)",
+    whom = f"partner {partner}" if role_ is Role.PARTNER else name
+    print(f"(a {role_.value} token for {whom}; it is shown once and stored only as a hash)",
           file=sys.stderr)
     return EXIT_OK
 
@@ -290,16 +327,31 @@ def build_parser() -> argparse.ArgumentParser:
     c_p = sub.add_parser("contracts", help="check or regenerate AsyncAPI and JSON Schemas")
     c_p.add_argument("action", choices=["check", "write"])
     c_p.set_defaults(func=cmd_contracts)
+
+    from services.cli import demo, operate
+
+    timeout = float(os.environ.get("SAMSPIL_RPC_TIMEOUT", "30"))
+    operate.add_parsers(sub, timeout)
+    demo.add_parser(sub, timeout)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from services.cli.operate import check_partners_args
+
     args = build_parser().parse_args(argv)
     if args.command == "dead-letters" and args.action == "show" and not args.id:
         print("show needs a dead letter id", file=sys.stderr)
         return EXIT_USAGE
-    return int(args.func(args))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        check_partners_args(args)
+        return int(args.func(args))
+    except CommandFailed as failed:
+        print(f"samspil {args.command}: {failed.message}", file=sys.stderr)
+        return failed.code
+    except KeyboardInterrupt:
+        print(f"samspil {args.command}: interrupted", file=sys.stderr)
+        return EXIT_FAIL
+    except BrokenPipeError:  # e.g. `samspil export asyncapi | head`: the reader left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAIL

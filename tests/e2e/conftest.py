@@ -1,0 +1,149 @@
+"""The whole system for end-to-end tests: intake, coordination, housing,
+notifications and the gateway in one nameko runner, on a fresh RabbitMQ vhost and
+fresh databases (SQLite and PostgreSQL: the `system` fixture runs each test on both),
+with CPR keys, fast timer sweeps, a FileClock the test moves and a real SMTP server.
+
+Tests drive it over HTTP only. Tokens are made as `samspil tokens create` makes them
+(straight into the gateway's database): that is set-up, not driving.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from cryptography.fernet import Fernet
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from services.common.clock import FileClock
+from services.common.db import make_engine
+from services.common.migrate import upgrade
+from services.coordination.service import CoordinationService
+from services.gateway.auth import Role, create_token
+from services.gateway.service import GatewayService
+from services.housing.service import HousingService
+from services.intake.service import IntakeService
+from services.notifications.service import NotificationsService
+from tests.conftest import service_config
+from tests.integration.notifications.support import SmtpServer
+from tests.support.waiting import wait_for
+
+SERVICES = ("intake", "coordination", "housing", "notifications", "gateway")
+# Tuesday 3 April 2018, 08:00 UTC: the day Fronten opened (seed 001).
+T0 = dt.datetime(2018, 4, 3, 8, 0, tzinfo=dt.UTC)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class System:
+    """The running system as a user meets it: a base URL, tokens, and a clock."""
+
+    base: str
+    urls: dict[str, str]
+    clock: FileClock
+    smtp: SmtpServer
+    runner: Any
+
+    def token(self, role: Role, name: str = "anne", partner: str | None = None) -> str:
+        engine = make_engine(self.urls["gateway"])
+        try:
+            with Session(engine) as session:
+                token = create_token(session, name=name, role=role, partner_id=partner,
+                                     now=dt.datetime.now(dt.UTC))
+                session.commit()
+        finally:
+            engine.dispose()
+        return token
+
+    def call(self, method: str, path: str, token: str | None = None,
+             **kwargs: Any) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.request(method, self.base + path, headers=headers, timeout=30,
+                                **kwargs)
+
+    def ok(self, method: str, path: str, token: str, status: int | None = None,
+           **kwargs: Any) -> Any:
+        """Call and return the JSON body, failing with the problem body if not 2xx."""
+        resp = self.call(method, path, token, **kwargs)
+        assert resp.status_code < 300, f"{method} {path}: {resp.status_code} {resp.text}"
+        if status is not None:
+            assert resp.status_code == status, f"{method} {path}: {resp.status_code}"
+        return resp.json()
+
+    def wait_until(self, probe: Any, what: str) -> Any:
+        # A generous deadline: events cross three services on a loaded CI machine.
+        return wait_for(probe, timeout=60.0, what=what)
+
+    def rows(self, service: str, query: str) -> list[Any]:
+        """Read-only look into a service's database, for assertions only."""
+        engine = make_engine(self.urls[service])
+        try:
+            with engine.connect() as conn:
+                return list(conn.execute(text(query)).all())
+        finally:
+            engine.dispose()
+
+
+def system_config(amqp_uri: str, urls: dict[str, str], clock: FileClock, smtp_port: int,
+                  web_port: int, **extra: Any) -> dict[str, Any]:
+    return service_config(
+        amqp_uri, urls,
+        WEB_SERVER_ADDRESS=f"127.0.0.1:{web_port}",
+        CLOCK=f"file:{clock.path}",
+        # Fresh keys for each run, as production gets from its secret store.
+        CPR_HASH_KEY=secrets.token_urlsafe(48),
+        CPR_ENCRYPTION_KEY=Fernet.generate_key().decode("ascii"),
+        INTAKE_SWEEP_SECONDS=0.1,
+        COORDINATION_SWEEP_SECONDS=0.1,
+        HOUSING_SWEEP_SECONDS=0.1,
+        DELIVERY_SWEEP_SECONDS=0.2,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=smtp_port,
+        SMTP_FROM="samspil@balk.dk",
+        FRONTEN_EMAIL="ss-front@balk.dk",
+        CALENDAR_FEED_TIMEOUT_SECONDS=2,
+        RPC_TIMEOUT_SECONDS=20,
+        max_workers=10,
+        **extra,
+    )
+
+
+@pytest.fixture
+def system(amqp_uri: str, db_url_factory: Any, runner_factory: Any,
+           tmp_path: Path) -> Iterator[System]:
+    """Every service and the gateway, started and answering on a loopback port."""
+    urls = {name: db_url_factory(name) for name in SERVICES}
+    for name, url in urls.items():
+        upgrade(name, url)
+    clock = FileClock(tmp_path / "clock")
+    clock.set(T0)
+    smtp = SmtpServer(tmp_path)
+    port = free_port()
+    config = system_config(amqp_uri, urls, clock, smtp.port, port)
+    runner = runner_factory(config, GatewayService, IntakeService, CoordinationService,
+                            HousingService, NotificationsService)
+    runner.start()
+    running = System(f"http://127.0.0.1:{port}", urls, clock, smtp, runner)
+    running.wait_until(lambda: running.call("GET", "/health").status_code == 200,
+                       what="the gateway to answer")
+    try:
+        yield running
+    finally:
+        # Stop the services before their databases and vhost are dropped.
+        runner.stop()
+        smtp.stop()
