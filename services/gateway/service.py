@@ -10,12 +10,10 @@ from typing import Any
 
 import eventlet
 from amqp.exceptions import ChannelError
-from kombu import Connection
 from nameko.dependency_providers import Config
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import HttpRequestHandler, http
-from sqlalchemy import text
 from werkzeug.routing import BaseConverter, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -23,6 +21,7 @@ from services.common.clock import Clock
 from services.common.db import Database
 from services.common.deadletters import DeadLetters
 from services.common.errors import NotFound
+from services.common.health import readiness
 from services.gateway import api, openapi
 from services.gateway.auth import Identity, authenticate
 from services.gateway.models import Denial, metadata
@@ -170,18 +169,7 @@ class GatewayService:
                               "at": dt.datetime.now(dt.UTC).isoformat()})
 
     def _local_ready(self, request: Request, identity: Any, args: dict[str, str]) -> Response:
-        checks = {"broker": "ok", "database": "ok"}
-        try:
-            with Connection(self.config["AMQP_URI"], connect_timeout=3) as conn:
-                conn.ensure_connection(max_retries=1)
-        except Exception as exc:
-            checks["broker"] = f"unreachable: {type(exc).__name__}"
-        try:
-            with self.db.read() as session:
-                session.execute(text("select 1"))
-        except Exception as exc:
-            checks["database"] = f"unreachable: {type(exc).__name__}"
-        ready = all(v == "ok" for v in checks.values())
+        ready, checks = readiness(self.config["AMQP_URI"], self.db.engine)
         return json_response({"status": "ready" if ready else "not ready", "checks": checks},
                              200 if ready else 503)
 
