@@ -29,7 +29,15 @@ from services.gateway.auth import STAFF, Identity, Role
 PROBLEM_JSON = "application/problem+json"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 # A CPR number (DDMMYY-SSSS or ten digits) must never travel in a URL: URLs end up in logs.
-CPR_LIKE = re.compile(r"(?<!\d)\d{6}-?\d{4}(?!\d)")
+CPR_LIKE = re.compile(r"(?<![0-9A-Za-z])\d{6}-?\d{4}(?![0-9A-Za-z])")
+# A UUID can hold a CPR-shaped run ("...e406292-3897..."): UUIDs are taken out first.
+UUID_ANYWHERE = re.compile(r"[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
+
+
+def looks_like_cpr(text: str) -> bool:
+    """Whether a URL part carries something shaped like a CPR number (DDMMYY-SSSS or
+    ten digits standing alone)."""
+    return bool(CPR_LIKE.search(UUID_ANYWHERE.sub(" ", text)))
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 
 
@@ -340,7 +348,7 @@ YEARS = sanity.YEARS
 
 def check_url(request: Request) -> None:
     for name, value in [("path", request.path), *request.args.items(multi=True)]:
-        if CPR_LIKE.search(value):
+        if looks_like_cpr(value):
             raise field_problem(name, "cpr_in_url",
                                 "A CPR number must never be sent in a URL; send it in the body.")
         if "\x00" in value:
