@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from contracts.fields import UTCDateTime
 
@@ -115,12 +115,3 @@ def parse_envelope(body: Any) -> Envelope:
 
 def _as_dict(messages: Any) -> dict[str, Any]:
     return messages if isinstance(messages, dict) else {"_schema": messages}
-
-
-def load_strict(schema: Schema, data: Any, *, prefix: str = "") -> dict[str, Any]:
-    """Load with unknown fields refused, raising InvalidMessage with every bad field."""
-    try:
-        return schema.load(data, unknown=RAISE)
-    except ValidationError as exc:
-        errors = _as_dict(exc.messages)
-        raise InvalidMessage({prefix.rstrip("."): errors} if prefix else errors) from exc

@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import requests
 
 from services.common.db import make_engine
+from services.common.logs import redact_url as redact
 
 ENV_KEYS = ("SAMSPIL_TEST_AMQP_URI", "SAMSPIL_TEST_RABBIT_API", "SAMSPIL_TEST_PG_URL")
 
@@ -96,14 +97,6 @@ def check(infra: Infra) -> list[str]:
             "Start it: `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`."
         )
     return problems
-
-
-def redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
 
 
 def api(infra: Infra, path: str) -> str:

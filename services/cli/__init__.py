@@ -44,6 +44,7 @@ from services.cli.remote import (  # noqa: E402
     EXIT_USAGE,
     CommandFailed,
 )
+from services.common.logs import redact_url as redact  # noqa: E402
 
 __all__ = [
     "EXIT_FAIL",
@@ -93,16 +94,6 @@ def service_class(name: str) -> type:
             f"unknown service {name!r}; known: {', '.join(sorted(SERVICES))}"
         ) from None
     return getattr(importlib.import_module(module_name), cls_name)
-
-
-def redact(url: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
-        return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
-    return url
 
 
 def broker_problem(amqp_uri: str) -> str | None:
@@ -167,7 +158,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_dead_letters(args: argparse.Namespace) -> int:
-    from services.common.deadletters import DeadLetters
+    from services.common.deadletters import DeadLetters, find_dead_letter
     from services.common.errors import NotFound
 
     config = load_config(args.config)
@@ -193,41 +184,29 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
                           f"attempts={row['attempts']}  {row['failed_at']}  {row['error'][:80]}")
             return EXIT_OK
         if args.action == "show":
-            for service in services:
-                letters = DeadLetters(config["AMQP_URI"], service, queue_type=queue_type)
-                try:
-                    letter = letters.show(args.id)
-                except NotFound:
-                    continue
-                print(json.dumps({**letter.summary(), "original_queue": letter.original_queue,
-                                  "body": letter.body, "headers": letter.headers},
-                                 indent=2, ensure_ascii=False, default=str))
-                return EXIT_OK
-            print(f"no dead letter with id {args.id}", file=sys.stderr)
-            return EXIT_NOT_FOUND
+            _, letter = find_dead_letter(config["AMQP_URI"], services, args.id,
+                                         queue_type=queue_type)
+            print(json.dumps({**letter.summary(), "original_queue": letter.original_queue,
+                              "body": letter.body, "headers": letter.headers},
+                             indent=2, ensure_ascii=False, default=str))
+            return EXIT_OK
         if args.action == "replay":
             if not args.id and not args.all:
                 print("name a dead letter id, or --all", file=sys.stderr)
                 return EXIT_USAGE
-            total = 0
-            for service in services:
-                letters = DeadLetters(config["AMQP_URI"], service, queue_type=queue_type)
-                try:
-                    replayed = letters.replay(None if args.all else args.id)
-                except NotFound:
-                    continue
-                for letter in replayed:
-                    print(f"replayed {letter.id} to {letter.original_queue}")
-                total += len(replayed)
-                if not args.all:
-                    break
-            if not total and not args.all:
-                print(f"no dead letter with id {args.id}", file=sys.stderr)
-                return EXIT_NOT_FOUND
-            print(f"{total} dead letter(s) replayed")
+            if args.all:
+                replayed = [letter for service in services for letter in DeadLetters(
+                    config["AMQP_URI"], service, queue_type=queue_type).replay()]
+            else:
+                letters, letter = find_dead_letter(config["AMQP_URI"], services, args.id,
+                                                   queue_type=queue_type)
+                replayed = letters.replay(letter.id)
+            for letter in replayed:
+                print(f"replayed {letter.id} to {letter.original_queue}")
+            print(f"{len(replayed)} dead letter(s) replayed")
             return EXIT_OK
-    except NotFound as exc:
-        print(exc.message, file=sys.stderr)
+    except NotFound:
+        print(f"no dead letter with id {args.id}", file=sys.stderr)
         return EXIT_NOT_FOUND
     return EXIT_USAGE
 

@@ -13,7 +13,6 @@ message or answers the RPC.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import logging
 import threading
@@ -263,6 +262,3 @@ class Database(DependencyProvider):
     def kill(self) -> None:
         self.engine.dispose()
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

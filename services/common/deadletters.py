@@ -73,6 +73,19 @@ def _to_dead_letter(service: str, message: Any) -> DeadLetter:
     )
 
 
+def find_dead_letter(
+    amqp_uri: str, services: list[str], dead_letter_id: str, *, queue_type: str | None = None
+) -> tuple[DeadLetters, DeadLetter]:
+    """The queue holding dead letter `dead_letter_id`, and the letter; NotFound if none."""
+    for service in services:
+        letters = DeadLetters(amqp_uri, service, queue_type=queue_type)
+        try:
+            return letters, letters.show(dead_letter_id)
+        except NotFound:
+            continue
+    raise NotFound("dead_letter_id", f"No dead letter {dead_letter_id}.")
+
+
 class DeadLetters:
     """Dead-letter tools for one service's queue."""
 

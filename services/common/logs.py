@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "correlation_id", default=None
@@ -79,3 +80,12 @@ def logging_config(level: str = "INFO", json_lines: bool = True) -> dict[str, An
         },
         "root": {"level": level, "handlers": ["console"]},
     }
+
+
+def redact_url(url: str) -> str:
+    """A URL fit for logs and messages: its password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password:
+        host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+        return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    return url

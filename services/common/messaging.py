@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import json
 import logging
 import traceback
 import uuid
@@ -288,6 +287,3 @@ def inbox_handler(
 
     return decorate
 
-
-def decode_body(body: bytes | str) -> Any:
-    return json.loads(body)

@@ -15,8 +15,6 @@ from sqlalchemy import MetaData, pool
 
 from services.common.db import make_engine
 
-SERVICES_WITH_DATABASE = ("intake", "coordination", "housing", "notifications")
-
 
 def alembic_config(service: str, url: str) -> Config:
     package = importlib.import_module(f"services.{service}")

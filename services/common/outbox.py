@@ -86,14 +86,15 @@ class OutboxRelay:
             parked: list[int] = []
             failures: list[tuple[Any, str]] = []
             for row in rows:
+                exchange = event_exchange(row.exchange.removesuffix(".events"))
                 try:
                     self.publisher.publish(
                         row.body.encode("utf-8"),
-                        exchange=event_exchange(row.exchange.removesuffix(".events")),
+                        exchange=exchange,
                         routing_key=row.type,
                         message_id=row.message_id,
                         message_type=row.type,
-                        declare=[event_exchange(row.exchange.removesuffix(".events"))],
+                        declare=[exchange],
                     )
                 except Unroutable as exc:
                     if row.attempts + 1 >= self.park_unroutable_after:
@@ -164,18 +165,6 @@ class OutboxRelay:
         )
         log.warning("outbox row %s (%s) parked in %s: no consumer is bound",
                     row.message_id, row.type, UNROUTED_QUEUE)
-
-    def pending_count(self) -> int:
-        from sqlalchemy import func
-
-        with Session(self.engine) as session:
-            return int(
-                session.execute(
-                    select(func.count()).select_from(self.outbox).where(
-                        self.outbox.c.sent_at.is_(None)
-                    )
-                ).scalar_one()
-            )
 
 
 def run_relay_loop(

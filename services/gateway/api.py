@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +23,7 @@ from werkzeug.wrappers import Request, Response
 from contracts import registry
 from services.common import sanity
 from services.common.rpc import errors_from_marshmallow
-from services.gateway.auth import STAFF, Identity, Role
+from services.gateway.auth import Identity, Role
 
 PROBLEM_JSON = "application/problem+json"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
@@ -112,17 +111,12 @@ class Route:
 class RouteTable:
     routes: list[Route] = field(default_factory=list)
 
-    def add(self, route: Route) -> None:
-        self.routes.append(route)
-
     def url_map(self) -> Map:
+        """werkzeug's map; each rule's endpoint is the (frozen, hashable) Route itself."""
         return Map(
-            [Rule(r.path, methods=[r.method], endpoint=r.endpoint) for r in self.routes],
+            [Rule(r.path, methods=[r.method], endpoint=r) for r in self.routes],
             strict_slashes=False,
         )
-
-    def by_endpoint(self) -> dict[str, Route]:
-        return {r.endpoint: r for r in self.routes}
 
 
 ALL = frozenset(Role)
@@ -333,6 +327,7 @@ ROUTES = RouteTable(
     ]
 )
 
+URL_MAP = ROUTES.url_map()  # built once: the table does not change at run time
 PUBLIC_ENDPOINTS = {"GET /health", "GET /ready"}
 
 
@@ -528,18 +523,14 @@ def problem_from_remote(exc_type: str, value: str) -> Problem:
     return Problem(502, "Upstream error", "A service failed to answer this request.")
 
 
-def dispatch(
-    request: Request, url_map: Map
-) -> tuple[Route, dict[str, str]]:
-    adapter = url_map.bind_to_environ(request.environ)
+def dispatch(request: Request) -> tuple[Route, dict[str, str]]:
+    adapter = URL_MAP.bind_to_environ(request.environ)
     try:
         endpoint, args = adapter.match()
     except MethodNotAllowed:
         raise Problem(405, "Method not allowed") from None
     except NotFound:
         raise Problem(404, "Not found", "No such resource.") from None
-    return ROUTES.by_endpoint()[str(endpoint)], {k: str(v) for k, v in args.items()}
+    return endpoint, {k: str(v) for k, v in args.items()}
 
 
-Handler = Callable[..., Any]
-STAFF_ROLES = STAFF

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.common.clock import Clock
 from services.common.db import Database
-from services.common.deadletters import DeadLetters
+from services.common.deadletters import DeadLetters, find_dead_letter
 from services.common.errors import NotFound
 from services.common.health import readiness
 from services.gateway import api, openapi
@@ -92,7 +92,7 @@ class GatewayService:
             if request.path == "/api/docs":
                 return Response(openapi.html_page(), content_type="text/html; charset=utf-8")
             api.check_url(request)
-            route, path_args = api.dispatch(request, self._url_map())
+            route, path_args = api.dispatch(request)
             identity = self._identity(request)
             if not api.allowed(route, identity):
                 self._deny(request, identity, "unauthenticated" if identity is None
@@ -155,13 +155,6 @@ class GatewayService:
                                    reason=reason))
             uow.commit()
 
-    _url_map_cache: Any = None
-
-    def _url_map(self) -> Any:
-        if GatewayService._url_map_cache is None:
-            GatewayService._url_map_cache = api.ROUTES.url_map()
-        return GatewayService._url_map_cache
-
     # -- routes answered by the gateway itself ------------------------------------------
 
     def _local_health(self, request: Request, identity: Any, args: dict[str, str]) -> Response:
@@ -187,14 +180,13 @@ class GatewayService:
         rows = [letter.summary() for s in services for letter in self._dead_letters(s).list()]
         return json_response({"items": rows, "count": len(rows)})
 
-    def _find_dead_letter(self, dead_letter_id: str) -> tuple[str, Any]:
-        for service in KNOWN_SERVICES:
-            try:
-                return service, self._dead_letters(service).show(dead_letter_id)
-            except NotFound:
-                continue
-        raise api.Problem(404, "Not found", "", [{"field": "dead_letter_id",
-                          "rule": "not_found", "message": "No such dead letter."}])
+    def _find_dead_letter(self, dead_letter_id: str) -> tuple[DeadLetters, Any]:
+        try:
+            return find_dead_letter(self.config["AMQP_URI"], list(KNOWN_SERVICES),
+                                    dead_letter_id, queue_type=self.config.get("QUEUE_TYPE"))
+        except NotFound:
+            raise api.Problem(404, "Not found", "", [{"field": "dead_letter_id",
+                              "rule": "not_found", "message": "No such dead letter."}]) from None
 
     def _local_dead_letters_show(self, request: Request, identity: Any,
                                  args: dict[str, str]) -> Response:
@@ -204,7 +196,7 @@ class GatewayService:
 
     def _local_dead_letters_replay(self, request: Request, identity: Any,
                                    args: dict[str, str]) -> Response:
-        service, letter = self._find_dead_letter(args["dead_letter_id"])
-        self._dead_letters(service).replay(letter.id)
+        letters, letter = self._find_dead_letter(args["dead_letter_id"])
+        letters.replay(letter.id)
         log.info("gateway: %s replayed dead letter %s", identity.actor, letter.id)
         return json_response({"replayed": letter.id, "to": letter.original_queue})

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from services.intake.service import IntakeService
 from services.notifications.service import NotificationsService
 from tests.conftest import service_config
 from tests.integration.notifications.support import SmtpServer
+from tests.support.net import free_port
 from tests.support.waiting import wait_for
 
 SERVICES = ("intake", "coordination", "housing", "notifications", "gateway")
@@ -41,10 +41,6 @@ SERVICES = ("intake", "coordination", "housing", "notifications", "gateway")
 T0 = dt.datetime(2018, 4, 3, 8, 0, tzinfo=dt.UTC)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

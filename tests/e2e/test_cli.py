@@ -6,7 +6,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -24,6 +23,7 @@ from services.cli.remote import service_listening
 from services.common.amqp import Publisher, event_exchange
 from tests import infra as infra_mod
 from tests.conftest import service_config
+from tests.support.net import free_port
 from tests.support.processes import write_config
 from tests.support.waiting import wait_for
 
@@ -121,10 +121,6 @@ def test_contracts_check_passes_on_the_checked_in_files():
 # -- the commands that talk to a running system ------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def closed_port() -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import socket
 import uuid
 
 import eventlet
@@ -25,14 +24,11 @@ from services.gateway.openapi import openapi_path
 from services.gateway.service import GatewayService
 from services.intake.service import IntakeService
 from tests.conftest import service_config
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.e2e
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Api:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 import requests
 
@@ -13,15 +11,12 @@ from services.common.migrate import upgrade
 from services.coordination.service import CoordinationService
 from services.intake.service import IntakeService
 from tests.conftest import service_config
+from tests.support.net import free_port
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_two_services_in_one_process_each_answer_on_their_own_address(

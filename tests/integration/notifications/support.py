@@ -34,14 +34,8 @@ from services.common.migrate import upgrade
 from services.notifications.models import DeliveryRow
 from services.notifications.service import NotificationsService
 from tests.conftest import service_config
+from tests.support.net import free_port
 from tests.support.waiting import wait_for
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 # -- SMTP ------------------------------------------------------------------------------
 
