@@ -11,6 +11,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from contracts.actor import actor_field
 from contracts.fields import Enum, UTCDateTime
 from contracts.registry import registry
 from contracts.vocabulary import (
@@ -260,7 +261,7 @@ _ID = validate.Length(min=1, max=64)
 
 
 class _Args(Schema):
-    actor = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    actor = actor_field()
 
 
 class _PathwayArgs(_Args):

@@ -7,6 +7,9 @@ to overwrite it with an incompatible schema (a removed or retyped field, a new
 required field, a narrowed constraint or a removed enum value). Such a change is a
 new version, N+1, which consumers accept next to N during a rollout.
 
+The consumers (receive operations) come from the services' message maps, which the
+callers pass in (`services.catalogue.consumers()`): contracts never import services.
+
     samspil contracts write     regenerate (refuses breaking changes)
     samspil contracts check     what CI runs: stale files or breaking changes fail
 """
@@ -14,6 +17,7 @@ new version, N+1, which consumers accept next to N during a rollout.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +27,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
 from contracts.envelope import TYPE_PATTERN
-from contracts.registry import MessageContract, registry
+from contracts.registry import Consumer, MessageContract, registry
 
 HERE = Path(__file__).resolve().parent
 ASYNCAPI_PATH = HERE / "asyncapi.yaml"
@@ -97,9 +101,10 @@ def _schema_key(contract: MessageContract) -> str:
     return f"{contract.type}.v{contract.version}"
 
 
-def asyncapi_document() -> dict[str, Any]:
+def asyncapi_document(consumers: Sequence[Consumer]) -> dict[str, Any]:
     """AsyncAPI 3.0: a channel per (exchange, routing key), a message per type (its
-    versions as `oneOf`), a send operation per channel."""
+    versions as `oneOf`), a send operation per channel and a receive operation per
+    consumer in the services' message maps (`services.catalogue.consumers()`)."""
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
@@ -152,6 +157,19 @@ def asyncapi_document() -> dict[str, Any]:
             "bindings": {"amqp": {"deliveryMode": 2, "mandatory": True,
                                   "bindingVersion": "0.3.0"}},
         }
+    for consumer in sorted(consumers, key=lambda c: (c.event_type, c.service, c.method)):
+        if consumer.event_type not in channels:
+            raise ValueError(f"{consumer.service} consumes {consumer.event_type}, "
+                             "which no contract registers")
+        type_ = consumer.event_type
+        operations[f"{type_}.receive.{consumer.service}"] = {
+            "action": "receive",
+            "summary": f"{consumer.service} handles {type_} ({consumer.handler}).",
+            "channel": {"$ref": f"#/channels/{type_}"},
+            "messages": [{"$ref": f"#/channels/{type_}/messages/{type_}"}],
+            "bindings": {"amqp": {"ack": True, "bindingVersion": "0.3.0"}},
+            "x-samspil-queue": consumer.queue,
+        }
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -170,8 +188,9 @@ def asyncapi_document() -> dict[str, Any]:
     }
 
 
-def render_asyncapi() -> str:
-    return yaml.safe_dump(asyncapi_document(), sort_keys=False, allow_unicode=True, width=100)
+def render_asyncapi(consumers: Sequence[Consumer]) -> str:
+    return yaml.safe_dump(asyncapi_document(consumers), sort_keys=False, allow_unicode=True,
+                          width=100)
 
 
 def render_json(data: dict[str, Any]) -> str:
@@ -238,7 +257,7 @@ def _released(contract: MessageContract) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def write_all() -> list[Path]:
+def write_all(consumers: Sequence[Consumer]) -> list[Path]:
     """Regenerate every file; refuse (BreakingChange) to rewrite a released version
     incompatibly."""
     written = []
@@ -258,14 +277,14 @@ def write_all() -> list[Path]:
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
             written.append(path)
-    text = render_asyncapi()
+    text = render_asyncapi(consumers)
     if not ASYNCAPI_PATH.exists() or ASYNCAPI_PATH.read_text() != text:
         ASYNCAPI_PATH.write_text(text)
         written.append(ASYNCAPI_PATH)
     return written
 
 
-def check_all() -> list[str]:
+def check_all(consumers: Sequence[Consumer]) -> list[str]:
     """Problems CI must fail on: stale generated files and breaking changes."""
     problems: list[str] = []
     for contract in registry.events():
@@ -286,6 +305,6 @@ def check_all() -> list[str]:
         if path.name not in known:
             problems.append(f"{path.name}: a released version is no longer registered "
                             "(consumers may still receive it)")
-    if not ASYNCAPI_PATH.exists() or ASYNCAPI_PATH.read_text() != render_asyncapi():
+    if not ASYNCAPI_PATH.exists() or ASYNCAPI_PATH.read_text() != render_asyncapi(consumers):
         problems.append("contracts/asyncapi.yaml is stale: run `samspil contracts write`")
     return problems

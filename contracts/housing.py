@@ -21,6 +21,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from contracts.actor import actor_field
 from contracts.fields import Enum, UTCDateTime
 from contracts.registry import registry
 from contracts.vocabulary import Addressee, Closure, HousingRequest, LadderLevel, PartnerStatus
@@ -203,7 +204,7 @@ class AmountDKK(fields.Field):
 
 
 class _ActorArgs(Schema):
-    actor = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    actor = actor_field()
 
 
 class DepartmentArgs(Schema):

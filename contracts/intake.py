@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from marshmallow import Schema, fields, validate
 
+from contracts.actor import ActorField, actor_field
 from contracts.fields import Enum, UTCDateTime
 from contracts.registry import registry
 from contracts.vocabulary import (
@@ -219,7 +220,7 @@ class BridgingDueV1(Schema):
 )
 class RegisterInquiryArgs(Schema):
     # Who is acting, set by the gateway from the authenticated caller (never by a client).
-    actor = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    actor = actor_field()
     channel = Enum(Channel, required=True)
     inquirer_kind = Enum(InquirerKind, required=True)
     topics = fields.List(
@@ -351,8 +352,8 @@ class ContactChannel(StrEnum):
     LETTER = "letter"  # brev (Digital Post or paper)
 
 
-def _actor() -> fields.String:
-    return fields.String(required=True, validate=validate.Length(min=1, max=128))
+def _actor() -> ActorField:
+    return actor_field()
 
 
 def _purpose() -> fields.String:

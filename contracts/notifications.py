@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from marshmallow import Schema, fields, validate
 
+from contracts.actor import actor_field
 from contracts.fields import Enum, UTCDateTime
 from contracts.registry import registry
 from contracts.vocabulary import INFORMATION_KINDS, PartnerKind, PartnerStatus
@@ -32,7 +33,7 @@ EVENT_TYPE = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
 
 class _Actor(Schema):
     # Who is acting, set by the gateway from the authenticated caller (never by a client).
-    actor = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    actor = actor_field()
 
 
 # -- routing rules -------------------------------------------------------------------

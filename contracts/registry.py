@@ -54,6 +54,22 @@ class RpcContract:
     example: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Consumer:
+    """One service's handler of one event type (from that service's message map)."""
+
+    service: str
+    event_type: str
+    method: str  # the entrypoint name; also names the queue and the inbox consumer
+    handler: str  # the use case it calls, for readers of the AsyncAPI document
+
+    @property
+    def queue(self) -> str:
+        """nameko's queue name for an event handler."""
+        source = self.event_type.split(".", 1)[0]
+        return f"evt-{source}-{self.event_type}--{self.service}.{self.method}"
+
+
 class Registry:
     def __init__(self) -> None:
         self._events: dict[tuple[str, int], MessageContract] = {}

@@ -253,12 +253,14 @@ def create_token_in_gateway(config_path: str | None, *, name: str, role: str,
 
 def cmd_contracts(args: argparse.Namespace) -> int:
     import contracts.generate as generate
+    from services import catalogue
 
+    consumers = catalogue.consumers()
     if args.action == "write":
-        for path in generate.write_all():
+        for path in generate.write_all(consumers):
             print(f"wrote {path}")
         return EXIT_OK
-    problems = generate.check_all()
+    problems = generate.check_all(consumers)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:

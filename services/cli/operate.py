@@ -99,8 +99,9 @@ def cmd_deliveries(args: argparse.Namespace) -> int:
 def render_document(kind: str) -> str:
     if kind == "asyncapi":
         import contracts.generate as generate
+        from services import catalogue
 
-        return generate.render_asyncapi()
+        return generate.render_asyncapi(catalogue.consumers())
     from services.gateway.openapi import document
 
     return json.dumps(document(), indent=2, ensure_ascii=False) + "\n"

@@ -28,16 +28,17 @@ class CommandFailed(Exception):
         super().__init__(message)
 
 
-def operator_actor() -> str:
-    """Who acts, for the services' access logs: $SAMSPIL_ACTOR or operator:<login>."""
-    actor = os.environ.get("SAMSPIL_ACTOR")
-    if actor:
-        return actor
-    try:
-        user = getpass.getuser()
-    except Exception:  # no login name (e.g. a container without a passwd entry)
-        user = "unknown"
-    return f"operator:{user}"
+def operator_actor() -> dict[str, Any]:
+    """Who acts, for the services' access logs: $SAMSPIL_ACTOR or the login name, as an
+    operator (the CLI is the operator's tool)."""
+    user = os.environ.get("SAMSPIL_ACTOR")
+    if not user:
+        try:
+            user = getpass.getuser()
+        except Exception:  # no login name (e.g. a container without a passwd entry)
+            user = "unknown"
+    return {"kind": "staff", "id": user, "name": user, "roles": ["operator"],
+            "purpose": "Drift af Samspil"}
 
 
 def describe_errors(value: str) -> str:
@@ -98,7 +99,8 @@ def service_listening(amqp_uri: str, service: str) -> bool:
 class Remote:
     """The services' RPC methods, called with keyword arguments; `actor` is added."""
 
-    def __init__(self, proxy: Any, actor: str, timeout: float, amqp_uri: str = "") -> None:
+    def __init__(self, proxy: Any, actor: str | dict[str, Any], timeout: float,
+                 amqp_uri: str = "") -> None:
         self._proxy = proxy
         self.actor = actor
         self.timeout = timeout
@@ -152,7 +154,7 @@ def _unknown_service(service: str) -> Exception:
 
 @contextmanager
 def connect(config: dict[str, Any], *, timeout: float = DEFAULT_TIMEOUT_SECONDS,
-            actor: str | None = None) -> Iterator[Remote]:
+            actor: str | dict[str, Any] | None = None) -> Iterator[Remote]:
     """A `Remote` over a cluster RPC proxy; the broker is checked first (exit 3)."""
     from nameko.standalone.rpc import ClusterRpcProxy
 

@@ -27,7 +27,7 @@ import functools
 import logging
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kombu import Exchange, Queue
@@ -287,3 +287,54 @@ def inbox_handler(
 
     return decorate
 
+
+
+# -- one map per service: message type -> handler ------------------------------------------
+
+EventHandlerFn = Callable[..., Any]
+
+
+def consumer_method_name(event_type: str) -> str:
+    """The entrypoint (and queue and inbox consumer) name for an event type:
+    ``intake.inquiry_registered`` -> ``on_intake_inquiry_registered``."""
+    return "on_" + event_type.replace(".", "_")
+
+
+def consumes(
+    event_handlers: Mapping[str, EventHandlerFn], *, db_attr: str = "db",
+    context_attr: str | None = None,
+) -> Callable[[type], type]:
+    """Class decorator: one reliable, idempotent entrypoint per entry of the service's
+    message map (cosmicpython's EVENT_HANDLERS), so the map is the one place to read
+    what a service consumes and what it does with each message.
+
+    Each handler is called as ``handler(uow, event)``, or, where the service gives a
+    `context_attr`, as ``handler(uow, event, getattr(service, context_attr))`` (for
+    the few handlers that need settings or a client)."""
+
+    def decorate(cls: type) -> type:
+        for event_type, handler in event_handlers.items():
+            source = registry.contract(event_type).service
+            name = consumer_method_name(event_type)
+            if name in cls.__dict__:
+                raise TypeError(f"{cls.__name__}.{name} is defined twice")
+            setattr(cls, name, _entrypoint(source, event_type, name, handler, db_attr,
+                                           context_attr))
+        cls.event_handlers = dict(event_handlers)  # type: ignore[attr-defined]
+        return cls
+
+    return decorate
+
+
+def _entrypoint(source: str, event_type: str, name: str, handler: EventHandlerFn,
+                db_attr: str, context_attr: str | None) -> Callable[..., Any]:
+    if context_attr is None:
+        def method(self: Any, uow: Any, event: Envelope) -> Any:
+            return handler(uow, event)
+    else:
+        def method(self: Any, uow: Any, event: Envelope) -> Any:
+            return handler(uow, event, getattr(self, context_attr))
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"{event_type} -> {getattr(handler, '__module__', '')}." \
+                     f"{getattr(handler, '__qualname__', handler)}"
+    return inbox_handler(source, event_type, db_attr=db_attr)(method)

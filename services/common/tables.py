@@ -1,4 +1,4 @@
-"""The delivery kit's tables (outbox, inbox, deadlines), added to each service's metadata.
+"""The kit's tables (outbox, inbox, deadlines, access_log), added to each service's metadata.
 
 Every service owns its own copy in its own database, created by its own Alembic
 history, so each service can be deployed and migrated alone.
@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Uuid,
 )
 
 from services.common.types import UTCDateTime
@@ -24,7 +25,7 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def add_kit_tables(metadata: MetaData) -> None:
-    """Define outbox, inbox and deadlines on `metadata` (idempotent)."""
+    """Define outbox, inbox, deadlines and access_log on `metadata` (idempotent)."""
     if "outbox" in metadata.tables:
         return
     Table(
@@ -64,4 +65,20 @@ def add_kit_tables(metadata: MetaData) -> None:
         Column("created_at", UTCDateTime, nullable=False),
         Index("ix_deadlines_due", "fired_at", "cancelled_at", "due_at"),
         Index("ix_deadlines_subject", "subject_id", "kind"),
+    )
+    Table(
+        "access_log",
+        metadata,
+        # One read, search, change or disclosure of a citizen's data (services.common.access).
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("at", UTCDateTime, nullable=False, index=True),
+        Column("actor", String(160), nullable=False),
+        Column("roles", String(200), nullable=True),
+        Column("action", String(16), nullable=False),  # read | search | change | disclosure
+        Column("what", String(32), nullable=False),  # pathway, plan, case, contact, ...
+        Column("subject_id", String(64), nullable=True),
+        Column("citizen_ref", Uuid, nullable=True, index=True),
+        # For a search: the criterion, described without a CPR number.
+        Column("criterion", String(300), nullable=True),
+        Column("purpose", String(200), nullable=False),
     )

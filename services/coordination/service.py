@@ -14,14 +14,13 @@ from nameko.rpc import rpc
 from nameko.timer import Timer
 
 from contracts import coordination as c
-from contracts.envelope import Envelope
 from services.common.clock import Clock
-from services.common.db import Database, UnitOfWork
+from services.common.db import Database
 from services.common.health import HealthServer
-from services.common.messaging import inbox_handler
+from services.common.messaging import consumes
 from services.common.outbox import OutboxRelayRunner
 from services.common.rpc import validated
-from services.coordination import feeds, handlers
+from services.coordination import feeds, handlers, messages
 from services.coordination.models import metadata
 
 
@@ -39,6 +38,7 @@ class ConfiguredTimer(Timer):
 timer = ConfiguredTimer.decorator
 
 
+@consumes(messages.EVENT_HANDLERS)
 class CoordinationService:
     name = "coordination"
 
@@ -51,32 +51,6 @@ class CoordinationService:
 
     def _notice_days(self) -> int:
         return int(self.config.get("COORDINATION_ACTION_NOTICE_DAYS", 0))
-
-    # -- events from other services ----------------------------------------------------
-
-    @inbox_handler("intake", "intake.inquiry_registered")
-    def on_inquiry_registered(self, uow: UnitOfWork, event: Envelope) -> None:
-        handlers.record_inquiry(uow, event)
-
-    @inbox_handler("intake", "intake.pathway_referral")
-    def on_pathway_referral(self, uow: UnitOfWork, event: Envelope) -> None:
-        handlers.on_pathway_referral(uow, event)
-
-    @inbox_handler("intake", "intake.course_started")
-    def on_course_started(self, uow: UnitOfWork, event: Envelope) -> None:
-        handlers.record_course_started(uow, event)
-
-    @inbox_handler("intake", "intake.course_ended")
-    def on_course_ended(self, uow: UnitOfWork, event: Envelope) -> None:
-        handlers.record_course_ended(uow, event)
-
-    @inbox_handler("housing", "housing.case_escalated")
-    def on_housing_case_escalated(self, uow: UnitOfWork, event: Envelope) -> None:
-        handlers.on_housing_case_escalated(uow, event)
-
-    @inbox_handler("housing", "housing.case_closed")
-    def on_housing_case_closed(self, uow: UnitOfWork, event: Envelope) -> None:
-        handlers.record_housing_case_closed(uow, event)
 
     # -- the action sweep ----------------------------------------------------------------
 

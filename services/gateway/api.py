@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from contracts import registry
 from services.common import sanity
 from services.common.rpc import errors_from_marshmallow
 from services.gateway.auth import Identity, Role
+from services.gateway.routes import coordination as coordination_routes
+from services.gateway.routes import housing as housing_routes
+from services.gateway.routes import intake as intake_routes
+from services.gateway.routes import notifications as notifications_routes
+from services.gateway.routing import ALL, OPERATOR, Route, RouteTable
 
 PROBLEM_JSON = "application/problem+json"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
@@ -75,246 +77,16 @@ def field_problem(field_name: str, rule: str, message: str, status: int = 400) -
                    [{"field": field_name, "rule": rule, "message": message}])
 
 
-@dataclass(frozen=True)
-class Route:
-    method: str
-    path: str  # werkzeug rule; path parameters are plain <name>
-    roles: frozenset[Role]
-    summary: str
-    service: str | None = None  # RPC target service
-    rpc: str | None = None  # RPC method
-    status: int = 200
-    uuid_params: tuple[str, ...] = ()  # path parameters that must be UUIDs
-    partner_scope: str | None = None  # argument forced to the partner's own id
-    local: str | None = None  # name of a gateway method handling it without RPC
-    tag: str = "api"
-    query: tuple[str, ...] = ()  # query parameters passed on as arguments
-    # For partner callers: the result field that must equal the partner's own id
-    # (checked before answering; another partner's resource is a 404, logged).
-    owner: str | None = None
-    # For partner callers: the only result fields they are shown (empty: all).
-    partner_view: tuple[str, ...] = ()
-    items: bool = False  # the RPC answers a list (or None): wrap it as {items, count}
-
-    @property
-    def args_schema(self) -> type[Schema] | None:
-        if self.service and self.rpc:
-            return registry.rpc_contract(self.service, self.rpc).args
-        return None
-
-    @property
-    def endpoint(self) -> str:
-        return f"{self.method} {self.path}"
-
-
-@dataclass
-class RouteTable:
-    routes: list[Route] = field(default_factory=list)
-
-    def url_map(self) -> Map:
-        """werkzeug's map; each rule's endpoint is the (frozen, hashable) Route itself."""
-        return Map(
-            [Rule(r.path, methods=[r.method], endpoint=r) for r in self.routes],
-            strict_slashes=False,
-        )
-
-
-ALL = frozenset(Role)
-OPERATOR = frozenset({Role.OPERATOR})
-FRONTEN = frozenset({Role.FRONTEN})
-TOVHOLDER = frozenset({Role.TOVHOLDER})
-COORDINATORS = frozenset({Role.TOVHOLDER, Role.FRONTEN})  # Fronten refers and opens too
-HOUSING_STAFF = frozenset({Role.FRONTEN, Role.TOVHOLDER})
-REPORTERS = frozenset({Role.FRONTEN, Role.PARTNER})
-CASE_READERS = frozenset({Role.FRONTEN, Role.TOVHOLDER, Role.PARTNER})
-STATISTICS = frozenset({Role.OPERATOR, Role.FRONTEN})
-ASSOCIATION_REPORT = frozenset({Role.OPERATOR, Role.FRONTEN, Role.PARTNER})
-
-# What a housing association sees of an arrears case: typed status and dates, its own
-# tenancy reference, never the citizen, the amount, flags or the staff's notes (ADR 0007).
-PARTNER_CASE_VIEW = (
-    "case_id", "association_id", "tenancy_ref", "level", "is_open", "closure",
-    "reported_at", "hold_until", "termination_on", "eviction_date", "closed_at",
-)
-
-
-# Path parameters named *_id that are not UUIDs (staff ids, partner ids, row numbers).
-NON_UUID_PARAMS = frozenset({"member_id", "participant_id", "association_id", "action_id",
-                             "rule_id", "subscription_id", "delivery_id"})
-
-
-def rpc_route(method: str, path: str, roles: frozenset[Role], service: str, rpc: str,
-              summary: str | None = None, **options: Any) -> Route:
-    """A route forwarding to an RPC; its summary defaults to the contract's."""
-    text = summary or registry.rpc_contract(service, rpc).summary
-    uuid_params = tuple(name for name in re.findall(r"<(?:[a-z]+:)?([a-z_]+)>", path)
-                        if name.endswith(("_id", "_ref")) and name not in NON_UUID_PARAMS)
-    options.setdefault("uuid_params", uuid_params)
-    options.setdefault("tag", service)
-    return Route(method, path, roles, text, service=service, rpc=rpc, **options)
-
-
-_INTAKE = [
-    rpc_route("POST", "/api/inquiries", FRONTEN, "intake", "register_inquiry",
-              "Register an inquiry (henvendelse) at Fronten.", status=201),
-    rpc_route("GET", "/api/inquiries/<inquiry_id>", FRONTEN, "intake", "get_inquiry",
-              query=("purpose",)),
-    rpc_route("POST", "/api/inquiries/<inquiry_id>/resolution", FRONTEN, "intake",
-              "resolve_inquiry"),
-    rpc_route("POST", "/api/citizens", FRONTEN, "intake", "register_citizen", status=201),
-    # CPR numbers go in bodies only: a search is a POST.
-    rpc_route("POST", "/api/citizens/search", FRONTEN, "intake", "match_citizen"),
-    rpc_route("GET", "/api/citizens/<citizen_ref>", FRONTEN, "intake", "get_citizen",
-              query=("purpose", "show_cpr")),
-    rpc_route("PATCH", "/api/citizens/<citizen_ref>", FRONTEN, "intake", "update_contact"),
-    rpc_route("GET", "/api/citizens/<citizen_ref>/contact", FRONTEN, "intake", "get_contact",
-              query=("purpose",)),
-    rpc_route("GET", "/api/citizens/<citizen_ref>/lookups", FRONTEN, "intake",
-              "lookups_of_citizen", query=("purpose",), items=True),
-    rpc_route("POST", "/api/citizens/<citizen_ref>/consents", FRONTEN, "intake",
-              "give_consent", status=201),
-    rpc_route("GET", "/api/citizens/<citizen_ref>/consents", FRONTEN, "intake",
-              "list_consents", query=("purpose",), items=True),
-    rpc_route("POST", "/api/consents/<consent_id>/withdrawal", FRONTEN, "intake",
-              "withdraw_consent"),
-    rpc_route("POST", "/api/courses", FRONTEN, "intake", "start_course", status=201),
-    rpc_route("GET", "/api/courses/<course_id>", FRONTEN, "intake", "get_course",
-              query=("purpose",)),
-    rpc_route("POST", "/api/courses/<course_id>/attendance", FRONTEN, "intake",
-              "record_attendance"),
-    rpc_route("PUT", "/api/courses/<course_id>/plan", FRONTEN, "intake", "revise_plan"),
-    rpc_route("PUT", "/api/courses/<course_id>/bridging", FRONTEN, "intake", "plan_bridging"),
-    rpc_route("POST", "/api/courses/<course_id>/review", FRONTEN, "intake", "request_review"),
-    rpc_route("POST", "/api/courses/<course_id>/review/decision", FRONTEN, "intake",
-              "decide_review"),
-    rpc_route("POST", "/api/courses/<course_id>/extension", FRONTEN, "intake",
-              "extend_course"),
-    rpc_route("POST", "/api/courses/<course_id>/referral-85", FRONTEN, "intake",
-              "refer_to_85"),
-    rpc_route("POST", "/api/courses/<course_id>/referral-85/outcome", FRONTEN, "intake",
-              "record_referral_85_outcome"),
-    rpc_route("POST", "/api/courses/<course_id>/end", FRONTEN, "intake", "end_course"),
-    rpc_route("GET", "/api/statistics", STATISTICS, "intake", "statistics",
-              query=("period_start", "period_end", "as_of")),
-]
-
-_PATHWAY = "/api/pathways/<pathway_id>"
-_COORDINATION = [
-    rpc_route("POST", "/api/pathways", COORDINATORS, "coordination", "open_pathway",
-              status=201),
-    rpc_route("GET", "/api/pathways", COORDINATORS, "coordination", "find_pathway",
-              "The citizen's open pathway, as a list of none or one.",
-              query=("citizen_ref",), items=True),
-    rpc_route("GET", _PATHWAY, COORDINATORS, "coordination", "get_pathway"),
-    rpc_route("GET", f"{_PATHWAY}/timeline", COORDINATORS, "coordination", "timeline"),
-    rpc_route("POST", f"{_PATHWAY}/team", TOVHOLDER, "coordination", "add_member",
-              status=201),
-    rpc_route("POST", f"{_PATHWAY}/team/housing-adviser", TOVHOLDER, "coordination",
-              "add_housing_adviser", status=201),
-    rpc_route("POST", f"{_PATHWAY}/team/<member_id>/end", TOVHOLDER, "coordination",
-              "end_membership"),
-    rpc_route("POST", f"{_PATHWAY}/network", TOVHOLDER, "coordination",
-              "add_network_person", status=201),
-    rpc_route("PUT", f"{_PATHWAY}/tovholder", TOVHOLDER, "coordination",
-              "appoint_tovholder"),
-    rpc_route("POST", f"{_PATHWAY}/tovholder/handover", TOVHOLDER, "coordination",
-              "hand_over_tovholder"),
-    rpc_route("POST", f"{_PATHWAY}/closure", TOVHOLDER, "coordination", "close_pathway"),
-    rpc_route("PUT", f"{_PATHWAY}/preferences", TOVHOLDER, "coordination",
-              "set_citizen_preferences"),
-    rpc_route("POST", f"{_PATHWAY}/slot-proposals", TOVHOLDER, "coordination",
-              "propose_slots"),
-    rpc_route("POST", f"{_PATHWAY}/meetings", TOVHOLDER, "coordination", "schedule_meeting",
-              status=201),
-    rpc_route("POST", "/api/meetings/<meeting_id>/reschedule", TOVHOLDER, "coordination",
-              "reschedule_meeting"),
-    rpc_route("POST", "/api/meetings/<meeting_id>/cancellation", TOVHOLDER, "coordination",
-              "cancel_meeting"),
-    rpc_route("POST", "/api/meetings/<meeting_id>/minutes", TOVHOLDER, "coordination",
-              "record_meeting_held"),
-    rpc_route("POST", f"{_PATHWAY}/plans", TOVHOLDER, "coordination", "draft_plan",
-              status=201),
-    rpc_route("PUT", f"{_PATHWAY}/plans/current", TOVHOLDER, "coordination", "revise_plan"),
-    rpc_route("POST", f"{_PATHWAY}/plans/<version>/agreement", TOVHOLDER, "coordination",
-              "record_plan_agreement"),
-    rpc_route("PUT", f"{_PATHWAY}/plans/current/actions/<action_id>/status", TOVHOLDER,
-              "coordination", "set_action_status"),
-    rpc_route("PUT", "/api/calendars/<member_id>/working-hours", TOVHOLDER, "coordination",
-              "set_working_hours"),
-    rpc_route("POST", "/api/calendars/<participant_id>/busy", TOVHOLDER, "coordination",
-              "add_busy_block", status=201),
-    rpc_route("PUT", "/api/calendars/<participant_id>/import", TOVHOLDER, "coordination",
-              "import_calendar"),
-]
-
-_CASE = "/api/housing/cases/<case_id>"
-_HOUSING = [
-    rpc_route("POST", "/api/housing/associations", OPERATOR, "housing",
-              "register_association"),
-    rpc_route("GET", "/api/housing/associations/<association_id>/report", ASSOCIATION_REPORT,
-              "housing", "association_report", query=("start", "end"),
-              partner_scope="association_id"),
-    rpc_route("POST", "/api/housing/cases", REPORTERS, "housing", "report_arrears",
-              "Report rent arrears for a tenancy (a second report for a tenancy with an "
-              "open case updates it). A partner reports for its own association only.",
-              status=201, partner_scope="association_id", owner="association_id",
-              partner_view=PARTNER_CASE_VIEW),
-    rpc_route("GET", _CASE, CASE_READERS, "housing", "get_case",
-              "An arrears case; a partner sees only its own association's cases, and only "
-              "their status.", owner="association_id", partner_view=PARTNER_CASE_VIEW),
-    *[rpc_route("POST", f"{_CASE}/{suffix}", HOUSING_STAFF, "housing", method)
-      for suffix, method in (
-          ("contact", "record_contact"),
-          ("payment-plan/proposal", "propose_payment_plan"),
-          ("payment-plan/agreement", "agree_payment_plan"),
-          ("payment-plan/breach", "break_payment_plan"),
-          ("help", "apply_for_help"),
-          ("help/grant", "grant_help"),
-          ("help/refusal", "refuse_help"),
-          ("termination", "register_termination"),
-          ("termination/withdrawal", "withdraw_termination"),
-          ("eviction-date", "set_eviction_date"),
-          ("eviction/resolution", "resolve_eviction"),
-          ("emergency-housing-plan", "record_emergency_housing_plan"),
-          ("paid-in-full", "record_paid_in_full"),
-          ("closure", "close_case"),
-      )],
-]
-
-_NOTIFICATIONS = [
-    rpc_route("GET", "/api/routing-rules", OPERATOR, "notifications", "list_routing_rules",
-              query=("event_type",), items=True),
-    rpc_route("POST", "/api/routing-rules", OPERATOR, "notifications", "add_routing_rule",
-              status=201),
-    rpc_route("DELETE", "/api/routing-rules/<rule_id>", OPERATOR, "notifications",
-              "remove_routing_rule"),
-    rpc_route("GET", "/api/subscriptions", OPERATOR, "notifications", "list_subscriptions",
-              query=("partner_id",), items=True),
-    rpc_route("POST", "/api/subscriptions", OPERATOR, "notifications", "add_subscription",
-              status=201),
-    rpc_route("DELETE", "/api/subscriptions/<subscription_id>", OPERATOR, "notifications",
-              "remove_subscription"),
-    rpc_route("GET", "/api/legal-bases", OPERATOR, "notifications", "list_legal_bases",
-              items=True),
-    rpc_route("POST", "/api/legal-bases", OPERATOR, "notifications", "add_legal_basis",
-              status=201),
-    rpc_route("GET", "/api/deliveries", OPERATOR, "notifications", "list_deliveries",
-              query=("status", "channel", "recipient_kind", "event_type", "message_id",
-                     "limit"), items=True),
-    rpc_route("POST", "/api/deliveries/<delivery_id>/retry", OPERATOR, "notifications",
-              "retry_delivery"),
-]
-
 # The route table: every RPC method of every service, plus what the gateway answers
 # itself. OpenAPI and the route test follow it automatically.
 ROUTES = RouteTable(
     [
         Route("GET", "/health", ALL, "The gateway process is up.", local="health", tag="ops"),
         Route("GET", "/ready", ALL, "Broker and database reachable.", local="ready", tag="ops"),
-        *_INTAKE,
-        *_COORDINATION,
-        *_HOUSING,
-        *_NOTIFICATIONS,
+        *intake_routes.ROUTES,
+        *coordination_routes.ROUTES,
+        *housing_routes.ROUTES,
+        *notifications_routes.ROUTES,
         Route("GET", "/api/dead-letters", OPERATOR,
               "List dead letters of every service.", local="dead_letters_list", tag="ops",
               query=("service",)),

@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,11 +36,20 @@ class Identity:
     partner_id: str | None = None
 
     @property
-    def actor(self) -> str:
-        """What services write in their access logs."""
+    def label(self) -> str:
+        """What logs and denials record: `staff:<name>` or `partner:<id>`."""
         if self.role is Role.PARTNER:
             return f"partner:{self.partner_id}"
-        return f"{self.role.value}:{self.name}"
+        return f"staff:{self.name}"
+
+    @property
+    def actor(self) -> dict[str, Any]:
+        """The `actor` argument of every RPC (contracts.actor): who, with which roles."""
+        if self.role is Role.PARTNER:
+            return {"kind": "partner", "id": self.partner_id, "name": self.name,
+                    "roles": [Role.PARTNER.value], "partner_id": self.partner_id}
+        return {"kind": "staff", "id": self.name, "name": self.name,
+                "roles": [self.role.value]}
 
 
 def hash_token(token: str) -> str:

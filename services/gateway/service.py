@@ -148,9 +148,9 @@ class GatewayService:
 
     def _deny(self, request: Request, identity: Identity | None, reason: str) -> None:
         log.warning("gateway: denied %s %s to %s: %s", request.method, request.path,
-                    identity.actor if identity else "anonymous", reason)
+                    identity.label if identity else "anonymous", reason)
         with self.db.unit_of_work() as uow:
-            uow.session.add(Denial(at=self.clock.now(), principal=identity.actor if identity
+            uow.session.add(Denial(at=self.clock.now(), principal=identity.label if identity
                                    else None, method=request.method, path=request.path[:300],
                                    reason=reason))
             uow.commit()
@@ -198,5 +198,5 @@ class GatewayService:
                                    args: dict[str, str]) -> Response:
         letters, letter = self._find_dead_letter(args["dead_letter_id"])
         letters.replay(letter.id)
-        log.info("gateway: %s replayed dead letter %s", identity.actor, letter.id)
+        log.info("gateway: %s replayed dead letter %s", identity.label, letter.id)
         return json_response({"replayed": letter.id, "to": letter.original_queue})

@@ -7,7 +7,6 @@ from typing import Any
 
 from nameko.rpc import RpcProxy, rpc
 
-from contracts.envelope import Envelope
 from contracts.housing import (
     ApplyForHelpArgs,
     AssociationReportArgs,
@@ -20,17 +19,18 @@ from contracts.housing import (
     SetEvictionDateArgs,
 )
 from services.common.clock import Clock
-from services.common.db import Database, UnitOfWork
+from services.common.db import Database
 from services.common.health import HealthServer
-from services.common.messaging import inbox_handler
+from services.common.messaging import consumes
 from services.common.outbox import OutboxRelayRunner
 from services.common.rpc import validated
-from services.housing import handlers
+from services.housing import handlers, messages
 from services.housing.intake_client import IntakeMatcher
 from services.housing.models import metadata
 from services.housing.settings import DEFAULT_SWEEP_SECONDS, Settings, sweep_timer
 
 
+@consumes(messages.EVENT_HANDLERS)
 class HousingService:
     name = "housing"
 
@@ -145,17 +145,3 @@ class HousingService:
     @sweep_timer(interval=DEFAULT_SWEEP_SECONDS)
     def sweep(self) -> None:
         handlers.sweep(self.db, self.settings, self.clock.now())
-
-    # ------------------------------------------------- coordination: who is tovholder
-
-    @inbox_handler("coordination", "coordination.pathway_opened")
-    def on_pathway_opened(self, uow: UnitOfWork, event: Envelope) -> None:
-        handlers.record_pathway_opened(uow, event)
-
-    @inbox_handler("coordination", "coordination.tovholder_handed_over")
-    def on_tovholder_handed_over(self, uow: UnitOfWork, event: Envelope) -> None:
-        handlers.record_tovholder_handed_over(uow, event)
-
-    @inbox_handler("coordination", "coordination.pathway_closed")
-    def on_pathway_closed(self, uow: UnitOfWork, event: Envelope) -> None:
-        handlers.record_pathway_closed(uow, event)

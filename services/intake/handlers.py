@@ -16,11 +16,13 @@ from typing import Any
 from sqlalchemy import select
 
 from contracts.vocabulary import Channel, CourseKind, InquirerKind, Outcome, PartnerKind, Topic
+from services.common import access
 from services.common import deadlines as stored_deadlines
+from services.common.access import Action
 from services.common.db import Store, UnitOfWork
 from services.common.errors import Conflict, DomainError, NotFound
-from services.intake import access, courses, inquiries, statistics
-from services.intake.access import Action
+from services.common.localtime import local_day, start_of_local_day
+from services.intake import courses, inquiries, statistics
 from services.intake.citizens import (
     check_contact,
     clean_name,
@@ -30,7 +32,6 @@ from services.intake.citizens import (
 )
 from services.intake.consent import Consent
 from services.intake.cpr import parse_cpr, target_group
-from services.intake.localtime import local_day, start_of_local_day
 from services.intake.models import (
     Citizen,
     ConsentRow,
@@ -422,7 +423,7 @@ def match_citizen(
 def lookups_of_citizen(
     uow: UnitOfWork, *, actor: str, citizen_ref: uuid.UUID, purpose: str
 ) -> list[dict[str, Any]]:
-    entries = access.lookups_of(uow.session, citizen_ref)
+    entries = access.entries_of_citizen(uow.session, uow.metadata, citizen_ref, "intake")
     access.record(
         uow, actor=actor, action=Action.READ, what="access_log",
         purpose=purpose, citizen_ref=citizen_ref,

@@ -169,17 +169,3 @@ class CourseNotice(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
-class AccessLogEntry(Base):
-    """One read, search, change or disclosure of a citizen's data."""
-
-    __tablename__ = "access_log"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
-    actor: Mapped[str] = mapped_column(String(128))
-    action: Mapped[str] = mapped_column(String(16))  # read | search | change | disclosure
-    what: Mapped[str] = mapped_column(String(32))  # contact, citizen, cpr, consent, course, ...
-    citizen_ref: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
-    # For a search: the criterion, described without a CPR number.
-    criterion: Mapped[str | None] = mapped_column(String(300), nullable=True)
-    purpose: Mapped[str] = mapped_column(String(200))

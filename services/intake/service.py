@@ -15,13 +15,15 @@ from contracts import intake as contract
 from services.common.clock import Clock
 from services.common.db import Database
 from services.common.health import HealthServer
+from services.common.messaging import consumes
 from services.common.outbox import OutboxRelayRunner
 from services.common.rpc import validated
-from services.intake import handlers
+from services.intake import handlers, messages
 from services.intake.dependencies import Context, sweep_timer
 from services.intake.models import metadata
 
 
+@consumes(messages.EVENT_HANDLERS)
 class IntakeService:
     name = "intake"
 

@@ -114,8 +114,10 @@ def load_legal_bases(session: Session, recipient: str) -> list[LegalBasis]:
 # -- consuming events ---------------------------------------------------------------------
 
 
-def record_event(uow: UnitOfWork, event: Envelope, *, fronten_email: str) -> int:
-    """Plan the deliveries of one event into the ledger; returns how many rows."""
+def record_event(uow: UnitOfWork, event: Envelope, settings: Any) -> int:
+    """Plan the deliveries of one event into the ledger; returns how many rows.
+    `settings` is the service's delivery settings (`Channels`)."""
+    fronten_email: str = settings.fronten_email
     session = uow.session
     now = uow.clock.now()
     payload = event.payload
@@ -223,7 +225,7 @@ def _remember_tovholder(session: Session, event: Envelope) -> None:
     row.as_of = event.occurred_at
 
 
-def consent_given(uow: UnitOfWork, event: Envelope) -> None:
+def consent_given(uow: UnitOfWork, event: Envelope, settings: Any = None) -> None:
     p = event.payload
     row = uow.session.get(ConsentRow, str(p["consent_id"]))
     if row is None:
@@ -237,7 +239,7 @@ def consent_given(uow: UnitOfWork, event: Envelope) -> None:
     # withdrawn_at is kept: a withdrawal that arrived first still stands.
 
 
-def consent_withdrawn(uow: UnitOfWork, event: Envelope) -> None:
+def consent_withdrawn(uow: UnitOfWork, event: Envelope, settings: Any = None) -> None:
     p = event.payload
     row = uow.session.get(ConsentRow, str(p["consent_id"]))
     if row is None:

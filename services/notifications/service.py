@@ -15,7 +15,6 @@ from nameko.exceptions import RemoteError
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import Timer
 
-from contracts.envelope import Envelope
 from contracts.notifications import (
     AddLegalBasisArgs,
     AddRoutingRuleArgs,
@@ -29,11 +28,11 @@ from contracts.notifications import (
     RetryDeliveryArgs,
 )
 from services.common.clock import Clock
-from services.common.db import Database, UnitOfWork
+from services.common.db import Database
 from services.common.health import HealthServer
-from services.common.messaging import inbox_handler
+from services.common.messaging import consumes
 from services.common.rpc import validated
-from services.notifications import handlers
+from services.notifications import handlers, messages
 from services.notifications.channels import Channels
 from services.notifications.models import metadata
 
@@ -72,6 +71,7 @@ class Contacts:
             raise IntakeUnavailable(f"intake failed: {exc.exc_type}") from None
 
 
+@consumes(messages.EVENT_HANDLERS, context_attr="channels")
 class NotificationsService:
     name = "notifications"
 
@@ -80,53 +80,6 @@ class NotificationsService:
     channels = Channels()
     intake = RpcProxy("intake")
     health = HealthServer()
-
-    # -- events that cause deliveries ------------------------------------------------
-
-    def _record(self, uow: UnitOfWork, event: Envelope) -> None:
-        handlers.record_event(uow, event, fronten_email=self.channels.fronten_email)
-
-    @inbox_handler("coordination", "coordination.meeting_scheduled")
-    def on_meeting_scheduled(self, uow: UnitOfWork, event: Envelope) -> None:
-        self._record(uow, event)
-
-    @inbox_handler("coordination", "coordination.meeting_rescheduled")
-    def on_meeting_rescheduled(self, uow: UnitOfWork, event: Envelope) -> None:
-        self._record(uow, event)
-
-    @inbox_handler("coordination", "coordination.meeting_cancelled")
-    def on_meeting_cancelled(self, uow: UnitOfWork, event: Envelope) -> None:
-        self._record(uow, event)
-
-    @inbox_handler("coordination", "coordination.tovholder_handed_over")
-    def on_tovholder_handed_over(self, uow: UnitOfWork, event: Envelope) -> None:
-        self._record(uow, event)
-
-    @inbox_handler("coordination", "coordination.action_due")
-    def on_action_due(self, uow: UnitOfWork, event: Envelope) -> None:
-        self._record(uow, event)
-
-    @inbox_handler("housing", "housing.case_escalated")
-    def on_case_escalated(self, uow: UnitOfWork, event: Envelope) -> None:
-        self._record(uow, event)
-
-    @inbox_handler("housing", "housing.partner_status")
-    def on_partner_status(self, uow: UnitOfWork, event: Envelope) -> None:
-        self._record(uow, event)
-
-    @inbox_handler("intake", "intake.bridging_due")
-    def on_bridging_due(self, uow: UnitOfWork, event: Envelope) -> None:
-        self._record(uow, event)
-
-    # -- the consent projection --------------------------------------------------------
-
-    @inbox_handler("intake", "intake.consent_given")
-    def on_consent_given(self, uow: UnitOfWork, event: Envelope) -> None:
-        handlers.consent_given(uow, event)
-
-    @inbox_handler("intake", "intake.consent_withdrawn")
-    def on_consent_withdrawn(self, uow: UnitOfWork, event: Envelope) -> None:
-        handlers.consent_withdrawn(uow, event)
 
     # -- sending ---------------------------------------------------------------------
 

@@ -138,14 +138,14 @@ def test_settings_come_from_config_with_the_legal_defaults():
 
 @pytest.mark.parametrize("amount", ["12500.50", 12500, "0.01"])
 def test_amounts_are_loaded_as_decimals(amount):
-    loaded = ReportArrearsArgs().load({"actor": "a", "amount_dkk": amount})
+    loaded = ReportArrearsArgs().load({"actor": "staff:a", "amount_dkk": amount})
     assert loaded["amount_dkk"] == Decimal(str(amount))
 
 
 @pytest.mark.parametrize("amount", [12.5, True, "tolv", "NaN", [1]])
 def test_floats_and_non_numbers_are_refused_by_the_schema(amount):
     with pytest.raises(ValidationError) as err:
-        ReportArrearsArgs().load({"actor": "a", "amount_dkk": amount})
+        ReportArrearsArgs().load({"actor": "staff:a", "amount_dkk": amount})
     assert "amount_dkk" in err.value.messages
 
 
@@ -193,5 +193,5 @@ def test_the_deployed_config_holds_the_legal_defaults():
 @pytest.mark.parametrize("match", [{"name": "Lejer"}, {"birth_date": "1990-01-01"}, {}])
 def test_match_data_must_be_enough_for_intake_to_search(match):
     with pytest.raises(ValidationError) as err:
-        ReportArrearsArgs().load({"actor": "a", "match": match})
+        ReportArrearsArgs().load({"actor": "staff:a", "match": match})
     assert "cpr" in err.value.messages["match"]

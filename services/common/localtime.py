@@ -1,6 +1,5 @@
-"""Fronten's day: the clock speaks UTC, course dates are Copenhagen days (ADR 0006).
-
-Pure functions; the one conversion point between the two for intake.
+"""Copenhagen days: the clock speaks UTC, dates that people read are Copenhagen days
+(ADR 0006). Pure functions; the one conversion point between the two.
 """
 
 from __future__ import annotations
@@ -21,3 +20,10 @@ def local_day(moment: dt.datetime) -> dt.date:
 def start_of_local_day(day: dt.date) -> dt.datetime:
     """The UTC moment at which `day` begins in Copenhagen ("on day D" = from its start)."""
     return dt.datetime.combine(day, dt.time(0, 0), tzinfo=COPENHAGEN).astimezone(dt.UTC)
+
+
+def to_copenhagen(moment: dt.datetime) -> dt.datetime:
+    """The same moment on Copenhagen's wall clock."""
+    if moment.tzinfo is None:
+        raise ValueError("moment must be timezone-aware")
+    return moment.astimezone(COPENHAGEN)

@@ -1,0 +1,1 @@
+"""The HTTP routes of each service, one module per service (see services.gateway.routing)."""

@@ -1,0 +1,54 @@
+"""housing's routes: associations and rent-arrears cases."""
+
+from __future__ import annotations
+
+from services.gateway.routing import (
+    ASSOCIATION_REPORT,
+    CASE_READERS,
+    HOUSING_STAFF,
+    OPERATOR,
+    REPORTERS,
+    rpc_route,
+)
+
+# What a housing association sees of an arrears case: typed status and dates, its own
+# tenancy reference, never the citizen, the amount, flags or the staff's notes (ADR 0007).
+PARTNER_CASE_VIEW = (
+    "case_id", "association_id", "tenancy_ref", "level", "is_open", "closure",
+    "reported_at", "hold_until", "termination_on", "eviction_date", "closed_at",
+)
+
+
+_CASE = "/api/housing/cases/<case_id>"
+ROUTES = [
+    rpc_route("POST", "/api/housing/associations", OPERATOR, "housing",
+              "register_association"),
+    rpc_route("GET", "/api/housing/associations/<association_id>/report", ASSOCIATION_REPORT,
+              "housing", "association_report", query=("start", "end"),
+              partner_scope="association_id"),
+    rpc_route("POST", "/api/housing/cases", REPORTERS, "housing", "report_arrears",
+              "Report rent arrears for a tenancy (a second report for a tenancy with an "
+              "open case updates it). A partner reports for its own association only.",
+              status=201, partner_scope="association_id", owner="association_id",
+              partner_view=PARTNER_CASE_VIEW),
+    rpc_route("GET", _CASE, CASE_READERS, "housing", "get_case",
+              "An arrears case; a partner sees only its own association's cases, and only "
+              "their status.", owner="association_id", partner_view=PARTNER_CASE_VIEW),
+    *[rpc_route("POST", f"{_CASE}/{suffix}", HOUSING_STAFF, "housing", method)
+      for suffix, method in (
+          ("contact", "record_contact"),
+          ("payment-plan/proposal", "propose_payment_plan"),
+          ("payment-plan/agreement", "agree_payment_plan"),
+          ("payment-plan/breach", "break_payment_plan"),
+          ("help", "apply_for_help"),
+          ("help/grant", "grant_help"),
+          ("help/refusal", "refuse_help"),
+          ("termination", "register_termination"),
+          ("termination/withdrawal", "withdraw_termination"),
+          ("eviction-date", "set_eviction_date"),
+          ("eviction/resolution", "resolve_eviction"),
+          ("emergency-housing-plan", "record_emergency_housing_plan"),
+          ("paid-in-full", "record_paid_in_full"),
+          ("closure", "close_case"),
+      )],
+]

@@ -1,0 +1,29 @@
+"""notifications' routes: routing rules, subscriptions, legal bases, deliveries."""
+
+from __future__ import annotations
+
+from services.gateway.routing import OPERATOR, rpc_route
+
+ROUTES = [
+    rpc_route("GET", "/api/routing-rules", OPERATOR, "notifications", "list_routing_rules",
+              query=("event_type",), items=True),
+    rpc_route("POST", "/api/routing-rules", OPERATOR, "notifications", "add_routing_rule",
+              status=201),
+    rpc_route("DELETE", "/api/routing-rules/<rule_id>", OPERATOR, "notifications",
+              "remove_routing_rule"),
+    rpc_route("GET", "/api/subscriptions", OPERATOR, "notifications", "list_subscriptions",
+              query=("partner_id",), items=True),
+    rpc_route("POST", "/api/subscriptions", OPERATOR, "notifications", "add_subscription",
+              status=201),
+    rpc_route("DELETE", "/api/subscriptions/<subscription_id>", OPERATOR, "notifications",
+              "remove_subscription"),
+    rpc_route("GET", "/api/legal-bases", OPERATOR, "notifications", "list_legal_bases",
+              items=True),
+    rpc_route("POST", "/api/legal-bases", OPERATOR, "notifications", "add_legal_basis",
+              status=201),
+    rpc_route("GET", "/api/deliveries", OPERATOR, "notifications", "list_deliveries",
+              query=("status", "channel", "recipient_kind", "event_type", "message_id",
+                     "limit"), items=True),
+    rpc_route("POST", "/api/deliveries/<delivery_id>/retry", OPERATOR, "notifications",
+              "retry_delivery"),
+]
