@@ -36,6 +36,7 @@ from typing import Any  # noqa: E402
 
 import yaml  # noqa: E402
 
+from contracts.actor import StaffRole  # noqa: E402
 from services.cli.remote import (  # noqa: E402
     EXIT_FAIL,
     EXIT_NO_BROKER,
@@ -300,8 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     t_p = sub.add_parser("tokens", help="create API tokens for the gateway")
     t_p.add_argument("action", choices=["create"])
     t_p.add_argument("--name", required=True, help="who the token is for, e.g. anne")
-    t_p.add_argument("--role", required=True,
-                     choices=["fronten", "tovholder", "partner", "operator"])
+    t_p.add_argument("--role", required=True, choices=[r.value for r in StaffRole])
     t_p.add_argument("--partner", help="partner id (for --role partner)")
     t_p.set_defaults(func=cmd_tokens)
 

@@ -10,23 +10,20 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contracts.actor import StaffRole
 from services.gateway.models import ApiToken
 
-
-class Role(StrEnum):
-    FRONTEN = "fronten"  # Fronten staff: inquiries, citizens, consent, courses
-    TOVHOLDER = "tovholder"  # lead coordinators: pathways, meetings, plans
-    PARTNER = "partner"  # a housing association or the jobcenter: its own cases only
-    OPERATOR = "operator"  # dead letters, deliveries, statistics
+# The roles are the contracts' (contracts.actor.StaffRole): one vocabulary for the
+# gateway, the web app and the services that decide need-to-know.
+Role = StaffRole
 
 
-STAFF = frozenset({Role.FRONTEN, Role.TOVHOLDER})
+STAFF = frozenset(set(Role) - {Role.PARTNER})
 
 
 @dataclass(frozen=True)

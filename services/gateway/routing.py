@@ -65,10 +65,15 @@ ALL = frozenset(Role)
 OPERATOR = frozenset({Role.OPERATOR})
 FRONTEN = frozenset({Role.FRONTEN})
 TOVHOLDER = frozenset({Role.TOVHOLDER})
-COORDINATORS = frozenset({Role.TOVHOLDER, Role.FRONTEN})  # Fronten refers and opens too
-HOUSING_STAFF = frozenset({Role.FRONTEN, Role.TOVHOLDER})
+# Coordinators take referrals in and appoint tovholdere; Fronten refers and opens too.
+COORDINATORS = frozenset({Role.TOVHOLDER, Role.FRONTEN, Role.COORDINATOR})
+COORDINATOR = frozenset({Role.COORDINATOR})
+REVIEW_PANEL = frozenset({Role.REVIEW_PANEL, Role.FRONTEN})
+SOCIAL_VEJLEDNING = frozenset({Role.SOCIAL_VEJLEDNING})
+HOUSING_OFFICER = frozenset({Role.HOUSING_OFFICER})
+HOUSING_STAFF = frozenset({Role.FRONTEN, Role.TOVHOLDER, Role.HOUSING_OFFICER})
 REPORTERS = frozenset({Role.FRONTEN, Role.PARTNER})
-CASE_READERS = frozenset({Role.FRONTEN, Role.TOVHOLDER, Role.PARTNER})
+CASE_READERS = frozenset({Role.FRONTEN, Role.TOVHOLDER, Role.HOUSING_OFFICER, Role.PARTNER})
 STATISTICS = frozenset({Role.OPERATOR, Role.FRONTEN})
 ASSOCIATION_REPORT = frozenset({Role.OPERATOR, Role.FRONTEN, Role.PARTNER})
 

@@ -90,7 +90,7 @@ def test_fronten_registers_an_inquiry_over_http(api):
     with engine.connect() as conn:
         actor = conn.execute(text("select registered_by from inquiries")).scalar_one()
     engine.dispose()
-    assert actor == "fronten:anne"  # the identity came from the token
+    assert actor == "staff:anne"  # the identity came from the token
 
 
 def test_missing_or_wrong_token_and_wrong_role_are_refused_and_logged(api):

@@ -238,7 +238,7 @@ def test_pathway_story(system: System) -> None:
         "meeting_held", "plan_version_created", "plan_agreed", "action_status_changed",
         "tovholder_handed_over",
     ]
-    assert timeline[-1]["actor"] == "tovholder:mette"  # the identity came from the token
+    assert timeline[-1]["actor"] == "staff:mette"  # the identity came from the token
 
 
 # --------------------------------------------------------------------------- housing

@@ -80,7 +80,7 @@ def test_inquiry_reaches_coordination_through_outbox_broker_and_inbox(system):
     # What left intake carries no free text and no identity beyond the citizen_ref.
     assert "wish" not in envelope["payload"]
     assert row.source_message_id == uuid.UUID(envelope["message_id"])
-    assert inbox == [("coordination.on_inquiry_registered", envelope["message_id"])]
+    assert inbox == [("coordination.on_intake_inquiry_registered", envelope["message_id"])]
 
 
 def test_bad_input_names_fields_and_writes_nothing(system):

@@ -34,7 +34,9 @@ from tests.support.waiting import wait_for
 pytestmark = pytest.mark.reliability
 
 N = 150
-COORDINATION_QUEUE = "evt-intake-intake.inquiry_registered--coordination.on_inquiry_registered"
+COORDINATION_QUEUE = (
+    "evt-intake-intake.inquiry_registered--coordination.on_intake_inquiry_registered"
+)
 TIME_LIMIT = 240.0
 
 

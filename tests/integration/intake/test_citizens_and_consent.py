@@ -12,13 +12,15 @@ from nameko.exceptions import RemoteError
 from sqlalchemy import MetaData, select
 
 from services.common.db import make_engine
-from services.intake.models import AccessLogEntry
+from services.intake.models import metadata
 from tests.integration.intake.conftest import EventTap, make_intake
 
 pytestmark = pytest.mark.integration
 
 T0 = dt.datetime(2018, 4, 3, 8, 0, tzinfo=dt.UTC)
 STAFF = "staff:fronten-anne"
+
+ACCESS_LOG = metadata.tables["access_log"]  # the kit's access log (services.common.access)
 
 
 def problems(err: pytest.ExceptionInfo[RemoteError]) -> dict[str, str]:
@@ -92,9 +94,9 @@ def test_pathway_referral_carries_the_under_30_flag_and_no_cpr_anywhere(
             assert written not in wire
     # Showing the CPR number is logged as its own read; the pathway as a disclosure.
     log = intake.rows(
-        select(AccessLogEntry.action, AccessLogEntry.what, AccessLogEntry.purpose)
-        .where(AccessLogEntry.citizen_ref == uuid.UUID(refs["young"]))
-        .order_by(AccessLogEntry.id)
+        select(ACCESS_LOG.c.action, ACCESS_LOG.c.what, ACCESS_LOG.c.purpose)
+        .where(ACCESS_LOG.c.citizen_ref == uuid.UUID(refs["young"]))
+        .order_by(ACCESS_LOG.c.id)
     )
     assert [tuple(r) for r in log] == [
         ("change", "citizen", "registrering af borger"),
@@ -201,7 +203,7 @@ def test_consent_contact_matching_and_the_access_log(
     assert lookups[-1]["at"] == "2018-05-03T08:00:00+00:00"
     criteria = [
         r.criterion for r in intake.rows(
-            select(AccessLogEntry.criterion).where(AccessLogEntry.action == "search")
+            select(ACCESS_LOG.c.criterion).where(ACCESS_LOG.c.action == "search")
         )
     ]
     assert criteria.count("cpr: exact match on the lookup hash") == 3

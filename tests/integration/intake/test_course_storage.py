@@ -13,10 +13,10 @@ from sqlalchemy import select
 from contracts.vocabulary import CourseKind, PartnerKind
 from services.common.clock import FixedClock
 from services.common.db import Store, make_engine
+from services.common.localtime import start_of_local_day
 from services.common.migrate import upgrade
 from services.intake import courses
 from services.intake.handlers import sync_course_deadlines
-from services.common.localtime import start_of_local_day
 from services.intake.models import metadata
 from services.intake.repository import load_course, new_course_row, save_course
 

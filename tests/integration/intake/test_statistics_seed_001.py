@@ -12,8 +12,8 @@ import pytest
 
 from contracts.vocabulary import Channel, CourseKind, InquirerKind, Outcome, Topic
 from services.common.clock import FixedClock
-from services.intake import handlers
 from services.common.localtime import start_of_local_day
+from services.intake import handlers
 from services.intake.protection import CprProtection
 from services.intake.settings import IntakeContext, IntakeSettings
 from services.intake.statistics import CourseRecord, InquiryRecord, report

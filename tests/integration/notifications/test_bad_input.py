@@ -108,7 +108,7 @@ def test_malformed_event_is_dead_lettered_with_the_reason_and_nothing_is_sent(
     letters = DeadLetters(amqp_uri, "notifications")
     [letter] = wait_for(lambda: letters.list(), what="the dead letter")
     assert letter.message_id == body["message_id"]
-    assert letter.consumer == "notifications.on_meeting_scheduled"
+    assert letter.consumer == "notifications.on_coordination_meeting_scheduled"
     assert "payload.meeting_id" in letter.error and "payload.participants" in letter.error
     assert letter.attempts == 1
     assert counts(running.db_url)["deliveries"] == 0

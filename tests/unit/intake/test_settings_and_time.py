@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from services.intake.courses import CourseSettings
 from services.common.localtime import local_day, start_of_local_day
+from services.intake.courses import CourseSettings
 from services.intake.settings import IntakeSettings, settings_from_json, settings_to_json
 
 UTC = dt.UTC
