@@ -8,13 +8,20 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install run test lint services bench clean
 
+NODE_DEPS := deploy/oidc-dev/node_modules/.package-lock.json
+
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade "pip>=24,<27"
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
 	@touch $(STAMP)
 
-install: $(STAMP)
+# The development OpenID provider (deploy/oidc-dev), pinned by its package-lock.json.
+$(NODE_DEPS): deploy/oidc-dev/package.json deploy/oidc-dev/package-lock.json
+	npm ci --prefix deploy/oidc-dev --no-audit --no-fund --loglevel=error
+	@touch $(NODE_DEPS)
+
+install: $(STAMP) $(NODE_DEPS)
 
 run: install
 	$(BIN)/samspil run --migrate

@@ -4,7 +4,8 @@
     samspil migrate [SERVICE ...] [--config FILE]          migrate databases to head
     samspil dead-letters list|show|replay ...              inspect and replay dead letters
     samspil contracts check|write                          AsyncAPI and JSON Schema files
-    samspil tokens create --name N --role R [--partner ID]  API tokens for the gateway
+    samspil tokens create|list|revoke                      machine and partner tokens
+    samspil staff add|list                                 the staff directory
     samspil statistics --from DAY --to DAY [--json]         Fronten's report for a period
     samspil deliveries list|retry ...                       the notifications ledger
     samspil export asyncapi|openapi [--out FILE]            the API documents
@@ -36,7 +37,6 @@ from typing import Any  # noqa: E402
 
 import yaml  # noqa: E402
 
-from contracts.actor import StaffRole  # noqa: E402
 from services.cli.remote import (  # noqa: E402
     EXIT_FAIL,
     EXIT_NO_BROKER,
@@ -137,8 +137,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     configure_logging(config, args.verbose)
     from nameko.cli.run import run
 
-    print(f"samspil: running {', '.join(names)} on {redact(config['AMQP_URI'])}", flush=True)
-    run(classes, config)
+    from services.cli.devtools import companions
+
+    with companions(config):
+        print(f"samspil: running {', '.join(names)} on {redact(config['AMQP_URI'])}",
+              flush=True)
+        run(classes, config)
     return EXIT_OK
 
 
@@ -212,46 +216,6 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
     return EXIT_USAGE
 
 
-def cmd_tokens(args: argparse.Namespace) -> int:
-    return create_token_in_gateway(args.config, name=args.name, role=args.role,
-                                   partner=args.partner)
-
-
-def create_token_in_gateway(config_path: str | None, *, name: str, role: str,
-                            partner: str | None) -> int:
-    """Create an API token in the gateway's database and print it once."""
-    import datetime as dt
-
-    from services.common.db import database_url, make_engine
-    from services.common.migrate import NotMigrated, check_at_head
-    from services.gateway.auth import Role, create_token
-
-    config = load_config(config_path)
-    url = database_url(config, "gateway")
-    try:
-        check_at_head("gateway", url)
-    except NotMigrated as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_USAGE
-    role_ = Role(role)
-    if role_ is Role.PARTNER and not partner:
-        print("a partner token needs --partner <partner id>", file=sys.stderr)
-        return EXIT_USAGE
-    from sqlalchemy.orm import Session
-
-    engine = make_engine(url)
-    with Session(engine) as session:
-        token = create_token(session, name=name, role=role_, partner_id=partner,
-                             now=dt.datetime.now(dt.UTC))
-        session.commit()
-    engine.dispose()
-    print(token)
-    whom = f"partner {partner}" if role_ is Role.PARTNER else name
-    print(f"(a {role_.value} token for {whom}; it is shown once and stored only as a hash)",
-          file=sys.stderr)
-    return EXIT_OK
-
-
 def cmd_contracts(args: argparse.Namespace) -> int:
     import contracts.generate as generate
     from services import catalogue
@@ -298,12 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
     dl_p.add_argument("--json", action="store_true", help="machine-readable output")
     dl_p.set_defaults(func=cmd_dead_letters)
 
-    t_p = sub.add_parser("tokens", help="create API tokens for the gateway")
-    t_p.add_argument("action", choices=["create"])
-    t_p.add_argument("--name", required=True, help="who the token is for, e.g. anne")
-    t_p.add_argument("--role", required=True, choices=[r.value for r in StaffRole])
-    t_p.add_argument("--partner", help="partner id (for --role partner)")
-    t_p.set_defaults(func=cmd_tokens)
+    from services.cli import identity
+
+    identity.add_parsers(sub)
 
     c_p = sub.add_parser("contracts", help="check or regenerate AsyncAPI and JSON Schemas")
     c_p.add_argument("action", choices=["check", "write"])

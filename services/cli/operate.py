@@ -137,10 +137,11 @@ def parse_department(text: str) -> dict[str, Any]:
 
 def cmd_partners(args: argparse.Namespace) -> int:
     if args.action == "token":
-        from services.cli import create_token_in_gateway
+        from services.cli.identity import cmd_tokens
 
-        return create_token_in_gateway(args.config, name=args.name or args.id, role="partner",
-                                       partner=args.id)
+        return cmd_tokens(argparse.Namespace(
+            config=args.config, action="create", name=args.name or args.id, role="partner",
+            partner=args.id, days=90, id=None, json=False))
     config = _config(args)
     if args.secret and not args.webhook:
         raise CommandFailed(EXIT_USAGE, "--secret belongs to --webhook")

@@ -2,6 +2,11 @@
 
 The ids live in context variables (per green thread under eventlet), set by the
 inbox handler for the message being processed and by RPC entrypoints via `bind`.
+
+No CPR number reaches any log: importing this module installs a log-record factory
+that masks CPR numbers (services.common.pii) in every record's message and traceback
+before any handler sees it, whoever logs (our code, nameko's web server access log,
+kombu) and however the process was started.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from services.common import pii
 
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "correlation_id", default=None
@@ -89,3 +96,30 @@ def redact_url(url: str) -> str:
         host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
         return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
     return url
+
+
+_base_factory = logging.getLogRecordFactory()
+
+
+def _masking_record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    record = _base_factory(*args, **kwargs)
+    try:
+        message = record.getMessage()
+    except Exception:  # a bad format string: let the handler report it as usual
+        return record
+    masked = pii.mask_cpr(message)
+    if masked != message:
+        record.msg, record.args = masked, None
+    if record.exc_info and record.exc_info[1] is not None:
+        text = logging.Formatter().formatException(record.exc_info)
+        record.exc_text = pii.mask_cpr(text)
+    return record
+
+
+def install_cpr_masking() -> None:
+    """Mask CPR numbers in every log record of this process (idempotent)."""
+    if logging.getLogRecordFactory() is not _masking_record_factory:
+        logging.setLogRecordFactory(_masking_record_factory)
+
+
+install_cpr_masking()

@@ -16,7 +16,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError
 
 from contracts.envelope import InvalidMessage, flatten_errors
-from services.common import sanity
+from services.common import pii, sanity
 from services.common.errors import DomainError, NotFound
 
 
@@ -57,7 +57,7 @@ def validated(schema: type[Schema]) -> Callable[[Callable[..., Any]], Callable[.
                     [{"field": "_args", "rule": "keywords_only",
                       "message": "Call with keyword arguments only."}]
                 )
-            problem = sanity.nul_problem(kwargs)
+            problem = sanity.nul_problem(kwargs) or pii.text_problem(kwargs)
             if problem is None:
                 try:
                     data = schema().load(kwargs, unknown=RAISE)

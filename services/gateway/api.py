@@ -18,27 +18,27 @@ from marshmallow import RAISE, Schema, ValidationError, fields
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
-from services.common import sanity
+from services.common import pii, sanity
 from services.common.rpc import errors_from_marshmallow
-from services.gateway.auth import Identity, Role
+from services.gateway.auth import STAFF, Identity
 from services.gateway.routes import coordination as coordination_routes
 from services.gateway.routes import housing as housing_routes
 from services.gateway.routes import intake as intake_routes
 from services.gateway.routes import notifications as notifications_routes
 from services.gateway.routing import ALL, OPERATOR, Route, RouteTable
 
+STAFF_ROLES = frozenset(STAFF)
+
 PROBLEM_JSON = "application/problem+json"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
-# A CPR number (DDMMYY-SSSS or ten digits) must never travel in a URL: URLs end up in logs.
-CPR_LIKE = re.compile(r"(?<![0-9A-Za-z])\d{6}-?\d{4}(?![0-9A-Za-z])")
-# A UUID can hold a CPR-shaped run ("...e406292-3897..."): UUIDs are taken out first.
-UUID_ANYWHERE = re.compile(r"[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}")
 
 
 def looks_like_cpr(text: str) -> bool:
-    """Whether a URL part carries something shaped like a CPR number (DDMMYY-SSSS or
-    ten digits standing alone)."""
-    return bool(CPR_LIKE.search(UUID_ANYWHERE.sub(" ", text)))
+    """Whether a URL part carries a CPR number (services.common.pii: ten digits standing
+    alone whose first six are a real date; other 10-digit ids are not)."""
+    return pii.contains_cpr(text)
+
+
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 
 
@@ -65,7 +65,8 @@ class Problem(Exception):
         if self.detail:
             body["detail"] = self.detail
         if instance:
-            body["instance"] = instance
+            # Never echo a CPR number, whatever the caller put in the URL.
+            body["instance"] = pii.mask_cpr(instance)
         if self.errors:
             body["errors"] = self.errors
         return Response(json.dumps(body, ensure_ascii=False), status=self.status,
@@ -87,6 +88,27 @@ ROUTES = RouteTable(
         *coordination_routes.ROUTES,
         *housing_routes.ROUTES,
         *notifications_routes.ROUTES,
+        Route("GET", "/auth/login", ALL, "Sign in with the municipality's identity "
+              "provider (OpenID Connect, code flow with PKCE).", local="auth_login",
+              tag="auth", query=("return_to",)),
+        Route("GET", "/auth/callback", ALL, "Where the identity provider sends the browser "
+              "back after sign-in.", local="auth_callback", tag="auth",
+              query=("code", "state", "iss", "error")),
+        Route("POST", "/auth/logout", ALL, "Sign out of the web app (and the provider).",
+              local="auth_logout", tag="auth"),
+        Route("GET", "/api/me", ALL, "Who the caller is: id, name, roles, agency.",
+              local="me", tag="auth"),
+        Route("GET", "/api/staff", STAFF_ROLES, "The staff directory (for picking team "
+              "members and tovholdere).", local="staff_list", tag="auth",
+              query=("role", "agency")),
+        Route("POST", "/api/staff", OPERATOR, "Add or update a person in the staff directory.",
+              local="staff_upsert", tag="auth", status=201),
+        Route("GET", "/api/tokens", OPERATOR, "Machine and partner tokens, with their state.",
+              local="tokens_list", tag="auth"),
+        Route("POST", "/api/tokens", OPERATOR, "Make a machine or partner token (shown once).",
+              local="tokens_create", tag="auth", status=201),
+        Route("DELETE", "/api/tokens/<token_id>", OPERATOR, "Revoke a token at once.",
+              local="tokens_revoke", tag="auth"),
         Route("GET", "/api/dead-letters", OPERATOR,
               "List dead letters of every service.", local="dead_letters_list", tag="ops",
               query=("service",)),
@@ -100,12 +122,13 @@ ROUTES = RouteTable(
 )
 
 URL_MAP = ROUTES.url_map()  # built once: the table does not change at run time
-PUBLIC_ENDPOINTS = {"GET /health", "GET /ready"}
+PUBLIC_ENDPOINTS = {"GET /health", "GET /ready", "GET /auth/login", "GET /auth/callback",
+                    "POST /auth/logout"}
 
 
 def allowed(route: Route, identity: Identity | None) -> bool:
     return route.endpoint in PUBLIC_ENDPOINTS or (
-        identity is not None and identity.role in route.roles
+        identity is not None and identity.may(route.roles)
     )
 
 
@@ -123,8 +146,9 @@ def check_url(request: Request) -> None:
 
 
 def check_text(value: Any, where: str = "") -> None:
-    """No NUL characters anywhere in a body (see services.common.sanity)."""
-    problem = sanity.nul_problem(value, where)
+    """No NUL characters anywhere in a body (services.common.sanity), and no CPR number
+    outside a field named `cpr` (services.common.pii; the value is never echoed)."""
+    problem = sanity.nul_problem(value, where) or pii.text_problem(value, where)
     if problem:
         raise field_problem(*problem)
 
@@ -199,7 +223,7 @@ def rpc_arguments(route: Route, identity: Identity, body: dict[str, Any],
     declared = _fields(route)
     path_values = {k: _from_text(declared.get(k), v) for k, v in path_args.items()}
     args = {**body, **path_values, **query, "actor": identity.actor}
-    if route.partner_scope and identity.role is Role.PARTNER:
+    if route.partner_scope and identity.is_partner:
         check_partner_scope(route, identity, args, in_path=route.partner_scope in path_args)
         args[route.partner_scope] = identity.partner_id  # a partner acts for itself only
     schema = route.args_schema
@@ -268,7 +292,7 @@ def check_partner_scope(route: Route, identity: Identity, args: dict[str, Any],
 def shape_result(route: Route, identity: Identity, result: Any) -> Any:
     """What the caller gets: a partner only its own resource, and only its view of it;
     a list (or none) wrapped as {items, count}."""
-    if identity.role is Role.PARTNER:
+    if identity.is_partner:
         if route.owner and (not isinstance(result, dict)
                             or result.get(route.owner) != identity.partner_id):
             raise not_yours()

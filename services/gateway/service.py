@@ -22,9 +22,10 @@ from services.common.db import Database
 from services.common.deadletters import DeadLetters, find_dead_letter
 from services.common.errors import NotFound
 from services.common.health import readiness
-from services.gateway import api, openapi
-from services.gateway.auth import Identity, authenticate
+from services.gateway import api, openapi, signin
+from services.gateway.auth import Identity
 from services.gateway.models import Denial, metadata
+from services.gateway.oidc import InvalidToken, ProviderUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class GatewayService:
     db = Database(metadata)
     clock = Clock()
     config = Config()
+    identities = signin.Identities()
     intake = RpcProxy("intake")
     coordination = RpcProxy("coordination")
     housing = RpcProxy("housing")
@@ -143,8 +145,16 @@ class GatewayService:
                 from None
 
     def _identity(self, request: Request) -> Identity | None:
-        with self.db.read() as session:
-            return authenticate(session, request.headers.get("Authorization"))
+        try:
+            return self.identities.authenticator.authenticate(
+                self.db.read, request.headers.get("Authorization"), self.clock.now())
+        except InvalidToken as exc:
+            # Say why (expired, wrong audience, bad signature), never echo the token.
+            raise api.Denied(401, "Unauthorized", "invalid_token",
+                             f"The bearer token was refused: {exc.reason}.") from None
+        except ProviderUnavailable:
+            raise api.Problem(503, "Service unavailable",
+                              "The identity provider does not answer; try again.") from None
 
     def _deny(self, request: Request, identity: Identity | None, reason: str) -> None:
         log.warning("gateway: denied %s %s to %s: %s", request.method, request.path,
@@ -156,6 +166,47 @@ class GatewayService:
             uow.commit()
 
     # -- routes answered by the gateway itself ------------------------------------------
+
+    def _local_auth_login(self, request: Request, identity: Any, args: dict[str, str]) -> Response:
+        return signin.login(self.identities, self.db, request, self.clock.now())
+
+    def _local_auth_callback(self, request: Request, identity: Any,
+                             args: dict[str, str]) -> Response:
+        return signin.callback(self.identities, self.db, request, self.clock.now())
+
+    def _local_auth_logout(self, request: Request, identity: Any,
+                           args: dict[str, str]) -> Response:
+        return signin.logout(self.identities, self.db, request, self.clock.now())
+
+    def _local_me(self, request: Request, identity: Identity, args: dict[str, str]) -> Response:
+        return json_response(signin.me(identity))
+
+    def _local_staff_list(self, request: Request, identity: Identity,
+                          args: dict[str, str]) -> Response:
+        return json_response(signin.staff_list(self.db, request))
+
+    def _local_staff_upsert(self, request: Request, identity: Identity,
+                            args: dict[str, str]) -> Response:
+        body = self._body(request)
+        return json_response(signin.staff_upsert(self.db, body, self.clock.now()), 201)
+
+    def _local_tokens_list(self, request: Request, identity: Identity,
+                           args: dict[str, str]) -> Response:
+        return json_response(signin.tokens_list(self.db, self.clock.now()))
+
+    def _local_tokens_create(self, request: Request, identity: Identity,
+                             args: dict[str, str]) -> Response:
+        body = self._body(request)
+        return json_response(signin.tokens_create(self.db, body, identity, self.clock.now()), 201)
+
+    def _local_tokens_revoke(self, request: Request, identity: Identity,
+                             args: dict[str, str]) -> Response:
+        return json_response(signin.tokens_revoke(self.identities, self.db, args["token_id"],
+                                                   identity, self.clock.now()))
+
+    def _body(self, request: Request) -> dict[str, Any]:
+        return api.read_json(request, int(self.config.get("MAX_BODY_BYTES",
+                                                          api.DEFAULT_MAX_BODY_BYTES)))
 
     def _local_health(self, request: Request, identity: Any, args: dict[str, str]) -> Response:
         return json_response({"status": "ok", "service": "gateway",

@@ -34,6 +34,7 @@ from services.notifications.service import NotificationsService
 from tests.conftest import service_config
 from tests.integration.notifications.support import SmtpServer
 from tests.support.net import free_port
+from tests.support.oidc import OidcProvider
 from tests.support.waiting import wait_for
 
 SERVICES = ("intake", "coordination", "housing", "notifications", "gateway")
@@ -52,6 +53,11 @@ class System:
     clock: FileClock
     smtp: SmtpServer
     runner: Any
+    oidc: OidcProvider
+
+    def sign_in(self, login: str) -> str:
+        """An API access token for a demo user, through the real provider."""
+        return self.oidc.access_token(login)
 
     def token(self, role: Role, name: str = "anne", partner: str | None = None) -> str:
         engine = make_engine(self.urls["gateway"])
@@ -119,10 +125,19 @@ def system_config(amqp_uri: str, urls: dict[str, str], clock: FileClock, smtp_po
     )
 
 
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
+    """The real OpenID provider (deploy/oidc-dev), one for the whole run."""
+    provider = OidcProvider(tmp_path_factory.mktemp("oidc"))
+    yield provider
+    provider.stop()
+
+
 @pytest.fixture
 def system(amqp_uri: str, db_url_factory: Any, runner_factory: Any,
-           tmp_path: Path) -> Iterator[System]:
-    """Every service and the gateway, started and answering on a loopback port."""
+           tmp_path: Path, oidc_provider: OidcProvider) -> Iterator[System]:
+    """Every service and the gateway, started and answering on a loopback port, with
+    staff signing in through the real OpenID provider."""
     urls = {name: db_url_factory(name) for name in SERVICES}
     for name, url in urls.items():
         upgrade(name, url)
@@ -130,11 +145,12 @@ def system(amqp_uri: str, db_url_factory: Any, runner_factory: Any,
     clock.set(T0)
     smtp = SmtpServer(tmp_path)
     port = free_port()
-    config = system_config(amqp_uri, urls, clock, smtp.port, port)
+    config = system_config(amqp_uri, urls, clock, smtp.port, port,
+                           OIDC=oidc_provider.gateway_config(f"http://127.0.0.1:{port}"))
     runner = runner_factory(config, GatewayService, IntakeService, CoordinationService,
                             HousingService, NotificationsService)
     runner.start()
-    running = System(f"http://127.0.0.1:{port}", urls, clock, smtp, runner)
+    running = System(f"http://127.0.0.1:{port}", urls, clock, smtp, runner, oidc_provider)
     running.wait_until(lambda: running.call("GET", "/health").status_code == 200,
                        what="the gateway to answer")
     try:
