@@ -40,6 +40,7 @@ test: install services lint
 bench: install services
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/slot_search.py
+	$(BIN)/python bench/worklists.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -21,6 +21,7 @@ from contracts.vocabulary import (
     MeetingPlace,
     ParticipantKind,
 )
+from contracts.worklist import WorklistArgs, WorklistPage
 
 PATHWAY = "b7e1c2d3-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
 CITIZEN = "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80"
@@ -113,7 +114,7 @@ class MeetingHeldV1(Schema):
     summary="A sammenhængende borgerforløb was opened for a citizen.",
     correlation="the pathway id",
     example={"pathway_id": PATHWAY, "citizen_ref": CITIZEN, "tovholder_id": "m-social",
-             "opened_at": "2021-02-01T09:00:00+00:00"},
+             "opened_at": "2021-02-01T09:00:00+00:00", "under_30": True},
 )
 class PathwayOpenedV1(Schema):
     pathway_id = fields.UUID(required=True)
@@ -121,6 +122,8 @@ class PathwayOpenedV1(Schema):
     # None while the pathway waits for a tovholder (opened from a referral).
     tovholder_id = fields.String(required=True, allow_none=True)
     opened_at = UTCDateTime(required=True)
+    # From the referral (Plads til alle prioritises under-30s); None when not known.
+    under_30 = fields.Boolean(load_default=None, allow_none=True)
 
 
 @registry.event(
@@ -137,6 +140,14 @@ class PathwayClosedV1(Schema):
     closed_at = UTCDateTime(required=True)
 
 
+class TeamMemberContactSchema(Schema):
+    """A team member as told about a change: their work address, nothing about the citizen."""
+
+    member_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True, allow_none=True)
+
+
 @registry.event(
     "coordination.tovholder_handed_over",
     1,
@@ -146,7 +157,12 @@ class PathwayClosedV1(Schema):
              "old_tovholder_id": "m-social", "new_tovholder_id": "m-upoint",
              "new_tovholder_name": "Ulla Ungekonsulent", "new_tovholder_agency": "upoint",
              "new_tovholder_email": "ulla@balk.dk",
-             "handed_over_at": "2022-01-10T09:00:00+00:00"},
+             "handed_over_at": "2022-01-10T09:00:00+00:00",
+             "handover_note": "Vincent ringer helst om formiddagen. Næste møde er 3. feb.",
+             "team": [{"member_id": "m-social", "name": "Mette Socialrådgiver",
+                       "email": "mette@balk.dk"},
+                      {"member_id": "m-upoint", "name": "Ulla Ungekonsulent",
+                       "email": "ulla@balk.dk"}]},
 )
 class TovholderHandedOverV1(Schema):
     pathway_id = fields.UUID(required=True)
@@ -158,7 +174,13 @@ class TovholderHandedOverV1(Schema):
     new_tovholder_agency = Enum(Agency, required=True)
     new_tovholder_email = fields.Email(required=True, allow_none=True)
     handed_over_at = UTCDateTime(required=True)
-    # The reason stays in coordination: free text is not for the wire.
+    # The reason stays in coordination. The handover note is written by the old
+    # tovholder for the new one and the team (staff only: never for the citizen).
+    handover_note = fields.String(load_default=None, allow_none=True,
+                                  validate=validate.Length(max=2000))
+    # The active team members on the day, to tell them who their tovholder is now.
+    team = fields.List(fields.Nested(TeamMemberContactSchema), load_default=None,
+                       allow_none=True)
 
 
 @registry.event(
@@ -168,7 +190,8 @@ class TovholderHandedOverV1(Schema):
     correlation="the pathway id",
     example={"pathway_id": PATHWAY, "citizen_ref": CITIZEN, "member_id": "m-housing",
              "agency": "housing", "role": "boligrådgiver",
-             "added_at": "2021-05-01T09:00:00+00:00"},
+             "added_at": "2021-05-01T09:00:00+00:00", "name": "Bo Boligrådgiver",
+             "email": "bo@balk.dk"},
 )
 class MemberAddedV1(Schema):
     pathway_id = fields.UUID(required=True)
@@ -177,6 +200,10 @@ class MemberAddedV1(Schema):
     agency = Enum(Agency, required=True)
     role = fields.String(required=True, validate=validate.Length(min=1, max=100))
     added_at = UTCDateTime(required=True)
+    # The member's name and work address, so that they can be told.
+    name = fields.String(load_default=None, allow_none=True,
+                         validate=validate.Length(min=1, max=200))
+    email = fields.Email(load_default=None, allow_none=True)
 
 
 @registry.event(
@@ -199,7 +226,7 @@ class PlanAgreedV1(Schema):
 
 _ACTION_EXAMPLE = {"pathway_id": PATHWAY, "citizen_ref": CITIZEN,
                    "action_id": "a-1", "owner_id": "m-upoint", "owner_email": "ulla@balk.dk",
-                   "due_on": "2021-03-15"}
+                   "due_on": "2021-03-15", "tovholder_email": "mette@balk.dk"}
 
 
 class _ActionBase(Schema):
@@ -209,6 +236,8 @@ class _ActionBase(Schema):
     owner_id = fields.String(required=True)
     owner_email = fields.Email(required=True, allow_none=True)
     due_on = fields.Date(required=True)
+    # The pathway's tovholder's work address (None while it has none).
+    tovholder_email = fields.Email(load_default=None, allow_none=True)
 
 
 @registry.event("coordination.action_due", 1, summary="An action in the plan falls due.",
@@ -236,7 +265,7 @@ class ActionOverdueV1(_ActionBase):
              "case_id": "e3f4a5b6-c7d8-4e9f-8a0b-1c2d3e4f5a6b",
              "level": "escalated_to_association", "next_deadline": "2024-03-01T23:00:00+00:00",
              "requests": ["make_plan_or_apply_for_help"], "tovholder_id": "m-social",
-             "noted_at": "2024-02-16T08:00:05+00:00"},
+             "noted_at": "2024-02-16T08:00:05+00:00", "tovholder_email": "mette@balk.dk"},
 )
 class HousingEscalationNotedV1(Schema):
     pathway_id = fields.UUID(required=True)
@@ -249,6 +278,34 @@ class HousingEscalationNotedV1(Schema):
     # None while the pathway waits for a tovholder: then Fronten must pick it up.
     tovholder_id = fields.String(required=True, allow_none=True)
     noted_at = UTCDateTime(required=True)
+    tovholder_email = fields.Email(load_default=None, allow_none=True)
+
+
+@registry.event(
+    "coordination.housing_warning_noted",
+    1,
+    summary="Housing warned about a rent-arrears case of a citizen with a pathway (e.g. "
+            "§ 81 a help would come after the påkrav deadline): the tovholder must act now.",
+    correlation="the pathway id",
+    example={"pathway_id": PATHWAY, "citizen_ref": CITIZEN,
+             "case_id": "e3f4a5b6-c7d8-4e9f-8a0b-1c2d3e4f5a6b", "tovholder_id": "m-social",
+             "tovholder_email": "mette@balk.dk", "flag": "processing_exceeds_pakrav_deadline",
+             "level": "outreach_due", "pakrav_deadline": "2024-02-15",
+             "next_deadline": "2024-02-15T23:00:00+00:00",
+             "noted_at": "2024-02-01T08:00:05+00:00"},
+)
+class HousingWarningNotedV1(Schema):
+    pathway_id = fields.UUID(required=True)
+    citizen_ref = fields.UUID(required=True)
+    case_id = fields.UUID(required=True)
+    # None while the pathway waits for a tovholder: then Fronten must pick it up.
+    tovholder_id = fields.String(required=True, allow_none=True)
+    tovholder_email = fields.Email(required=True, allow_none=True)
+    flag = fields.String(required=True, validate=validate.Length(min=1, max=64))  # housing's code
+    level = Enum(LadderLevel, required=True)
+    pakrav_deadline = fields.Date(required=True, allow_none=True)
+    next_deadline = UTCDateTime(required=True, allow_none=True)
+    noted_at = UTCDateTime(required=True)
 
 
 # --- RPC arguments ---------------------------------------------------------------
@@ -258,6 +315,7 @@ class HousingEscalationNotedV1(Schema):
 SERVICE = "coordination"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _ID = validate.Length(min=1, max=64)
+PHONE = validate.Regexp(r"^\+?[0-9][0-9 ]{5,30}$", error="Digits, spaces and a leading +.")
 
 
 class _Args(Schema):
@@ -293,12 +351,16 @@ _MEMBER_EXAMPLE = {"member_id": "m-social", "name": "Mette Socialrådgiver",
 class OpenPathwayArgs(_Args):
     citizen_ref = fields.UUID(required=True)
     tovholder = fields.Nested(MemberSpecSchema, load_default=None, allow_none=True)
+    # Known from a referral; staff may give it (under-30s come first on the coordinators' list).
+    under_30 = fields.Boolean(load_default=None, allow_none=True)
 
 
-@registry.rpc(SERVICE, "find_pathway", summary="The citizen's open pathway, if any.",
+@registry.rpc(SERVICE, "find_pathway",
+              summary="The citizen's open pathway, if any; without citizen_ref, the caller's "
+                      "own open pathways (as tovholder or team member).",
               example={"actor": "staff:mette", "citizen_ref": CITIZEN})
 class FindPathwayArgs(_Args):
-    citizen_ref = fields.UUID(required=True)
+    citizen_ref = fields.UUID(load_default=None, allow_none=True)
 
 
 @registry.rpc(SERVICE, "get_pathway",
@@ -349,11 +411,17 @@ class EndMembershipArgs(_PathwayArgs):
 @registry.rpc(SERVICE, "add_network_person",
               summary="Add a relative or friend (pårørende) who takes part in meetings.",
               example={"actor": "staff:mette", "pathway_id": PATHWAY, "name": "Hanne",
-                       "relation": "mor"})
+                       "relation": "mor", "email": "hanne@example.dk",
+                       "phone": "+45 20 30 40 50", "may_contact": True})
 class AddNetworkPersonArgs(_PathwayArgs):
     person_id = fields.String(load_default=None, allow_none=True, validate=_ID)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     relation = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    phone = fields.String(load_default=None, allow_none=True, validate=PHONE)
+    # The citizen agreed that this person receives meeting invitations (and their
+    # changes) at the address or number above. Without it, no one contacts them.
+    may_contact = fields.Boolean(load_default=False)
 
 
 @registry.rpc(SERVICE, "appoint_tovholder",
@@ -366,10 +434,14 @@ class AppointTovholderArgs(_PathwayArgs):
 @registry.rpc(SERVICE, "hand_over_tovholder",
               summary="Hand the tovholder role to another team member, with a reason.",
               example={"actor": "staff:mette", "pathway_id": PATHWAY,
-                       "new_tovholder_id": "m-upoint", "reason": "Mette går på barsel."})
+                       "new_tovholder_id": "m-upoint", "reason": "Mette går på barsel.",
+                       "handover_note": "Vincent ringer helst om formiddagen."})
 class HandOverTovholderArgs(_PathwayArgs):
     new_tovholder_id = fields.String(required=True, validate=_ID)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    # For the new tovholder and the team (sent to them with the handover).
+    handover_note = fields.String(load_default=None, allow_none=True,
+                                  validate=validate.Length(max=2000))
 
 
 @registry.rpc(SERVICE, "close_pathway", summary="Close a pathway.",
@@ -586,3 +658,100 @@ class RecordPlanAgreementArgs(_PathwayArgs):
 class SetActionStatusArgs(_PathwayArgs):
     action_id = fields.String(required=True, validate=_ID)
     status = fields.String(required=True, validate=validate.OneOf(["open", "done", "dropped"]))
+
+
+@registry.rpc(SERVICE, "list_plan_versions",
+              summary="Every version of the pathway's handleplan: when it was made, and whether, "
+                      "when and how the citizen agreed to it.",
+              example={"actor": "staff:mette", "pathway_id": PATHWAY})
+class ListPlanVersionsArgs(_PathwayArgs):
+    pass
+
+
+@registry.rpc(SERVICE, "get_plan_version",
+              summary="One version of the handleplan as it was written, with its agreement "
+                      "(who recorded it, when and how). Old versions stay readable.",
+              example={"actor": "staff:mette", "pathway_id": PATHWAY, "version": 1})
+class GetPlanVersionArgs(_PathwayArgs):
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
+# -- network contacts -------------------------------------------------------------------
+
+
+class ParticipantContactResult(Schema):
+    participant_id = fields.String(required=True)
+    name = fields.String(required=True)
+    email = fields.String(required=True, allow_none=True)
+    phone = fields.String(required=True, allow_none=True)
+
+
+@registry.rpc(SERVICE, "get_participant_contact",
+              summary="A network person's e-mail and phone, for a meeting invitation, only if "
+                      "the citizen agreed that they are contacted (logged as a disclosure).",
+              result=ParticipantContactResult,
+              example={"actor": "service:notifications", "pathway_id": PATHWAY,
+                       "participant_id": "n-hanne", "purpose": "Mødeindkaldelse"})
+class GetParticipantContactArgs(_PathwayArgs):
+    participant_id = fields.String(required=True, validate=_ID)
+    purpose = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+# -- worklists ----------------------------------------------------------------------------
+# Pages of items sorted by urgency (contracts.worklist); "me" is the caller: the actor's
+# `id` is the member_id under which the staff member sits in teams.
+
+
+@registry.rpc(SERVICE, "awaiting_tovholder", result=WorklistPage,
+              summary="Coordinators' list: pathways awaiting a tovholder, under-30s first, "
+                      "then the longest waiting, with the waiting time.",
+              example={"actor": "staff:koordinator", "limit": 20})
+class AwaitingTovholderArgs(WorklistArgs):
+    under_30 = fields.Boolean(load_default=None, allow_none=True)  # only (not) under 30
+
+
+@registry.rpc(SERVICE, "my_pathways", result=WorklistPage,
+              summary="My open pathways: those where I am tovholder first, then those where I "
+                      "am in the team; the oldest first.",
+              example={"actor": "staff:m-social", "limit": 20})
+class MyPathwaysArgs(WorklistArgs):
+    role = fields.String(load_default=None, allow_none=True,
+                         validate=validate.OneOf(["tovholder", "member"]))
+
+
+@registry.rpc(SERVICE, "my_meetings", result=WorklistPage,
+              summary="My next meetings (planned, from today), the soonest first.",
+              example={"actor": "staff:m-social", "limit": 20, "until": "2021-03-31"})
+class MyMeetingsArgs(WorklistArgs):
+    until = fields.Date(load_default=None, allow_none=True)  # the last day to include
+
+
+@registry.rpc(SERVICE, "my_actions", result=WorklistPage,
+              summary="Plan actions due or overdue that I own or that sit on pathways where I "
+                      "am tovholder; the oldest due date first.",
+              example={"actor": "staff:m-social", "limit": 20, "overdue_only": False})
+class MyActionsArgs(WorklistArgs):
+    overdue_only = fields.Boolean(load_default=False)
+
+
+@registry.rpc(SERVICE, "my_housing_alerts", result=WorklistPage,
+              summary="Housing warnings about the citizens of my pathways: help that would "
+                      "come after the påkrav deadline first, then by the next deadline.",
+              example={"actor": "staff:m-social", "limit": 20})
+class MyHousingAlertsArgs(WorklistArgs):
+    # Only the urgent: a warning, an overdue deadline, or a termination or eviction standing.
+    urgent_only = fields.Boolean(load_default=False)
+
+
+# -- statistics ---------------------------------------------------------------------------
+
+
+@registry.rpc(SERVICE, "pathway_statistics",
+              summary="Pathway figures for a period (Copenhagen days, both included): active "
+                      "pathways, referral to tovholder, meetings held, plans agreed, "
+                      "continuity, tovholder changes.",
+              example={"actor": "staff:leder", "period_start": "2021-01-01",
+                       "period_end": "2021-12-31"})
+class PathwayStatisticsArgs(_Args):
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)

@@ -25,6 +25,7 @@ from contracts.actor import actor_field
 from contracts.fields import Enum, UTCDateTime
 from contracts.registry import registry
 from contracts.vocabulary import Addressee, Closure, HousingRequest, LadderLevel, PartnerStatus
+from contracts.worklist import WorklistArgs, WorklistPage
 
 CASE = "e3f4a5b6-c7d8-4e9f-8a0b-1c2d3e4f5a6b"
 CITIZEN = "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80"
@@ -337,3 +338,26 @@ class AssociationReportArgs(_ActorArgs):
     association_id = fields.String(required=True, validate=_REF)
     start = fields.Date(required=True)
     end = fields.Date(required=True)
+
+
+# ---------------------------------------------------------------------------- worklist
+
+WORKLIST_STATUSES = ["open", "closed"]
+
+
+@registry.rpc(
+    SERVICE,
+    "case_worklist",
+    summary="The housing officers' worklist of arrears cases. Open cases: those where "
+    "§ 81 a help would be decided after the påkrav deadline first, then by the nearest "
+    "deadline; closed cases: most recently closed first. Each item's details: level, "
+    "påkrav deadline and days left, the § 81 a warning and the next ladder step, in "
+    "Danish (docs/housing.md).",
+    result=WorklistPage,
+    example={"actor": "staff:boligsocial-lone", "status": "open",
+             "level": "outreach_due", "association_id": "kab-ballerup", "limit": 50},
+)
+class CaseWorklistArgs(WorklistArgs):
+    status = fields.String(load_default="open", validate=validate.OneOf(WORKLIST_STATUSES))
+    level = Enum(LadderLevel, load_default=None, allow_none=True)
+    association_id = fields.String(load_default=None, allow_none=True, validate=_REF)

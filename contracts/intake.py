@@ -7,6 +7,7 @@ services know the citizen only as `citizen_ref`.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from marshmallow import Schema, fields, validate
 
@@ -22,6 +23,7 @@ from contracts.vocabulary import (
     PartnerKind,
     Topic,
 )
+from contracts.worklist import WorklistArgs, WorklistPage
 
 SERVICE = "intake"
 
@@ -337,6 +339,62 @@ class Referral85DecidedV1(Schema):
     decided_on = fields.Date(required=True)
 
 
+# --- issue 15: the 4-week rule proposes, a person decides; bridging cancellations -----
+
+ENDING_RULES = ("four_weeks_broken_agreements",)
+BRIDGING_CANCEL_REASONS = ("course_ended_early",)
+
+
+@registry.event(
+    "intake.course_ending_proposed",
+    1,
+    summary="The 4-week rule is met (4 weeks of broken agreements): Fronten must confirm "
+    "the ending or record that the citizen is back on track. Nothing has ended yet.",
+    correlation="the course id",
+    example={
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+        "citizen_ref": "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80",
+        "kind": "individual_82b",
+        "proposed_on": "2018-05-29",
+        "rule": "four_weeks_broken_agreements",
+        "last_kept_on": "2018-05-01",
+    },
+)
+class CourseEndingProposedV1(Schema):
+    course_id = fields.UUID(required=True)
+    citizen_ref = fields.UUID(required=True)
+    kind = Enum(CourseKind, required=True)
+    # The day the proposal was made (never dated back to when the rule's dates were met).
+    proposed_on = fields.Date(required=True)
+    rule = fields.String(required=True, validate=validate.OneOf(ENDING_RULES))
+    # The last agreement the citizen kept; null when none was kept since the start.
+    last_kept_on = fields.Date(required=True, allow_none=True)
+
+
+@registry.event(
+    "intake.bridging_cancelled",
+    1,
+    summary="A course ended before its planned end: the bridging announced to a partner "
+    "(intake.bridging_due) will not happen.",
+    correlation="the course id",
+    example={
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+        "citizen_ref": "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80",
+        "partner_kind": "employment",
+        "due_on": "2018-05-09",
+        "cancelled_on": "2018-06-30",
+        "reason": "course_ended_early",
+    },
+)
+class BridgingCancelledV1(Schema):
+    course_id = fields.UUID(required=True)
+    citizen_ref = fields.UUID(required=True)
+    partner_kind = Enum(PartnerKind, required=True)
+    due_on = fields.Date(required=True)  # the due_on of the bridging_due that was sent
+    cancelled_on = fields.Date(required=True)  # the day the course ended
+    reason = fields.String(required=True, validate=validate.OneOf(BRIDGING_CANCEL_REASONS))
+
+
 # --- RPC arguments and results --------------------------------------------------------
 #
 # Every method takes `actor` (who acts; set by the gateway from the authenticated
@@ -361,6 +419,11 @@ def _purpose() -> fields.String:
 
 
 _PHONE = validate.Regexp(r"^\+?[0-9][0-9 ]{5,30}$", error="Digits, spaces and a leading +.")
+
+
+def _address(**kwargs: Any) -> fields.String:
+    # Free text, e.g. "Hedelyngen 12, st. tv., 2750 Ballerup": for home meetings.
+    return fields.String(allow_none=True, validate=validate.Length(min=1, max=300), **kwargs)
 
 
 @registry.rpc(
@@ -413,6 +476,7 @@ class GetInquiryArgs(Schema):
         "name": "Mikkel Hansen",
         "email": "mikkel@example.dk",
         "phone": "+45 20 30 40 50",
+        "address": "Hedelyngen 12, st. tv., 2750 Ballerup",
         "preferred_channel": "sms",
     },
 )
@@ -422,6 +486,7 @@ class RegisterCitizenArgs(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
     phone = fields.String(load_default=None, allow_none=True, validate=_PHONE)
+    address = _address(load_default=None)
     preferred_channel = Enum(ContactChannel, required=True)
 
 
@@ -429,7 +494,7 @@ class RegisterCitizenArgs(Schema):
     SERVICE,
     "update_contact",
     summary="Change a citizen's name or contact details; only the fields given change "
-    "(null clears email or phone).",
+    "(null clears email, phone or address).",
     example={
         "actor": "staff:fronten-anne",
         "citizen_ref": "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80",
@@ -443,6 +508,7 @@ class UpdateContactArgs(Schema):
     name = fields.String(validate=validate.Length(min=1, max=200))
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     phone = fields.String(allow_none=True, validate=_PHONE)
+    address = _address()
     preferred_channel = Enum(ContactChannel)
 
 
@@ -470,6 +536,8 @@ class ContactResult(Schema):
     name = fields.String(required=True)
     email = fields.String(required=True, allow_none=True)
     phone = fields.String(required=True, allow_none=True)
+    # Free text; null when unknown (notifications reads it for home meetings).
+    address = fields.String(load_default=None, allow_none=True)
     preferred_channel = Enum(ContactChannel, required=True)
 
 
@@ -601,8 +669,9 @@ class PlanArgs(Schema):
     SERVICE,
     "start_course",
     summary="Start a § 82 a group course, an SFT group (9 months) or a § 82 b individual "
-    "course (at most 6 months, a setting) for an inquiry with a citizen. "
-    "Publishes intake.course_started.",
+    "course (at most 6 months, a setting) for an inquiry with a registered citizen, not "
+    "before the inquiry's day. Publishes intake.course_started. `imported`: history "
+    "registered after the fact (clocks that fell due before today are settled silently).",
     example={
         "actor": "staff:fronten-anne",
         "inquiry_id": "6f1c2b9e-3d7a-4c1e-9a55-2b8f0d6c4e11",
@@ -624,6 +693,10 @@ class StartCourseArgs(Schema):
     start_date = fields.Date(load_default=None, allow_none=True)  # default: today
     planned_end = fields.Date(load_default=None, allow_none=True)  # SFT: computed
     bridging_to = fields.List(Enum(PartnerKind), load_default=list)
+    # Import mode (docs/intake.md): the inquiry is resolved as of the course's start, not
+    # today, and clocks that fell due before today are settled without reminders or
+    # messages to partners.
+    imported = fields.Boolean(load_default=False)
 
 
 class _CourseArgs(Schema):
@@ -797,3 +870,180 @@ class StatisticsArgs(Schema):
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
     as_of = fields.Date(load_default=None, allow_none=True)  # default: the period's last day
+
+
+# --- issue 15: decisions that take items off the worklists -----------------------------
+
+
+@registry.rpc(
+    SERVICE,
+    "confirm_course_ending",
+    summary="Confirm the 4-week rule's proposal: the course ends today (reason "
+    "broken_agreements). Publishes intake.course_ended, and intake.bridging_cancelled for "
+    "every partner told about bridging if it ends before its planned end.",
+    example={
+        "actor": "staff:fronten-anne",
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+    },
+)
+class ConfirmCourseEndingArgs(_CourseArgs):
+    pass
+
+
+@registry.rpc(
+    SERVICE,
+    "record_back_on_track",
+    summary="Reject the 4-week rule's proposal: the citizen is back on track as of today "
+    "and the course continues (the 4 weeks count again from today).",
+    example={
+        "actor": "staff:fronten-anne",
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+    },
+)
+class RecordBackOnTrackArgs(_CourseArgs):
+    pass
+
+
+@registry.rpc(
+    SERVICE,
+    "record_follow_up",
+    summary="Record that the follow-up (opfølgning) agreed for a day was held: it leaves "
+    "Fronten's follow-up list.",
+    example={
+        "actor": "staff:fronten-anne",
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+        "follow_up_on": "2018-05-07",
+    },
+)
+class RecordFollowUpArgs(_CourseArgs):
+    follow_up_on = fields.Date(required=True)  # the agreed follow-up day
+
+
+FLAG_DECISIONS = ("accepted", "declined")
+FLAG_SUBJECTS = ("course", "pathway_referral", "referral_85")
+
+
+@registry.rpc(
+    SERVICE,
+    "decide_target_group_flag",
+    summary="Decide a flag for a citizen outside the target group (16 to state pension "
+    "age): accepted (it goes on) or declined (Fronten ends it or finds another offer).",
+    example={
+        "actor": "staff:fronten-anne",
+        "flag_id": "5d0c3f2a-9b1e-4c7d-8a6f-2e3b4c5d6e7f",
+        "decision": "accepted",
+    },
+)
+class DecideTargetGroupFlagArgs(Schema):
+    actor = _actor()
+    flag_id = fields.UUID(required=True)
+    decision = fields.String(required=True, validate=validate.OneOf(FLAG_DECISIONS))
+
+
+# --- issue 15: worklists (contracts.worklist: cursor, limit; each item says why and by
+# when, in Danish). Every page read is logged as one search in the access log. ---------
+
+
+class _CourseWorklistArgs(WorklistArgs):
+    kind = Enum(CourseKind, load_default=None, allow_none=True)
+    # Only the courses the caller started (the course's responsible staff member).
+    mine = fields.Boolean(load_default=False)
+
+
+@registry.rpc(
+    SERVICE,
+    "worklist_open_inquiries",
+    result=WorklistPage,
+    summary="Fronten: inquiries with no outcome yet, oldest first. Item details: channel, "
+    "inquirer_kind, topics, anonymous, in_target_group (null when anonymous).",
+    example={"actor": "staff:fronten-anne", "limit": 50, "channel": "phone"},
+)
+class OpenInquiriesArgs(WorklistArgs):
+    channel = Enum(Channel, load_default=None, allow_none=True)
+    inquirer_kind = Enum(InquirerKind, load_default=None, allow_none=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "worklist_follow_ups",
+    result=WorklistPage,
+    summary="Fronten: follow-ups (opfølgning) due today or overdue and not recorded as "
+    "held, on running courses, the oldest first.",
+    example={"actor": "staff:fronten-anne", "limit": 50, "mine": True},
+)
+class FollowUpsArgs(_CourseWorklistArgs):
+    pass
+
+
+@registry.rpc(
+    SERVICE,
+    "worklist_bridging",
+    result=WorklistPage,
+    summary="Fronten: running courses whose bridging (brobygning) is due, the earliest "
+    "first; those with no partner chosen say so (filter partner_missing).",
+    example={"actor": "staff:fronten-anne", "partner_missing": True},
+)
+class BridgingArgs(_CourseWorklistArgs):
+    partner_missing = fields.Boolean(load_default=False)
+
+
+@registry.rpc(
+    SERVICE,
+    "worklist_review_agenda",
+    result=WorklistPage,
+    summary="The tværgående udvalg's agenda: running courses whose planned end awaits the "
+    "panel's decision, the soonest end first; include_not_requested adds courses whose "
+    "review is due but not yet requested by Fronten.",
+    example={"actor": "staff:udvalg-bo", "include_not_requested": False},
+)
+class ReviewAgendaArgs(_CourseWorklistArgs):
+    include_not_requested = fields.Boolean(load_default=False)
+
+
+@registry.rpc(
+    SERVICE,
+    "worklist_end_overdue",
+    result=WorklistPage,
+    summary="Fronten: running courses past their planned end, the longest overdue first, "
+    "saying whether the panel has been asked, is pending or approved the end.",
+    example={"actor": "staff:fronten-anne"},
+)
+class EndOverdueArgs(_CourseWorklistArgs):
+    pass
+
+
+@registry.rpc(
+    SERVICE,
+    "worklist_ending_proposed",
+    result=WorklistPage,
+    summary="Fronten: courses the 4-week rule proposes to end, awaiting a person's "
+    "decision (confirm_course_ending or record_back_on_track), the oldest first.",
+    example={"actor": "staff:fronten-anne"},
+)
+class EndingProposedArgs(_CourseWorklistArgs):
+    pass
+
+
+@registry.rpc(
+    SERVICE,
+    "worklist_referrals_85",
+    result=WorklistPage,
+    summary="Social Vejledning: § 85 referrals awaiting a decision, the oldest first, "
+    "each due within REFERRAL_85_ANSWER_WORKING_DAYS working days.",
+    example={"actor": "staff:social-vejledning-bo"},
+)
+class Referrals85Args(WorklistArgs):
+    kind = Enum(CourseKind, load_default=None, allow_none=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "worklist_outside_target_group",
+    result=WorklistPage,
+    summary="Fronten: courses and referrals for citizens outside the target group (16 to "
+    "state pension age), awaiting a decision (decide_target_group_flag), oldest first.",
+    example={"actor": "staff:fronten-anne", "subject": "course"},
+)
+class OutsideTargetGroupArgs(WorklistArgs):
+    subject = fields.String(load_default=None, allow_none=True,
+                            validate=validate.OneOf(FLAG_SUBJECTS))

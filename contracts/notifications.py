@@ -21,7 +21,9 @@ from contracts.vocabulary import INFORMATION_KINDS, PartnerKind, PartnerStatus
 SERVICE = "notifications"
 
 RECIPIENT_KINDS = (
-    "tovholder", "team_members", "citizen", "jobcenter", "housing_association", "fronten",
+    "tovholder", "team_members", "citizen", "network", "jobcenter", "housing_association",
+    # the team mailboxes (the MAILBOXES setting)
+    "fronten", "coordinators", "social_vejledning", "review_panel", "housing_officers",
 )
 CHANNELS = ("email", "webhook", "partner_queue", "sms")
 PARTNER_CHANNELS = ("webhook", "partner_queue")
@@ -174,7 +176,14 @@ class HousingPartnerStatusMessageV1(_PartnerMessage):
     eviction_date = fields.Date(required=True, allow_none=True)
 
 
-class BridgingDueMessageV1(_PartnerMessage):
+class _DanishText(Schema):
+    """The message in Danish, for a person at the partner to read beside the codes."""
+
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+
+
+class BridgingDueMessageV1(_PartnerMessage, _DanishText):
     """To the jobcenter (or an education partner): a course at Fronten ends, bridging
     starts. The course reference only: who the citizen is, the partner learns from
     Fronten when they speak (CPR numbers exist only in intake)."""
@@ -185,8 +194,21 @@ class BridgingDueMessageV1(_PartnerMessage):
     planned_end = fields.Date(required=True)
 
 
+class BridgingCancelledMessageV1(_PartnerMessage, _DanishText):
+    """To the partner told that bridging starts (BridgingDueMessageV1, same course_ref
+    and due_on): the course ended early, so the bridging will not happen. `title` is
+    "Brobygning aflyst"."""
+
+    course_ref = fields.UUID(required=True)
+    partner_kind = Enum(PartnerKind, required=True)
+    due_on = fields.Date(required=True)  # as announced in the bridging message
+    cancelled_on = fields.Date(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(["course_ended_early"]))
+
+
 # Event type -> the schema of what a partner receives for it.
 PARTNER_MESSAGES: Mapping[str, type[Schema]] = {
     "housing.partner_status": HousingPartnerStatusMessageV1,
     "intake.bridging_due": BridgingDueMessageV1,
+    "intake.bridging_cancelled": BridgingCancelledMessageV1,
 }

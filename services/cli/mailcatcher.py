@@ -22,7 +22,7 @@ class SaveToDirectory:
         self.directory = directory
         self.counter = itertools.count(1)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         path = self.directory / f"{stamp}-{next(self.counter):04d}.eml"
         path.write_bytes(envelope.original_content or envelope.content)

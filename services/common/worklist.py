@@ -30,7 +30,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, or_
+from sqlalchemy import ColumnElement, Select, and_, false, literal, or_, tuple_
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
 from services.common.errors import DomainError
@@ -128,9 +129,33 @@ def decode_cursor(cursor: str, list_name: str, width: int) -> tuple[Any, ...]:
 # -- the query ------------------------------------------------------------------------------
 
 
+def _check_types(order: Sequence[SortColumn], key: Sequence[Any]) -> None:
+    """A cursor's values must have the types of the columns they are compared with (a
+    hand-made cursor must be a 400, not a database error)."""
+    for column, value in zip(order, key, strict=True):
+        try:
+            expected = column.expression.type.python_type
+        except NotImplementedError:
+            continue
+        if expected is dt.date and isinstance(value, dt.datetime):
+            raise InvalidCursor()
+        if expected is float and isinstance(value, int):
+            continue
+        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise InvalidCursor()
+
+
+
 def after(order: Sequence[SortColumn], key: Sequence[Any]) -> ColumnElement[bool]:
-    """Rows strictly after `key` in `order` (row-value comparison, spelled out so that
-    ascending and descending columns can be mixed)."""
+    """Rows strictly after `key` in `order`. When every column runs the same way this is
+    one row-value comparison, `(a, b) > (:a, :b)`, which PostgreSQL answers from an
+    index range; mixed directions are spelled out column by column."""
+    directions = {c.descending for c in order}
+    if len(order) > 1 and len(directions) == 1:
+        row = tuple_(*[c.expression for c in order])
+        bound = tuple_(*[literal(v, type_=c.expression.type) for c, v in zip(order, key,
+                                                                            strict=True)])
+        return row < bound if directions == {True} else row > bound
     clauses = []
     for i, column in enumerate(order):
         equal_before = [order[j].expression == key[j] for j in range(i)]
@@ -167,18 +192,26 @@ def paginate(
     `select(key1, key2, Row)`)."""
     limit = max(1, min(int(limit), MAX_LIMIT))
     if cursor:
-        query = query.where(after(order, decode_cursor(cursor, list_name, len(order))))
+        key = decode_cursor(cursor, list_name, len(order))
+        _check_types(order, key)
+        query = query.where(after(order, key))
     query = query.order_by(
         *[c.expression.desc() if c.descending else c.expression.asc() for c in order]
     ).limit(limit + 1)
-    rows = list(session.execute(query).all())
+    try:
+        rows = list(session.execute(query).all())
+    except (DBAPIError, StatementError):
+        if not cursor:
+            raise
+        session.rollback()  # a cursor the database could not compare: not ours
+        raise InvalidCursor() from None
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
     if more and rows:
         last = rows[-1]
-        key = key_of(last) if key_of else tuple(last[: len(order)])
-        next_cursor = encode_cursor(key, list_name)
+        last_key = key_of(last) if key_of else tuple(last[: len(order)])
+        next_cursor = encode_cursor(last_key, list_name)
     return Page(rows, next_cursor)
 
 

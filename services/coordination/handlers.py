@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from contracts.envelope import Envelope
-from contracts.vocabulary import Addressee, Agency, ParticipantKind
-from services.common import deadlines
+from contracts.vocabulary import Agency, ParticipantKind
+from services.common import access, deadlines
+from services.common.access import Action
 from services.common.db import Store, UnitOfWork
 from services.common.errors import Conflict, DomainError, NotFound
 from services.coordination import icalfeed, plans, repository
@@ -24,7 +24,6 @@ from services.coordination.models import (
     ActionAnnouncementRow,
     ActionStatusRow,
     BusyBlockRow,
-    CitizenActivity,
     MeetingParticipantRow,
     MeetingRow,
     MemberRow,
@@ -52,7 +51,6 @@ from services.coordination.pathways import (
 from services.coordination.scheduling import (
     COPENHAGEN,
     BusyBlock,
-    CitizenPreferences,
     MeetingPlace,
     MeetingRole,
     Participant,
@@ -62,6 +60,16 @@ from services.coordination.scheduling import (
 )
 
 ACTIONS_DEADLINE = "plan.actions"
+# What the citizen reads in the access log about each kind of change (Danish).
+PURPOSES = {
+    "pathway": "Oprette eller afslutte det sammenhængende forløb",
+    "team": "Ændre teamet omkring borgeren",
+    "network": "Tilføje en person fra borgerens netværk",
+    "tovholder": "Udpege eller skifte tovholder",
+    "preferences": "Registrere borgerens ønsker til møder",
+    "meeting": "Planlægge og holde møder i forløbet",
+    "plan": "Skrive og følge handleplanen",
+}
 # The citizen's display name in invitations: coordination does not know the name;
 # notifications fetches the citizen's contact from intake at send time.
 CITIZEN_LABEL = "Borgeren"
@@ -96,6 +104,21 @@ def _timeline(
             details=details,
         )
     )
+
+
+def _log_change(uow: UnitOfWork, actor: str, what: str, row: PathwayRow,
+                subject_id: Any = None) -> None:
+    """One CHANGE entry in the access log, in the change's own transaction."""
+    access.record(uow, actor=actor, action=Action.CHANGE, what=what,
+                  citizen_ref=row.citizen_ref, subject_id=subject_id or row.id,
+                  purpose=PURPOSES[what])
+
+
+def _team(pathway: Pathway, at: dt.datetime,
+          emails: dict[str, str | None]) -> list[dict[str, Any]]:
+    """The active team members on the day, as a handover tells them."""
+    return [{"member_id": m.member_id, "name": m.name, "email": emails.get(m.member_id)}
+            for m in sorted(pathway.active_members(_today(at)), key=lambda m: m.member_id)]
 
 
 def _upsert_staff(uow: UnitOfWork, member_id: str, name: str, email: str | None) -> None:
@@ -144,7 +167,7 @@ def _write_opened(
     uow.add_event(
         "coordination.pathway_opened",
         {"pathway_id": row.id, "citizen_ref": row.citizen_ref,
-         "tovholder_id": event.tovholder_id, "opened_at": event.at},
+         "tovholder_id": event.tovholder_id, "opened_at": event.at, "under_30": row.under_30},
         correlation_id=str(row.id),
     )
     _timeline(uow, row.id, "pathway_opened", event.at, actor,
@@ -168,7 +191,8 @@ def _write_member_added(
     uow.add_event(
         "coordination.member_added",
         {"pathway_id": row.id, "citizen_ref": row.citizen_ref, "member_id": member.member_id,
-         "agency": member.agency, "role": member.role, "added_at": event.at},
+         "agency": member.agency, "role": member.role, "added_at": event.at,
+         "name": member.name, "email": emails.get(member.member_id)},
         correlation_id=str(row.id),
     )
     _timeline(uow, row.id, "member_added", event.at, actor, member_id=member.member_id,
@@ -195,10 +219,12 @@ def _write_network_person(
     person = pathway.network[event.person_id]
     uow.session.add(
         NetworkPersonRow(pathway_id=row.id, person_id=person.person_id, name=person.name,
-                         relation=person.relation, added_at=event.at)
+                         relation=person.relation, added_at=event.at, email=person.email,
+                         phone=person.phone, may_contact=person.may_contact)
     )
     _timeline(uow, row.id, "network_person_added", event.at, actor,
-              person_id=person.person_id, name=person.name, relation=person.relation)
+              person_id=person.person_id, name=person.name, relation=person.relation,
+              may_contact=person.may_contact)
 
 
 def _write_appointed(
@@ -215,7 +241,8 @@ def _write_appointed(
         {"pathway_id": row.id, "citizen_ref": row.citizen_ref, "old_tovholder_id": None,
          "new_tovholder_id": event.tovholder_id, "new_tovholder_name": event.tovholder_name,
          "new_tovholder_agency": event.tovholder_agency,
-         "new_tovholder_email": emails.get(event.tovholder_id), "handed_over_at": event.at},
+         "new_tovholder_email": emails.get(event.tovholder_id), "handed_over_at": event.at,
+         "handover_note": None, "team": _team(pathway, event.at, emails)},
         correlation_id=str(row.id),
     )
     _timeline(uow, row.id, "tovholder_appointed", event.at, actor,
@@ -232,6 +259,7 @@ def _write_handed_over(
     ).scalar_one()
     current.until = event.at
     current.handover_reason = event.reason
+    current.handover_note = event.note
     uow.session.add(
         TovholderTermRow(pathway_id=row.id, member_id=event.new_tovholder_id, since=event.at,
                          appointed_by=actor)
@@ -244,13 +272,14 @@ def _write_handed_over(
          "new_tovholder_name": event.new_tovholder_name,
          "new_tovholder_agency": event.new_tovholder_agency,
          "new_tovholder_email": emails.get(event.new_tovholder_id),
-         "handed_over_at": event.at},
+         "handed_over_at": event.at, "handover_note": event.note,
+         "team": _team(pathway, event.at, emails)},
         correlation_id=str(row.id),
     )
     _timeline(uow, row.id, "tovholder_handed_over", event.at, actor,
               old_tovholder_id=event.old_tovholder_id,
               new_tovholder_id=event.new_tovholder_id, name=event.new_tovholder_name,
-              reason=event.reason)
+              reason=event.reason, handover_note=event.note)
 
 
 def _write_closed(
@@ -290,13 +319,16 @@ def _open(
     *,
     tovholder: dict[str, Any] | None = None,
     referral_inquiry_id: uuid.UUID | None = None,
+    referred_at: dt.datetime | None = None,
+    under_30: bool | None = None,
 ) -> PathwayRow:
     now = uow.clock.now()
     member = _member_from_spec(tovholder, _today(now)) if tovholder else None
     pathway_id = uuid.uuid4()
     pathway = Pathway.open(str(pathway_id), str(citizen_ref), now, tovholder=member)
     row = PathwayRow(id=pathway_id, citizen_ref=citizen_ref, opened_at=now, opened_by=actor,
-                     referral_inquiry_id=referral_inquiry_id)
+                     referral_inquiry_id=referral_inquiry_id, referred_at=referred_at,
+                     under_30=under_30)
     uow.session.add(row)
     if tovholder:
         _upsert_staff(uow, tovholder["member_id"], tovholder["name"].strip(), tovholder["email"])
@@ -305,21 +337,38 @@ def _open(
     return row
 
 
+def open_awaiting_tovholder(
+    uow: UnitOfWork, citizen_ref: uuid.UUID, referred_by: str, *,
+    referral_inquiry_id: uuid.UUID, referred_at: dt.datetime, under_30: bool | None,
+) -> PathwayRow:
+    """A pathway opened from Fronten's referral, awaiting its tovholder (the caller
+    has checked that the citizen has none open)."""
+    return _open(uow, citizen_ref, referred_by, referral_inquiry_id=referral_inquiry_id,
+                 referred_at=referred_at, under_30=under_30)
+
+
 def open_pathway(
-    uow: UnitOfWork, *, actor: str, citizen_ref: uuid.UUID, tovholder: dict[str, Any] | None
+    uow: UnitOfWork, *, actor: str, citizen_ref: uuid.UUID, tovholder: dict[str, Any] | None,
+    under_30: bool | None = None,
 ) -> dict[str, Any]:
     """Staff open a pathway directly (with its tovholder when already found)."""
     existing = repository.open_pathway_of(uow.session, citizen_ref)
     if existing is not None:
         raise Conflict("citizen_ref", "pathway.already_open",
                        f"the citizen already has an open pathway ({existing.id})")
-    row = _open(uow, citizen_ref, actor, tovholder=tovholder)
+    row = _open(uow, citizen_ref, actor, tovholder=tovholder, under_30=under_30)
+    _log_change(uow, actor, "pathway", row)
     uow.commit()
     return {"pathway_id": str(row.id)}
 
 
-def find_pathway(uow: UnitOfWork, *, citizen_ref: uuid.UUID) -> dict[str, Any] | None:
+def find_pathway(uow: UnitOfWork, *, actor: str, citizen_ref: uuid.UUID) -> dict[str, Any] | None:
+    """The citizen's open pathway, or None (a search: logged with the citizen)."""
     row = repository.open_pathway_of(uow.session, citizen_ref)
+    access.record(uow, actor=actor, action=Action.SEARCH, what="pathway",
+                  citizen_ref=citizen_ref, subject_id=row.id if row else None,
+                  criterion="citizen_ref", purpose="Finde borgerens forløb")
+    uow.commit()
     return None if row is None else {"pathway_id": str(row.id), "opened_at": _iso(row.opened_at)}
 
 
@@ -354,6 +403,7 @@ def _add_member(
     _upsert_staff(uow, member.member_id, member.name, spec["email"])
     uow.session.flush()
     _save_pathway(uow, row, pathway, actor)
+    _log_change(uow, actor, "team", row, member.member_id)
     return {"pathway_id": str(row.id), "member_id": member.member_id}
 
 
@@ -363,24 +413,32 @@ def end_membership(
     row, pathway = _load(uow, pathway_id)
     pathway.end_membership(member_id, last_day, uow.clock.now())
     _save_pathway(uow, row, pathway, actor)
+    _log_change(uow, actor, "team", row, member_id)
     uow.commit()
     return {"pathway_id": str(row.id), "member_id": member_id, "last_day": last_day.isoformat()}
 
 
 def add_network_person(
     uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, person_id: str | None, name: str,
-    relation: str,
+    relation: str, email: str | None = None, phone: str | None = None,
+    may_contact: bool = False,
 ) -> dict[str, Any]:
+    """A relative or friend who takes part in meetings; with the citizen's consent
+    (`may_contact`) they are invited at their e-mail or phone."""
     row, pathway = _load(uow, pathway_id)
     name, relation = name.strip(), relation.strip()
     if not name or not relation:
         raise DomainError("name" if not name else "relation", "network.text_missing",
                           "give the person's name and their relation to the citizen")
-    person = NetworkPerson(person_id or f"n-{uuid.uuid4().hex[:12]}", name, relation)
+    person = NetworkPerson(person_id or f"n-{uuid.uuid4().hex[:12]}", name, relation,
+                           email=(email or "").strip() or None,
+                           phone=(phone or "").strip() or None, may_contact=may_contact)
     pathway.add_network_person(person, uow.clock.now())
     _save_pathway(uow, row, pathway, actor)
+    _log_change(uow, actor, "network", row, person.person_id)
     uow.commit()
-    return {"pathway_id": str(row.id), "person_id": person.person_id}
+    return {"pathway_id": str(row.id), "person_id": person.person_id,
+            "may_contact": person.may_contact}
 
 
 def appoint_tovholder(
@@ -389,16 +447,21 @@ def appoint_tovholder(
     row, pathway = _load(uow, pathway_id)
     pathway.appoint_tovholder(member_id, uow.clock.now())
     _save_pathway(uow, row, pathway, actor)
+    _log_change(uow, actor, "tovholder", row, member_id)
     uow.commit()
     return {"pathway_id": str(row.id), "tovholder_id": member_id}
 
 
 def hand_over_tovholder(
-    uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, new_tovholder_id: str, reason: str
+    uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, new_tovholder_id: str, reason: str,
+    handover_note: str | None = None,
 ) -> dict[str, Any]:
+    """A new tovholder; the citizen, the new tovholder and the team are told (the note
+    goes to the new tovholder and the team only)."""
     row, pathway = _load(uow, pathway_id)
-    pathway.hand_over_tovholder(new_tovholder_id, reason, uow.clock.now())
+    pathway.hand_over_tovholder(new_tovholder_id, reason, uow.clock.now(), note=handover_note)
     _save_pathway(uow, row, pathway, actor)
+    _log_change(uow, actor, "tovholder", row, new_tovholder_id)
     uow.commit()
     return {"pathway_id": str(row.id), "tovholder_id": new_tovholder_id}
 
@@ -409,6 +472,7 @@ def close_pathway(
     row, pathway = _load(uow, pathway_id)
     pathway.close(reason, uow.clock.now())
     _save_pathway(uow, row, pathway, actor)
+    _log_change(uow, actor, "pathway", row)
     uow.commit()
     return {"pathway_id": str(row.id), "closed_at": _iso(row.closed_at)}
 
@@ -495,6 +559,7 @@ def set_citizen_preferences(
     }
     row.preferences = prefs
     _timeline(uow, row.id, "citizen_preferences_set", uow.clock.now(), actor, **prefs)
+    _log_change(uow, actor, "preferences", row)
     uow.commit()
     return {"pathway_id": str(row.id), "preferences": prefs}
 
@@ -614,7 +679,7 @@ def _meeting_payload(
 
 
 def propose_slots(
-    uow: UnitOfWork, *, pathway_id: uuid.UUID, length_minutes: int,
+    uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, length_minutes: int,
     horizon_start: dt.datetime, horizon_end: dt.datetime, participants: list[dict[str, Any]],
     limit: int, max_per_day: int | None, meeting_id: uuid.UUID | None,
 ) -> dict[str, Any]:
@@ -638,6 +703,9 @@ def propose_slots(
         max_per_day=max_per_day,
         ignore_ref=str(meeting_id) if meeting_id else None,
     )
+    access.record(uow, actor=actor, action=Action.READ, what="pathway", citizen_ref=row.citizen_ref,
+                  subject_id=row.id, purpose="Finde mødetider med borgeren og teamet")
+    uow.commit()
     return {
         "pathway_id": str(row.id),
         "slots": [
@@ -684,6 +752,7 @@ def schedule_meeting(
     _timeline(uow, row.id, "meeting_scheduled", now, actor, meeting_id=str(meeting_id),
               starts_at=_iso(starts_at), ends_at=_iso(ends_at), place=where.value,
               participants=[i["participant_id"] for i in invitees])
+    _log_change(uow, actor, "meeting", row, meeting_id)
     uow.commit()
     return {"meeting_id": str(meeting_id), "sequence": 0,
             "optional_unavailable": list(check.optional_unavailable)}
@@ -728,6 +797,7 @@ def reschedule_meeting(
     _timeline(uow, row.id, "meeting_rescheduled", now, actor, meeting_id=str(meeting_id),
               old_starts_at=_iso(old_start), starts_at=_iso(starts_at), ends_at=_iso(ends_at),
               reason=reason.strip() or None, sequence=meeting.sequence)
+    _log_change(uow, actor, "meeting", row, meeting_id)
     uow.commit()
     return {"meeting_id": str(meeting_id), "sequence": meeting.sequence,
             "optional_unavailable": list(check.optional_unavailable)}
@@ -747,6 +817,7 @@ def cancel_meeting(
                   _meeting_payload(uow, row, pathway, meeting), correlation_id=str(row.id))
     _timeline(uow, row.id, "meeting_cancelled", now, actor, meeting_id=str(meeting_id),
               reason=reason.strip(), sequence=meeting.sequence)
+    _log_change(uow, actor, "meeting", row, meeting_id)
     uow.commit()
     return {"meeting_id": str(meeting_id), "sequence": meeting.sequence}
 
@@ -773,6 +844,7 @@ def record_meeting_held(
     )
     _timeline(uow, row.id, "meeting_held", now, actor, meeting_id=str(meeting_id),
               present=list(held.present), decisions=meeting.decisions)
+    _log_change(uow, actor, "meeting", row, meeting_id)
     uow.commit()
     return {"meeting_id": str(meeting_id), "citizen_present": held.citizen_present,
             "tovholder_present": held.tovholder_present}
@@ -813,6 +885,10 @@ def _save_plan(
     then store the next day something falls due as the plan's deadline."""
     now = uow.clock.now()
     owners: dict[str, StaffRow] = {}
+    tovholder_email: str | None = None
+    if any(isinstance(e, plans.ActionDue | plans.ActionOverdue) for e in plan.events):
+        tovholder_email = repository.staff_email(
+            uow.session, repository.current_tovholder(uow.session, pathway_row.id))
     for event in plan.events:
         if isinstance(event, plans.PlanVersionCreated):
             version = plan.version(event.version)
@@ -860,7 +936,8 @@ def _save_plan(
                 f"coordination.action_{kind}",
                 {"pathway_id": pathway_row.id, "citizen_ref": pathway_row.citizen_ref,
                  "action_id": event.action_id, "owner_id": event.owner_id,
-                 "owner_email": owner.email if owner else None, "due_on": event.due},
+                 "owner_email": owner.email if owner else None, "due_on": event.due,
+                 "tovholder_email": tovholder_email},
                 correlation_id=str(pathway_row.id),
             )
             _timeline(uow, pathway_row.id, f"action_{kind}", now, actor,
@@ -873,6 +950,8 @@ def _save_plan(
             uow.session.add(ActionStatusRow(plan_id=plan_row.id, action_id=action.action_id,
                                             status=plan.status_of(action.action_id).value,
                                             changed_at=now))
+    uow.session.flush()
+    repository.sync_plan_actions(uow.session, plan_row, plan)
     next_day = plans.next_announcement_day(plan, _today(now), notice_days=notice_days)
     if next_day is None or pathway_row.closed_at is not None:
         deadlines.cancel(uow, ACTIONS_DEADLINE, str(plan_row.id))
@@ -907,6 +986,7 @@ def draft_plan(
     uow.session.add(plan_row)
     uow.session.flush()
     _save_plan(uow, plan_row, plan, row, actor, notice_days)
+    _log_change(uow, actor, "plan", row, plan_id)
     uow.commit()
     return _plan_summary(plan_row, plan)
 
@@ -922,6 +1002,7 @@ def revise_plan(
     now = uow.clock.now()
     plan.revise(_goals(goals), _team_ids(pathway, now), now, revised_by=actor)
     _save_plan(uow, plan_row, plan, row, actor, notice_days)
+    _log_change(uow, actor, "plan", row, plan_row.id)
     uow.commit()
     return _plan_summary(plan_row, plan)
 
@@ -934,6 +1015,7 @@ def record_plan_agreement(
     plan_row, plan = _open_plan(uow, pathway_id)
     plan.record_agreement(version, uow.clock.now(), how, recorded_by=actor)
     _save_plan(uow, plan_row, plan, row, actor, notice_days)
+    _log_change(uow, actor, "plan", row, plan_row.id)
     uow.commit()
     return _plan_summary(plan_row, plan)
 
@@ -946,6 +1028,7 @@ def set_action_status(
     plan_row, plan = _open_plan(uow, pathway_id)
     plan.mark_action(action_id, plans.ActionStatus(status), uow.clock.now())
     _save_plan(uow, plan_row, plan, row, actor, notice_days)
+    _log_change(uow, actor, "plan", row, action_id)
     uow.commit()
     return {"action_id": action_id, "status": status}
 
@@ -980,168 +1063,3 @@ def announce_due_actions(store: Store, now: dt.datetime, *, notice_days: int = 0
             uow.commit()
             swept += 1
     return swept
-
-
-# --- reactions to other services ------------------------------------------------------
-
-
-def _activity(
-    uow: UnitOfWork, event: Envelope, citizen_ref: uuid.UUID, kind: str, at: dt.datetime,
-    **details: Any,
-) -> None:
-    uow.session.add(CitizenActivity(citizen_ref=citizen_ref, kind=kind, occurred_at=at,
-                                    source_message_id=event.message_id, details=details))
-
-
-def record_inquiry(uow: UnitOfWork, event: Envelope) -> None:
-    """An inquiry at Fronten goes on the citizen's timeline (anonymous ones cannot)."""
-    payload = event.payload
-    if payload["citizen_ref"] is None:
-        return
-    _activity(uow, event, payload["citizen_ref"], "inquiry_registered", payload["registered_at"],
-              inquiry_id=str(payload["inquiry_id"]), channel=payload["channel"].value,
-              topics=[t.value for t in payload["topics"]])
-
-
-def on_pathway_referral(uow: UnitOfWork, event: Envelope) -> None:
-    """Fronten referred a citizen: open a pathway awaiting its tovholder, unless the
-    citizen has one open already (then the referral is only on the timeline)."""
-    payload = event.payload
-    citizen_ref = payload["citizen_ref"]
-    _activity(uow, event, citizen_ref, "pathway_referral", payload["referred_at"],
-              inquiry_id=str(payload["inquiry_id"]), topics=[t.value for t in payload["topics"]],
-              under_30=payload["under_30"], referred_by=payload["referred_by"])
-    if repository.open_pathway_of(uow.session, citizen_ref) is not None:
-        return
-    _open(uow, citizen_ref, payload["referred_by"], referral_inquiry_id=payload["inquiry_id"])
-
-
-def record_course_started(uow: UnitOfWork, event: Envelope) -> None:
-    p = event.payload
-    _activity(uow, event, p["citizen_ref"], "course_started", event.occurred_at,
-              course_id=str(p["course_id"]), course_kind=p["kind"].value,
-              start_date=p["start_date"].isoformat(), planned_end=p["planned_end"].isoformat())
-
-
-def record_course_ended(uow: UnitOfWork, event: Envelope) -> None:
-    p = event.payload
-    _activity(uow, event, p["citizen_ref"], "course_ended", event.occurred_at,
-              course_id=str(p["course_id"]), course_kind=p["kind"].value, reason=p["reason"],
-              ended_on=p["ended_on"].isoformat())
-
-
-def on_housing_case_escalated(uow: UnitOfWork, event: Envelope) -> None:
-    """On the citizen's timeline; with an open pathway, also in front of its tovholder."""
-    p = event.payload
-    citizen_ref = p["citizen_ref"]
-    if citizen_ref is None:
-        return  # the tenant is not identified yet: nothing to attach it to
-    requests = [a["request"] for a in p["asks"] if a["addressee"] is Addressee.TOVHOLDER]
-    _activity(uow, event, citizen_ref, "housing_case_escalated", p["occurred_at"],
-              case_id=str(p["case_id"]), level=p["level"].value,
-              previous_level=p["previous_level"].value if p["previous_level"] else None,
-              next_deadline=_iso(p["next_deadline"]), requests=[r.value for r in requests])
-    row = repository.open_pathway_of(uow.session, citizen_ref)
-    if row is None:
-        return
-    pathway = repository.load_pathway(uow.session, row)
-    uow.add_event(
-        "coordination.housing_escalation_noted",
-        {"pathway_id": row.id, "citizen_ref": citizen_ref, "case_id": p["case_id"],
-         "level": p["level"], "next_deadline": p["next_deadline"], "requests": requests,
-         "tovholder_id": pathway.tovholder_id, "noted_at": uow.clock.now()},
-        correlation_id=str(row.id),
-    )
-
-
-def record_housing_case_closed(uow: UnitOfWork, event: Envelope) -> None:
-    p = event.payload
-    if p["citizen_ref"] is None:
-        return
-    _activity(uow, event, p["citizen_ref"], "housing_case_closed", p["closed_at"],
-              case_id=str(p["case_id"]), closure=p["closure"].value)
-
-
-# --- reads ------------------------------------------------------------------------------
-
-
-def get_pathway(uow: UnitOfWork, *, pathway_id: uuid.UUID) -> dict[str, Any]:
-    row = repository.pathway_row(uow.session, pathway_id)
-    pathway = repository.load_pathway(uow.session, row)
-    staff = repository.staff(uow.session, pathway.members)
-    today = _today(uow.clock.now())
-    tovholder = pathway.tovholder_id
-    continuity = pathway.continuity()
-    plan_row = repository.plan_row(uow.session, row.id)
-    plan = repository.load_plan(uow.session, plan_row) if plan_row else None
-    meetings = uow.session.scalars(
-        select(MeetingRow).where(MeetingRow.pathway_id == row.id).order_by(MeetingRow.starts_at)
-    )
-    prefs: CitizenPreferences = repository.preferences_of(row)
-    return {
-        "pathway_id": str(row.id),
-        "citizen_ref": str(row.citizen_ref),
-        "opened_at": _iso(row.opened_at),
-        "closed_at": _iso(row.closed_at),
-        "tovholder_id": tovholder,
-        "members": [
-            {"member_id": m.member_id, "name": m.name, "agency": m.agency.value, "role": m.role,
-             "email": getattr(staff.get(m.member_id), "email", None),
-             "active_from": _iso(m.active_from), "active_to": _iso(m.active_to),
-             "active": m.is_active_on(today), "tovholder": m.member_id == tovholder}
-            for m in sorted(pathway.members.values(), key=lambda m: m.active_from)
-        ],
-        "network": [
-            {"person_id": n.person_id, "name": n.name, "relation": n.relation}
-            for n in pathway.network.values()
-        ],
-        "preferences": {
-            "not_before": prefs.not_before.strftime("%H:%M") if prefs.not_before else None,
-            "not_after": prefs.not_after.strftime("%H:%M") if prefs.not_after else None,
-            "weekdays": [repository.WEEKDAYS[d] for d in sorted(prefs.weekdays)],
-            "place": prefs.place.value,
-        },
-        "meetings": [
-            {"meeting_id": str(m.id), "starts_at": _iso(m.starts_at), "ends_at": _iso(m.ends_at),
-             "place": m.place, "status": m.status, "sequence": m.sequence,
-             "participants": m.participants, "present": m.present, "decisions": m.decisions}
-            for m in meetings
-        ],
-        "plan": None if plan is None or plan_row is None else {
-            "plan_id": str(plan_row.id),
-            "version": plan.current.number,
-            "agreed_version": plan.agreed.number if plan.agreed else None,
-            "goals": [
-                {**repository.goal_to_json(g),
-                 "actions": [{**a, "status": plan.status_of(a["action_id"]).value}
-                             for a in repository.goal_to_json(g)["actions"]]}
-                for g in plan.current.goals
-            ],
-        },
-        "continuity": {
-            "held_meetings": continuity.held_meetings,
-            "with_citizen_and_tovholder": continuity.with_citizen_and_tovholder,
-            "share": continuity.share,
-            "tovholder_changes": continuity.tovholder_changes,
-        },
-    }
-
-
-def timeline(uow: UnitOfWork, *, pathway_id: uuid.UUID) -> dict[str, Any]:
-    """The pathway's own entries and what other services reported about the citizen,
-    in one chronological list (ties keep the order they were written in)."""
-    row = repository.pathway_row(uow.session, pathway_id)
-    entries: list[tuple[dt.datetime, int, int, dict[str, Any]]] = []
-    for t in uow.session.scalars(select(TimelineRow).where(TimelineRow.pathway_id == row.id)):
-        entries.append((t.occurred_at, 1, t.id, {
-            "at": _iso(t.occurred_at), "kind": t.kind, "source": "coordination",
-            "actor": t.actor, "details": t.details}))
-    for a in uow.session.scalars(
-        select(CitizenActivity).where(CitizenActivity.citizen_ref == row.citizen_ref)
-    ):
-        entries.append((a.occurred_at, 0, a.id, {
-            "at": _iso(a.occurred_at), "kind": a.kind, "source": "other_service",
-            "actor": None, "details": a.details}))
-    entries.sort(key=lambda e: (e[0], e[1], e[2]))
-    return {"pathway_id": str(row.id), "citizen_ref": str(row.citizen_ref),
-            "entries": [e[3] for e in entries]}

@@ -6,13 +6,24 @@ gets one reliable, idempotent entrypoint per entry (services.common.messaging.co
 
 from __future__ import annotations
 
-from services.coordination import handlers
+from services.coordination import reactions
 
 EVENT_HANDLERS = {
-    "intake.inquiry_registered": handlers.record_inquiry,
-    "intake.pathway_referral": handlers.on_pathway_referral,
-    "intake.course_started": handlers.record_course_started,
-    "intake.course_ended": handlers.record_course_ended,
-    "housing.case_escalated": handlers.on_housing_case_escalated,
-    "housing.case_closed": handlers.record_housing_case_closed,
+    # intake: the citizen's activity on the pathway timeline; a referral opens a
+    # pathway awaiting its tovholder (the coordinators' list).
+    "intake.inquiry_registered": reactions.record_inquiry,
+    "intake.inquiry_resolved": reactions.record_inquiry_resolved,
+    "intake.pathway_referral": reactions.on_pathway_referral,
+    "intake.course_started": reactions.record_course_started,
+    "intake.course_extended": reactions.record_course_extended,
+    "intake.course_review_decided": reactions.record_course_review_decided,
+    "intake.course_ended": reactions.record_course_ended,
+    "intake.referral_85_decided": reactions.record_referral_85_decided,
+    # housing: the timeline, and the housing alerts on the tovholder's list; an
+    # escalation or a warning for a citizen with a pathway is passed to the tovholder.
+    "housing.case_opened": reactions.on_housing_case_opened,
+    "housing.case_escalated": reactions.on_housing_case_escalated,
+    "housing.warning_flagged": reactions.on_housing_warning_flagged,
+    "housing.action_overdue": reactions.on_housing_action_overdue,
+    "housing.case_closed": reactions.record_housing_case_closed,
 }

@@ -25,7 +25,9 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     Uuid,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -78,6 +80,10 @@ class PathwayRow(Base):
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     opened_by: Mapped[str] = mapped_column(String(128))
     referral_inquiry_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    # From the referral: when Fronten referred, and whether the citizen is under 30
+    # (the coordinators' list puts under-30s first). None when opened by staff.
+    referred_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    under_30: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     # CitizenPreferences as JSON: not_before, not_after ("HH:MM"), weekdays, place.
     preferences: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -99,6 +105,7 @@ class StaffRow(Base):
 
 class MemberRow(Base):
     __tablename__ = "pathway_members"
+    __table_args__ = (Index("ix_pathway_members_member", "member_id"),)
 
     pathway_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("pathways.id"), primary_key=True
@@ -123,10 +130,16 @@ class NetworkPersonRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     relation: Mapped[str] = mapped_column(String(100))
     added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Contact details, used only when the citizen agreed (`may_contact`) that this
+    # person receives meeting invitations; read at send time (get_participant_contact).
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    may_contact: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
 
 
 class TovholderTermRow(Base):
     __tablename__ = "tovholder_terms"
+    __table_args__ = (Index("ix_tovholder_terms_member", "member_id", "until"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     pathway_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("pathways.id"), index=True)
@@ -134,6 +147,8 @@ class TovholderTermRow(Base):
     since: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     handover_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # What the tovholder ending this term wrote for the next one and the team.
+    handover_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     appointed_by: Mapped[str] = mapped_column(String(128))
 
 
@@ -221,6 +236,60 @@ class ActionStatusRow(Base):
     action_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class PlanActionRow(Base):
+    """The current plan version's actions, one row each, for the "my actions" list
+    (a read model of the plan versions, kept in step with them by every plan change)."""
+
+    __tablename__ = "plan_actions"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "action_id", name="uq_plan_actions_action"),
+        Index("ix_plan_actions_owner_due", "owner_id", "due_on"),
+        Index("ix_plan_actions_pathway_due", "pathway_id", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    plan_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("plans.id"))
+    pathway_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("pathways.id"))
+    action_id: Mapped[str] = mapped_column(String(64))
+    goal_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[str] = mapped_column(String(64))
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))  # open | done | dropped
+
+
+class HousingAlertRow(Base):
+    """A rent-arrears case of a citizen, as housing's events told it: the tovholder's
+    "housing alerts" list. One row per case, merged from case_opened, case_escalated,
+    warning_flagged, action_overdue and case_closed in any order of arrival."""
+
+    __tablename__ = "housing_alerts"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    citizen_ref: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    association_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    level: Mapped[str] = mapped_column(String(32))
+    next_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When housing decided the level and deadline above (a late, older event does not
+    # overwrite a newer state).
+    state_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    flags: Mapped[list[str]] = mapped_column(JSON)  # housing's warning codes, kept until closed
+    pakrav_deadline: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    overdue_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    overdue_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    requests: Mapped[list[str]] = mapped_column(JSON)  # what housing asks of the tovholder
+    last_event: Mapped[str] = mapped_column(String(32))
+    # The list's sort key: 0 help comes after the påkrav deadline, 1 another warning or
+    # an overdue deadline, 2 the rest; then the deadline (far future when none).
+    priority: Mapped[int] = mapped_column(Integer)
+    sort_deadline: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closure: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class ActionAnnouncementRow(Base):

@@ -46,11 +46,18 @@ class TeamMember:
 
 @dataclass(frozen=True)
 class NetworkPerson:
-    """Someone from the citizen's network (pårørende, friends) who takes part."""
+    """Someone from the citizen's network (pårørende, friends) who takes part.
+
+    `may_contact`: the citizen agreed that this person receives meeting invitations
+    (and their moves and cancellations) at `email` or `phone`. Without that consent
+    the details are not used for anything."""
 
     person_id: str
     name: str
     relation: str  # in the citizen's words: "mor", "far", "storebror", "ven"
+    email: str | None = None
+    phone: str | None = None
+    may_contact: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,7 @@ class TovholderTerm:
     since: dt.datetime
     until: dt.datetime | None = None
     handover_reason: str | None = None  # why this term ended
+    handover_note: str | None = None  # what the leaving tovholder wrote for the next one
 
 
 class MeetingStatus(StrEnum):
@@ -156,6 +164,7 @@ class TovholderHandedOver(PathwayEvent):
     new_tovholder_name: str
     new_tovholder_agency: Agency
     reason: str
+    note: str | None = None  # the handover note, for the new tovholder and the team
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -394,9 +403,18 @@ class Pathway:
         return event
 
     def add_network_person(self, person: NetworkPerson, at: dt.datetime) -> NetworkPersonAdded:
-        """Add someone from the citizen's network who takes part in meetings."""
+        """Add someone from the citizen's network who takes part in meetings.
+
+        Consent to contact them (`may_contact`) needs an e-mail or a phone number to
+        contact them at."""
         self._ensure_open()
         _aware(at, "at")
+        if person.may_contact and not (person.email or person.phone):
+            raise DomainError(
+                "may_contact",
+                "network.contact_missing",
+                "give an e-mail or a phone number for the person the citizen agreed we contact",
+            )
         if person.person_id in self.network or person.person_id in self.members:
             raise Conflict(
                 "person.person_id",
@@ -455,14 +473,16 @@ class Pathway:
         return event
 
     def hand_over_tovholder(
-        self, new_tovholder_id: str, reason: str, at: dt.datetime
+        self, new_tovholder_id: str, reason: str, at: dt.datetime, *, note: str | None = None
     ) -> TovholderHandedOver:
-        """Hand the tovholder role to another active team member, with a reason.
+        """Hand the tovholder role to another active team member, with a reason and,
+        for the new tovholder and the team, a handover note.
 
         The old tovholder stays in the team unless their membership is ended."""
         self._ensure_open()
         _aware(at, "at")
         reason = _text(reason, "reason", "handover.reason_missing", "the reason for the handover")
+        note = (note or "").strip() or None
         old_id = self.tovholder_id
         if old_id is None:
             raise Conflict(
@@ -484,7 +504,8 @@ class Pathway:
                 "handover.before_term_start",
                 "a handover cannot predate the current tovholder's start",
             )
-        self.tovholder_terms[-1] = replace(current, until=at, handover_reason=reason)
+        self.tovholder_terms[-1] = replace(current, until=at, handover_reason=reason,
+                                           handover_note=note)
         self.tovholder_terms.append(TovholderTerm(member_id=new_tovholder_id, since=at))
         event = TovholderHandedOver(
             pathway_id=self.pathway_id,
@@ -495,6 +516,7 @@ class Pathway:
             new_tovholder_name=new.name,
             new_tovholder_agency=new.agency,
             reason=reason,
+            note=note,
         )
         self.events.append(event)
         return event

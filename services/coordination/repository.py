@@ -27,6 +27,7 @@ from services.coordination.models import (
     MemberRow,
     NetworkPersonRow,
     PathwayRow,
+    PlanActionRow,
     PlanRow,
     PlanVersionRow,
     StaffRow,
@@ -72,6 +73,21 @@ def open_pathway_of(session: Session, citizen_ref: uuid.UUID) -> PathwayRow | No
     ).scalar_one_or_none()
 
 
+def current_tovholder(session: Session, pathway_id: uuid.UUID) -> str | None:
+    """The member id of the pathway's tovholder now, or None before one is appointed."""
+    return session.execute(
+        select(TovholderTermRow.member_id).where(
+            TovholderTermRow.pathway_id == pathway_id, TovholderTermRow.until.is_(None))
+    ).scalar_one_or_none()
+
+
+def staff_email(session: Session, member_id: str | None) -> str | None:
+    if member_id is None:
+        return None
+    row = session.get(StaffRow, member_id)
+    return row.email if row else None
+
+
 def load_pathway(session: Session, row: PathwayRow) -> Pathway:
     """The Pathway aggregate of `row`, with its team, terms, network and meetings."""
     pid = row.id
@@ -87,7 +103,7 @@ def load_pathway(session: Session, row: PathwayRow) -> Pathway:
         for m in session.scalars(select(MemberRow).where(MemberRow.pathway_id == pid))
     }
     terms = [
-        TovholderTerm(t.member_id, t.since, t.until, t.handover_reason)
+        TovholderTerm(t.member_id, t.since, t.until, t.handover_reason, t.handover_note)
         for t in session.scalars(
             select(TovholderTermRow)
             .where(TovholderTermRow.pathway_id == pid)
@@ -95,7 +111,8 @@ def load_pathway(session: Session, row: PathwayRow) -> Pathway:
         )
     ]
     network = {
-        n.person_id: NetworkPerson(n.person_id, n.name, n.relation)
+        n.person_id: NetworkPerson(n.person_id, n.name, n.relation, email=n.email,
+                                   phone=n.phone, may_contact=bool(n.may_contact))
         for n in session.scalars(select(NetworkPersonRow).where(NetworkPersonRow.pathway_id == pid))
     }
     meetings = {
@@ -217,6 +234,33 @@ def busy_blocks(
 
 
 # --- handleplans -------------------------------------------------------------------
+
+
+def sync_plan_actions(session: Session, plan_row: PlanRow, plan: plans_domain.Handleplan) -> None:
+    """Keep the plan_actions read model equal to the current version's actions and
+    their status (the "my actions" list reads it)."""
+    existing = {
+        a.action_id: a
+        for a in session.scalars(select(PlanActionRow).where(PlanActionRow.plan_id == plan_row.id))
+    }
+    version = plan.current
+    current: set[str] = set()
+    for goal, action in version.actions:
+        current.add(action.action_id)
+        values = {"goal_id": goal.goal_id, "version": version.number, "text": action.text,
+                  "owner_id": action.owner_id, "due_on": action.due,
+                  "status": plan.status_of(action.action_id).value}
+        row = existing.get(action.action_id)
+        if row is None:
+            session.add(PlanActionRow(plan_id=plan_row.id, pathway_id=plan_row.pathway_id,
+                                      action_id=action.action_id, **values))
+        else:
+            for name, value in values.items():
+                if getattr(row, name) != value:
+                    setattr(row, name, value)
+    for action_id, row in existing.items():
+        if action_id not in current:  # dropped from the plan by a revision
+            session.delete(row)
 
 
 def plan_row(session: Session, pathway_id: uuid.UUID) -> PlanRow | None:

@@ -1,8 +1,10 @@
 """coordination: sammenhængende borgerforløb. Thin nameko entrypoints only.
 
 Config keys of its own: `COORDINATION_SWEEP_SECONDS` (how often the action sweep
-runs, default 60) and `COORDINATION_ACTION_NOTICE_DAYS` (how many days before its
-due date an action is announced as due, default 0: on the day).
+runs, default 60), `COORDINATION_ACTION_NOTICE_DAYS` (how many days before its
+due date an action is announced as due, and shown as due, default 0: on the day) and
+`COORDINATION_APPOINT_WITHIN_DAYS` (the service target for appointing a tovholder
+after a referral, shown as the due date on the coordinators' list, default 14).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from services.common.health import HealthServer
 from services.common.messaging import consumes
 from services.common.outbox import OutboxRelayRunner
 from services.common.rpc import validated
-from services.coordination import feeds, handlers, messages
+from services.coordination import feeds, handlers, messages, queries
 from services.coordination.models import metadata
 
 
@@ -52,6 +54,9 @@ class CoordinationService:
     def _notice_days(self) -> int:
         return int(self.config.get("COORDINATION_ACTION_NOTICE_DAYS", 0))
 
+    def _appoint_within_days(self) -> int:
+        return int(self.config.get("COORDINATION_APPOINT_WITHIN_DAYS", 14))
+
     # -- the action sweep ----------------------------------------------------------------
 
     @timer(interval=60)
@@ -68,21 +73,25 @@ class CoordinationService:
 
     @rpc
     @validated(c.FindPathwayArgs)
-    def find_pathway(self, actor: str, **args: Any) -> dict[str, Any] | None:
+    def find_pathway(
+        self, actor: str, citizen_ref: Any
+    ) -> dict[str, Any] | list[dict[str, Any]] | None:
         with self.db.unit_of_work() as uow:
-            return handlers.find_pathway(uow, **args)
+            if citizen_ref is None:  # the caller's own pathways
+                return queries.own_pathways(uow, actor=actor)
+            return handlers.find_pathway(uow, actor=actor, citizen_ref=citizen_ref)
 
     @rpc
     @validated(c.GetPathwayArgs)
-    def get_pathway(self, actor: str, **args: Any) -> dict[str, Any]:
+    def get_pathway(self, **args: Any) -> dict[str, Any]:
         with self.db.unit_of_work() as uow:
-            return handlers.get_pathway(uow, **args)
+            return queries.get_pathway(uow, **args)
 
     @rpc
     @validated(c.TimelineArgs)
-    def timeline(self, actor: str, **args: Any) -> dict[str, Any]:
+    def timeline(self, **args: Any) -> dict[str, Any]:
         with self.db.unit_of_work() as uow:
-            return handlers.timeline(uow, **args)
+            return queries.timeline(uow, **args)
 
     @rpc
     @validated(c.AddMemberArgs)
@@ -163,7 +172,7 @@ class CoordinationService:
 
     @rpc
     @validated(c.ProposeSlotsArgs)
-    def propose_slots(self, actor: str, **args: Any) -> dict[str, Any]:
+    def propose_slots(self, **args: Any) -> dict[str, Any]:
         with self.db.unit_of_work() as uow:
             return handlers.propose_slots(uow, **args)
 
@@ -216,3 +225,64 @@ class CoordinationService:
     def set_action_status(self, **args: Any) -> dict[str, Any]:
         with self.db.unit_of_work() as uow:
             return handlers.set_action_status(uow, notice_days=self._notice_days(), **args)
+
+    @rpc
+    @validated(c.ListPlanVersionsArgs)
+    def list_plan_versions(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return queries.list_plan_versions(uow, **args)
+
+    @rpc
+    @validated(c.GetPlanVersionArgs)
+    def get_plan_version(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return queries.get_plan_version(uow, **args)
+
+    # -- network contacts (notifications asks at send time) -----------------------------
+
+    @rpc
+    @validated(c.GetParticipantContactArgs)
+    def get_participant_contact(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return queries.get_participant_contact(uow, **args)
+
+    # -- worklists --------------------------------------------------------------------------
+
+    @rpc
+    @validated(c.AwaitingTovholderArgs)
+    def awaiting_tovholder(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return queries.awaiting_tovholder(
+                uow, appoint_within_days=self._appoint_within_days(), **args)
+
+    @rpc
+    @validated(c.MyPathwaysArgs)
+    def my_pathways(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return queries.my_pathways(uow, **args)
+
+    @rpc
+    @validated(c.MyMeetingsArgs)
+    def my_meetings(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return queries.my_meetings(uow, **args)
+
+    @rpc
+    @validated(c.MyActionsArgs)
+    def my_actions(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return queries.my_actions(uow, notice_days=self._notice_days(), **args)
+
+    @rpc
+    @validated(c.MyHousingAlertsArgs)
+    def my_housing_alerts(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return queries.my_housing_alerts(uow, **args)
+
+    # -- statistics ----------------------------------------------------------------------------
+
+    @rpc
+    @validated(c.PathwayStatisticsArgs)
+    def pathway_statistics(self, actor: str, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return queries.pathway_statistics(uow, **args)

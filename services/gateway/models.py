@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Boolean, Integer, MetaData, String
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.tables import add_kit_tables
@@ -100,3 +100,22 @@ class Denial(Base):
     method: Mapped[str] = mapped_column(String(8))
     path: Mapped[str] = mapped_column(String(300))
     reason: Mapped[str] = mapped_column(String(64))
+
+
+class IdempotencyKey(Base):
+    """A state-changing request's idempotency key (a web form's hidden key, or an API
+    client's `Idempotency-Key` header), with what it led to: a second request with the
+    same key gets the first one's answer instead of doing the work again. Kept 24 hours.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    # sha256 of (key, what it was sent to): a key is only ever compared within its target.
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    principal: Mapped[str] = mapped_column(String(160))
+    body_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: under way
+    location: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    response: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

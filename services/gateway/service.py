@@ -13,7 +13,7 @@ from amqp.exceptions import ChannelError
 from nameko.dependency_providers import Config
 from nameko.exceptions import RemoteError, UnknownService
 from nameko.rpc import RpcProxy
-from nameko.web.handlers import HttpRequestHandler, http
+from nameko.web.handlers import HttpRequestHandler
 from werkzeug.routing import BaseConverter, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -23,13 +23,22 @@ from services.common.deadletters import DeadLetters, find_dead_letter
 from services.common.errors import NotFound
 from services.common.health import readiness
 from services.gateway import api, openapi, signin
-from services.gateway.auth import Identity
+from services.gateway.auth import SESSION_COOKIE, Identity, session_identity
+from services.gateway.idempotency import FormSubmissions
 from services.gateway.models import Denial, metadata
 from services.gateway.oidc import InvalidToken, ProviderUnavailable
+from services.web.app import RpcProblem, WebApp, web_app
 
 log = logging.getLogger(__name__)
 
 KNOWN_SERVICES = ("intake", "coordination", "housing", "notifications")
+
+
+def wall_clock() -> dt.datetime:
+    """Sign-in, sessions and tokens live in real time: the provider's tokens carry
+    wall-clock times, and moving the services' business clock (as tests do) must not
+    sign anyone out or revive an expired token."""
+    return dt.datetime.now(dt.UTC)
 
 
 def json_response(data: Any, status: int = 200) -> Response:
@@ -76,12 +85,34 @@ class GatewayService:
 
     @catch_all("GET,POST,PUT,PATCH,DELETE,OPTIONS", "/<anypath:path>")
     def handle(self, request: Request, path: str) -> Response:
+        if WebApp.handles(request.path):
+            return self._web(request)
         return self._handle(request)
 
-    @http("GET", "/")
-    def root(self, request: Request) -> Response:
-        return json_response({"service": "samspil-gateway", "openapi": "/api/openapi.json",
-                              "docs": "/api/docs"})
+    # -- the staff web app (services/web) ----------------------------------------------
+
+    def _web(self, request: Request) -> Response:
+        now = wall_clock()
+
+        def identity_of() -> Identity | None:
+            with self.db.read() as session:
+                return session_identity(session, request.cookies.get(SESSION_COOKIE), now)
+
+        def caller(service: str, method: str, **args: Any) -> Any:
+            try:
+                return self._call(service, method, args,
+                                  float(self.config.get("RPC_TIMEOUT_SECONDS", 10)))
+            except api.Problem as problem:
+                raise RpcProblem(problem.status, problem.title, problem.errors,
+                                 problem.detail) from None
+
+        try:
+            return web_app().respond(request, identity_of=identity_of, caller=caller,
+                                     now=self.clock.now(),
+                                     submissions=FormSubmissions(self.db, wall_clock))
+        except Exception:
+            log.exception("web: unexpected error on %s %s", request.method, request.path)
+            return web_app().failure()
 
     # -- the request cycle ------------------------------------------------------------
 
@@ -147,7 +178,7 @@ class GatewayService:
     def _identity(self, request: Request) -> Identity | None:
         try:
             return self.identities.authenticator.authenticate(
-                self.db.read, request.headers.get("Authorization"), self.clock.now())
+                self.db.read, request.headers.get("Authorization"), wall_clock())
         except InvalidToken as exc:
             # Say why (expired, wrong audience, bad signature), never echo the token.
             raise api.Denied(401, "Unauthorized", "invalid_token",
@@ -168,15 +199,15 @@ class GatewayService:
     # -- routes answered by the gateway itself ------------------------------------------
 
     def _local_auth_login(self, request: Request, identity: Any, args: dict[str, str]) -> Response:
-        return signin.login(self.identities, self.db, request, self.clock.now())
+        return signin.login(self.identities, self.db, request, wall_clock())
 
     def _local_auth_callback(self, request: Request, identity: Any,
                              args: dict[str, str]) -> Response:
-        return signin.callback(self.identities, self.db, request, self.clock.now())
+        return signin.callback(self.identities, self.db, request, wall_clock())
 
     def _local_auth_logout(self, request: Request, identity: Any,
                            args: dict[str, str]) -> Response:
-        return signin.logout(self.identities, self.db, request, self.clock.now())
+        return signin.logout(self.identities, self.db, request, wall_clock())
 
     def _local_me(self, request: Request, identity: Identity, args: dict[str, str]) -> Response:
         return json_response(signin.me(identity))
@@ -192,17 +223,17 @@ class GatewayService:
 
     def _local_tokens_list(self, request: Request, identity: Identity,
                            args: dict[str, str]) -> Response:
-        return json_response(signin.tokens_list(self.db, self.clock.now()))
+        return json_response(signin.tokens_list(self.db, wall_clock()))
 
     def _local_tokens_create(self, request: Request, identity: Identity,
                              args: dict[str, str]) -> Response:
         body = self._body(request)
-        return json_response(signin.tokens_create(self.db, body, identity, self.clock.now()), 201)
+        return json_response(signin.tokens_create(self.db, body, identity, wall_clock()), 201)
 
     def _local_tokens_revoke(self, request: Request, identity: Identity,
                              args: dict[str, str]) -> Response:
         return json_response(signin.tokens_revoke(self.identities, self.db, args["token_id"],
-                                                   identity, self.clock.now()))
+                                                   identity, wall_clock()))
 
     def _body(self, request: Request) -> dict[str, Any]:
         return api.read_json(request, int(self.config.get("MAX_BODY_BYTES",

@@ -17,15 +17,18 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from contracts.actor import ActorKind
 from contracts.envelope import Envelope
-from services.common import deadlines
+from services.common import access, deadlines, worklist
+from services.common.access import Action
 from services.common.db import Store, UnitOfWork
-from services.common.errors import NotFound
-from services.housing import wire
+from services.common.errors import DomainError, NotFound
+from services.common.localtime import local_day
+from services.housing import case_list, wire
 from services.housing.ladder import (
     ArrearsCase,
     ArrearsReport,
@@ -54,6 +57,27 @@ KIND_PREFIX = "housing."
 
 #: Asks intake for a citizen_ref: (actor, cpr, name, birth_date) -> citizen_ref or None.
 MatchCitizen = Callable[..., str | None]
+
+#: Who changes a case when one of its deadlines fires.
+SWEEP_ACTOR = "housing:sweep"
+
+# Why a case was read or changed, for the access log when the caller gives no purpose:
+# the citizen reads these when asking who looked at their data and why.
+PURPOSE_REPORT = "indberetning af huslejerestance"
+PURPOSE_CASE = "opfølgning på huslejerestance"
+PURPOSE_DEADLINE = "frist i sag om huslejerestance"
+PURPOSE_WORKLIST = "arbejdsliste over huslejerestancer"
+PURPOSE_PARTNER_STATUS = "besked til boligforeningen om lejemålet"
+
+#: What the access log calls an arrears case.
+WHAT_CASE = "arrears_case"
+
+
+def purpose_of(actor: str, default: str) -> str:
+    """The purpose the caller gave (the gateway or web app sets it on the actor), or
+    the use case's Danish default."""
+    given: str | None = getattr(actor, "purpose", None)
+    return given or default
 
 # ------------------------------------------------------------------------ associations
 
@@ -258,6 +282,24 @@ def _case(session: Session, row: ArrearsCaseRow, settings: LadderSettings) -> Ar
     return case
 
 
+def case_columns(case: ArrearsCase) -> dict[str, Any]:
+    """The row's columns that follow from the case: its state, what queries filter on,
+    and the worklist's stored sort key (services.housing.case_list)."""
+    key = case_list.sort_key(case)
+    return {
+        "state": case.to_state(),
+        "level": case.level.value,
+        "association_id": case.association_id,
+        "tenancy_ref": case.tenancy_ref,
+        "open_tenancy_ref": case.tenancy_ref if case.is_open else None,
+        "citizen_ref": uuid.UUID(case.citizen_ref) if case.citizen_ref else None,
+        "closed_at": case.closed_at,
+        "closure": case.closure.value if case.closure else None,
+        "worklist_priority": key.priority,
+        "worklist_due_at": key.due_at,
+    }
+
+
 def _save(
     uow: UnitOfWork,
     row: ArrearsCaseRow,
@@ -266,28 +308,35 @@ def _save(
     level_before: Any,
     *,
     actor: str,
+    purpose: str,
 ) -> None:
-    """Write the case, keep its deadline rows equal to its stored deadlines, and add
-    its outgoing messages to the outbox: one transaction."""
+    """Write the case, keep its deadline rows equal to its stored deadlines, add its
+    outgoing messages to the outbox and log the change (and every statement to the
+    association): one transaction."""
     now = uow.clock.now()
-    row.state = case.to_state()
-    row.level = case.level.value
-    row.association_id = case.association_id
-    row.tenancy_ref = case.tenancy_ref
-    row.open_tenancy_ref = case.tenancy_ref if case.is_open else None
-    row.citizen_ref = uuid.UUID(case.citizen_ref) if case.citizen_ref else None
-    row.closed_at = case.closed_at
-    row.closure = case.closure.value if case.closure else None
+    for name, value in case_columns(case).items():
+        setattr(row, name, value)
     row.version = (row.version or 0) + 1
     row.updated_at = now
     row.updated_by = actor
     uow.session.flush()
     _sync_deadlines(uow, case)
+    access.record(
+        uow, actor=actor, action=Action.CHANGE, what=WHAT_CASE, purpose=purpose,
+        citizen_ref=case.citizen_ref, subject_id=case.case_id,
+    )
     for message in wire.outgoing_messages(
         events, level_before, pakrav_deadline=case.pakrav_deadline,
         timezone=case.settings.timezone,
     ):
         uow.add_event(message.type, message.payload, correlation_id=message.correlation_id)
+        if message.type == "housing.partner_status":
+            # The case's status leaves for the boligforening: a disclosure.
+            access.record(
+                uow, actor=actor, action=Action.DISCLOSURE, what="partner_status",
+                purpose=PURPOSE_PARTNER_STATUS, citizen_ref=case.citizen_ref,
+                subject_id=case.case_id,
+            )
 
 
 def _sync_deadlines(uow: UnitOfWork, case: ArrearsCase) -> None:
@@ -429,7 +478,8 @@ def _open_or_update(
             case.set_has_tovholder(has_tovholder(session, case.citizen_ref or report.citizen_ref))
             case.update_from_report(report, now)
         case.escalate_if_due(now)  # a påkrav deadline already passed escalates at once
-        _save(uow, row, case, case.pull_events(), level_before, actor=actor)
+        _save(uow, row, case, case.pull_events(), level_before, actor=actor,
+              purpose=purpose_of(actor, PURPOSE_REPORT))
         uow.commit()
     return case, level_before is None
 
@@ -492,17 +542,29 @@ def run_command(
         level_before = case.level
         now = uow.clock.now()
         COMMANDS[command](case, now, **args)
-        _save(uow, row, case, case.pull_events(), level_before, actor=actor)
+        _save(uow, row, case, case.pull_events(), level_before, actor=actor,
+              purpose=purpose_of(actor, PURPOSE_CASE))
         uow.commit()
     return case_view(case)
 
 
-def get_case(store: Store, settings: LadderSettings, *, case_id: uuid.UUID) -> dict[str, Any]:
-    with store.read() as session:
-        row = session.get(ArrearsCaseRow, case_id)
+def get_case(
+    store: Store, settings: LadderSettings, *, actor: str, case_id: uuid.UUID
+) -> dict[str, Any]:
+    """The case as staff see it (the gateway narrows it for a partner); the read is
+    logged."""
+    with store.unit_of_work() as uow:
+        row = uow.session.get(ArrearsCaseRow, case_id)
         if row is None:
             raise NotFound("case_id", "No arrears case with this id.")
-        return case_view(_case(session, row, settings))
+        view = case_view(_case(uow.session, row, settings))
+        access.record(
+            uow, actor=actor, action=Action.READ, what=WHAT_CASE,
+            purpose=purpose_of(actor, PURPOSE_CASE), citizen_ref=row.citizen_ref,
+            subject_id=row.id,
+        )
+        uow.commit()
+    return view
 
 
 def report_for_association(
@@ -552,7 +614,8 @@ def sweep(store: Store, settings: LadderSettings, now: dt.datetime) -> int:
                 case = _case(uow.session, row, settings)
                 level_before = case.level
                 case.escalate_if_due(now)
-                _save(uow, row, case, case.pull_events(), level_before, actor="housing:sweep")
+                _save(uow, row, case, case.pull_events(), level_before, actor=SWEEP_ACTOR,
+                      purpose=PURPOSE_DEADLINE)
                 uow.commit()
                 fired += 1
         except Exception:
@@ -560,3 +623,82 @@ def sweep(store: Store, settings: LadderSettings, now: dt.datetime) -> int:
                           deadline.kind, deadline.subject_id)
     return fired
 
+
+
+# --------------------------------------------------------------------------- worklist
+
+#: The officers' lists of open and of closed cases (their cursors are not interchangeable).
+WORKLIST_OPEN = "housing.cases.open"
+WORKLIST_CLOSED = "housing.cases.closed"
+WORKLIST_STATUSES = ("open", "closed")
+def case_worklist_query(
+    *, status: str = "open", level: str | None = None, association_id: str | None = None
+) -> tuple[Select[Any], list[worklist.SortColumn], str]:
+    """The SQL of the officers' list: (query, order, list name) for `worklist.paginate`.
+
+    Open cases in `case_list`'s order, from the stored sort key (served by the partial
+    indexes ix_arrears_cases_worklist*); closed cases most recently closed first. The
+    sort-key columns are selected first, as `paginate` expects."""
+    if status not in WORKLIST_STATUSES:
+        raise DomainError("status", "housing.worklist_status_unknown",
+                          "Choose the open or the closed cases.")
+    cases = ArrearsCaseRow
+    if status == "open":
+        order = [worklist.asc(cases.worklist_priority), worklist.asc(cases.worklist_due_at),
+                 worklist.asc(cases.id)]
+        query = select(cases.worklist_priority, cases.worklist_due_at, cases.id,
+                       cases.state).where(cases.closed_at.is_(None))
+        name = WORKLIST_OPEN
+    else:
+        order = [worklist.desc(cases.closed_at), worklist.desc(cases.id)]
+        query = select(cases.closed_at, cases.id, cases.state).where(
+            cases.closed_at.is_not(None))
+        name = WORKLIST_CLOSED
+    if level is not None:
+        query = query.where(cases.level == str(level))
+    if association_id is not None:
+        query = query.where(cases.association_id == association_id)
+    return query, order, name
+
+
+def case_worklist(
+    uow: UnitOfWork,
+    settings: LadderSettings,
+    *,
+    actor: str,
+    cursor: str | None = None,
+    limit: int = worklist.DEFAULT_LIMIT,
+    status: str = "open",
+    level: str | None = None,
+    association_id: str | None = None,
+) -> dict[str, Any]:
+    """One page of the housing officers' worklist (services.housing.case_list), logged
+    as one search. Not for partners: a boligforening sees its own cases one by one."""
+    if getattr(actor, "kind", None) is ActorKind.PARTNER:
+        raise DomainError("actor", "housing.worklist_for_staff_only",
+                          "The worklist of arrears cases is for the municipality's staff.")
+    query, order, name = case_worklist_query(
+        status=status, level=level, association_id=association_id)
+    page = worklist.paginate(uow.session, query, order=order, list_name=name,
+                             cursor=cursor, limit=limit)
+    filters = {"level": level and str(level), "association_id": association_id}
+    access.record(
+        uow, actor=actor, action=Action.SEARCH, what=WHAT_CASE,
+        purpose=purpose_of(actor, PURPOSE_WORKLIST),
+        criterion=" ".join([name, *(f"{k}={v}" for k, v in filters.items() if v)])[:300],
+    )
+    uow.commit()
+    today = local_day(uow.clock.now())
+    return page.render(lambda row: case_item(
+        ArrearsCase.from_state(row.state, settings), today))
+
+
+def case_item(case: ArrearsCase, today: dt.date) -> dict[str, Any]:
+    """One item of the officers' list (contracts.worklist's shape)."""
+    code, text = case_list.reason(case)
+    step = case_list.next_step(case)
+    return worklist.item(
+        kind="housing_case", subject_type="arrears_case", subject_id=case.case_id,
+        reason_code=code, reason=text, due_on=step.due_on, due_at=step.due_at, today=today,
+        citizen_ref=case.citizen_ref, **case_list.details(case, today),
+    )

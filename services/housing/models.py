@@ -14,7 +14,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, MetaData, String, Uuid
+from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, SmallInteger, String, Uuid, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.tables import add_kit_tables
@@ -88,6 +88,31 @@ class ArrearsCaseRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str] = mapped_column(String(128))
+    # The housing officers' worklist sorts on these (services.housing.case_list.sort_key),
+    # written on every save and never computed from the clock at read time, so a case
+    # keeps its place on the list until the case itself changes.
+    # 0: the § 81 a warning stands (help would come after the påkrav deadline); 1: other.
+    worklist_priority: Mapped[int] = mapped_column(SmallInteger)
+    # The next stored deadline; case_list.NO_DEADLINE when there is none.
+    worklist_due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # The open cases' list, whole and filtered by level or association: an index
+        # range in the list's order, so a page reads `limit` rows, however deep.
+        Index("ix_arrears_cases_worklist", "worklist_priority", "worklist_due_at", "id",
+              postgresql_where=text("closed_at IS NULL"),
+              sqlite_where=text("closed_at IS NULL")),
+        Index("ix_arrears_cases_worklist_level", "level", "worklist_priority",
+              "worklist_due_at", "id",
+              postgresql_where=text("closed_at IS NULL"),
+              sqlite_where=text("closed_at IS NULL")),
+        Index("ix_arrears_cases_worklist_association", "association_id", "worklist_priority",
+              "worklist_due_at", "id",
+              postgresql_where=text("closed_at IS NULL"),
+              sqlite_where=text("closed_at IS NULL")),
+        # The closed cases' list: most recently closed first.
+        Index("ix_arrears_cases_closed", "closed_at", "id"),
+    )
 
 
 class PathwayTovholder(Base):

@@ -11,6 +11,7 @@ from contracts.housing import (
     ApplyForHelpArgs,
     AssociationReportArgs,
     CaseArgs,
+    CaseWorklistArgs,
     CloseCaseArgs,
     GrantHelpArgs,
     RegisterAssociationArgs,
@@ -58,12 +59,18 @@ class HousingService:
     @rpc
     @validated(CaseArgs)
     def get_case(self, actor: str, case_id: uuid.UUID) -> dict[str, Any]:
-        return handlers.get_case(self.db, self.settings, case_id=case_id)
+        return handlers.get_case(self.db, self.settings, actor=actor, case_id=case_id)
 
     @rpc
     @validated(AssociationReportArgs)
     def association_report(self, actor: str, **args: Any) -> dict[str, Any]:
         return handlers.report_for_association(self.db, self.settings, **args)
+
+    @rpc
+    @validated(CaseWorklistArgs)
+    def case_worklist(self, actor: str, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.case_worklist(uow, self.settings, actor=actor, **args)
 
     # ------------------------------------------------------------------ the ladder
 

@@ -29,11 +29,23 @@ def clean_name(name: str) -> str:
     return cleaned
 
 
+def clean_address(address: str | None) -> str | None:
+    """The citizen's address as free text (e.g. "Hedelyngen 12, st. tv., 2750 Ballerup"),
+    spaces collapsed; None clears it. Intake keeps it for home meetings only; letters go
+    by Digital Post or to the address in the CPR register."""
+    if address is None:
+        return None
+    cleaned = " ".join(address.split())
+    if not cleaned:
+        raise DomainError("address", "contact.address_blank", "Write the address, or null.")
+    return cleaned
+
+
 def check_contact(preferred_channel: str, email: str | None, phone: str | None) -> None:
     """The preferred channel must be one the citizen can be reached on.
 
     E-mail needs an address, SMS a phone number; a letter goes by Digital Post or
-    paper to the registered address, which intake does not keep.
+    paper to the address in the CPR register (not the free-text `address`).
     """
     if preferred_channel not in CONTACT_CHANNELS:
         raise DomainError(

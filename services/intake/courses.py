@@ -10,9 +10,18 @@ The clocks of a course, each a setting in `CourseSettings`:
 - tværgående udvalg (cross-unit review panel): a reminder to request the review
   `review_lead_days` before the planned end, if it has not been requested;
 - brobygning (bridge building): due `bridging_lead_months` before the planned end;
-- 4-week rule (aftaler ikke overholdt, agreements not kept): see `Course.broken_agreements_end_on`;
+- 4-week rule (aftaler ikke overholdt, agreements not kept): see
+  `Course.broken_agreements_rule_on`. The rule only *proposes* an ending; a person
+  confirms it (dated the day of the decision) or records that the citizen is back on
+  track (`confirm_ending`, `back_on_track`);
 - planned end: ends the course if the review approved it, else reports it overdue;
 - maximum length: a § 82 b or SFT course is ended when it is reached, whatever else.
+
+Messages already sent about a course are facts the course cannot contradict: an
+ending never takes a date before the last day a message about the course went out
+(`last_message_on`), and a late sweep that finds the course ended by its dates does
+not send the messages it missed (see `apply_due`). A course that ends before its
+planned end cancels every bridging message sent for it (`BridgingCancelled`).
 
 All clocks count in calendar days or calendar months; "on day D" means from the
 start of D in Fronten's local time.
@@ -131,7 +140,7 @@ class EndReason(StrEnum):
     """Why a course ended. Only PLANNED_END needs the review panel's decision."""
 
     PLANNED_END = "planned_end"  # ended by Fronten, early or on time, after review
-    BROKEN_AGREEMENTS = "broken_agreements"  # the 4-week rule; set by apply_due only
+    BROKEN_AGREEMENTS = "broken_agreements"  # the 4-week rule, confirmed by a person
     MAX_LENGTH_REACHED = "max_length_reached"  # the law's limit; set by apply_due only
     CITIZEN_WITHDREW = "citizen_withdrew"  # the citizen may always stop
 
@@ -142,6 +151,17 @@ class ReviewDecision(StrEnum):
     END = "end"  # approved: the course may end
     REFER_85 = "refer_85"  # end, and refer to Social Vejledning for a § 85 assessment
     CONTINUE = "continue"  # continue within the maximum length, to a new planned end
+
+
+class EndingDecision(StrEnum):
+    """What a person decided about a proposal to end a course (the 4-week rule)."""
+
+    CONFIRMED = "confirmed"  # the course ends, dated the day of the decision
+    BACK_ON_TRACK = "back_on_track"  # the citizen keeps the agreements again: it continues
+    ENDED_OTHERWISE = "ended_otherwise"  # the course ended for another reason first
+
+
+FOUR_WEEK_RULE = "four_weeks_broken_agreements"
 
 
 class ReferralOutcome(StrEnum):
@@ -199,6 +219,18 @@ class Review:
     planned_end: dt.date  # the planned end the review is about
     decided_on: dt.date | None = None
     decision: ReviewDecision | None = None
+
+
+@dataclass
+class EndingProposal:
+    """The 4-week rule's proposal to end the course, and what a person decided."""
+
+    proposed_on: dt.date  # the day the proposal was made (the day the rule was seen met)
+    rule_met_on: dt.date  # the day the dates meet the rule (may be earlier: a late entry)
+    last_kept_on: dt.date | None  # the last kept agreement; None if none was ever kept
+    rule: str = FOUR_WEEK_RULE
+    decision: EndingDecision | None = None
+    decided_on: dt.date | None = None
 
 
 @dataclass
@@ -290,6 +322,33 @@ class CourseEnded:
 
 
 @dataclass(frozen=True)
+class EndingProposed:
+    """The 4-week rule is met: a person must confirm the ending or say the citizen is
+    back on track."""
+
+    proposed_on: dt.date
+    rule_met_on: dt.date
+    last_kept_on: dt.date | None
+
+
+@dataclass(frozen=True)
+class BackOnTrack:
+    """A person rejected the proposal: the citizen keeps the agreements again."""
+
+    decided_on: dt.date
+
+
+@dataclass(frozen=True)
+class BridgingCancelled:
+    """The course ended before its planned end: the bridging announced to this partner
+    kind (on `due_on`) will not happen."""
+
+    partner_kind: PartnerKind
+    due_on: dt.date
+    cancelled_on: dt.date
+
+
+@dataclass(frozen=True)
 class ReferredTo85:
     referred_on: dt.date
 
@@ -313,9 +372,19 @@ CourseEvent = (
     | BridgingPartnerMissing
     | EndOverdue
     | CourseEnded
+    | EndingProposed
+    | BackOnTrack
+    | BridgingCancelled
     | ReferredTo85
     | Referral85Decided
 )
+
+# Events that tell someone outside the course's own record that the course is running
+# (a partner, Social Vejledning, the review panel, Fronten's mailbox): once one is sent
+# on a day, the course can no longer end before that day.
+MESSAGE_EVENTS = (BridgingDue, ReviewRequested, ReferredTo85, EndingProposed)
+# Clocks whose firing sends such a message: a late sweep that ends the course skips them.
+_MESSAGE_DEADLINES = frozenset({DeadlineKind.BRIDGING_DUE, DeadlineKind.BROKEN_AGREEMENTS})
 
 
 # --- the aggregate ---------------------------------------------------------------------
@@ -363,6 +432,9 @@ class Course:
     bridging_partner_kinds: frozenset[PartnerKind] = frozenset()
     review: Review | None = None
     referrals_85: list[Referral85] = field(default_factory=list)
+    ending_proposals: list[EndingProposal] = field(default_factory=list)
+    # The last day a message about the course was sent (MESSAGE_EVENTS): no ending before it.
+    last_message_on: dt.date | None = None
     fired: set[str] = field(default_factory=set)
     events: list[CourseEvent] = field(default_factory=list, compare=False, repr=False)
 
@@ -451,26 +523,59 @@ class Course:
     @property
     def last_kept_on(self) -> dt.date:
         """The last day an agreement was kept, or the start if none has been."""
-        kept = [record.on for record in self.attendance if record.kept]
-        return max(kept, default=self.start_date)
+        return self.last_kept_agreement_on or self.start_date
 
     @property
-    def broken_agreements_end_on(self) -> dt.date | None:
-        """The day the 4-week rule ends the course, if it is armed.
+    def last_kept_agreement_on(self) -> dt.date | None:
+        """The last day an agreement was kept; None if none has been."""
+        return max((record.on for record in self.attendance if record.kept), default=None)
+
+    @property
+    def four_week_anchor(self) -> dt.date:
+        """The day the 4-week window runs from: the last kept agreement (or the start),
+        or the last day a person found the citizen back on track, whichever is later."""
+        back = [
+            p.decided_on
+            for p in self.ending_proposals
+            if p.decision is EndingDecision.BACK_ON_TRACK and p.decided_on is not None
+        ]
+        return max([self.last_kept_on, *back])
+
+    @property
+    def broken_agreements_rule_on(self) -> dt.date | None:
+        """The day the 4-week rule is met, if it is armed: the rule then proposes an end.
 
         The rule, as decided: let K be the last day an agreement was kept (or the
-        start, if none has been). If at least one broken agreement is recorded on a
-        day after K, the course ends on K + `broken_agreement_window_days` (28), unless
-        a kept agreement is recorded on or before that day first. So with K on 1 March
-        and a broken agreement on 5 March, the course is still active on 28 March (27
-        days) and ends on 29 March (28 days). Days with no agreement at all neither
-        keep nor break it: silence alone never ends a course. A kept and a broken
-        agreement on the same day count as kept.
+        start, if none has been; or the day a person found the citizen back on track,
+        if later). If at least one broken agreement is recorded on a day after K, the
+        rule is met on K + `broken_agreement_window_days` (28), unless a kept agreement
+        is recorded on or before that day first. So with K on 1 March and a broken
+        agreement on 5 March, nothing happens on 28 March (27 days) and the ending is
+        proposed on 29 March (28 days). Days with no agreement at all neither keep nor
+        break it: silence alone never ends a course. A kept and a broken agreement on
+        the same day count as kept. While a proposal waits for a person, the rule is
+        not armed again.
         """
-        last_kept = self.last_kept_on
-        if not any(not record.kept and record.on > last_kept for record in self.attendance):
+        if self.open_ending_proposal is not None:
             return None
-        return last_kept + dt.timedelta(days=self.settings.broken_agreement_window_days)
+        anchor = self.four_week_anchor
+        if not any(not record.kept and record.on > anchor for record in self.attendance):
+            return None
+        return anchor + dt.timedelta(days=self.settings.broken_agreement_window_days)
+
+    @property
+    def open_ending_proposal(self) -> EndingProposal | None:
+        return next((p for p in self.ending_proposals if p.decision is None), None)
+
+    @property
+    def told_bridging(self) -> list[tuple[PartnerKind, dt.date]]:
+        """(partner kind, announced due day) of every bridging_due sent for the course."""
+        told = []
+        for key in sorted(self.fired):
+            parts = key.split(":")
+            if len(parts) == 3 and parts[0] == str(DeadlineKind.BRIDGING_DUE):
+                told.append((PartnerKind(parts[1]), dt.date.fromisoformat(parts[2])))
+        return told
 
     @property
     def is_active(self) -> bool:
@@ -500,8 +605,9 @@ class Course:
     def record_attendance(self, on: dt.date, kept: bool) -> None:
         """Record whether an agreement on `on` was kept (overholdt) or broken.
 
-        The 4-week rule is applied by `apply_due`, not here, so that a late entry
-        for an earlier day is judged by the dates, not by when it was typed in.
+        The 4-week rule is applied by `apply_due`, not here: a late entry for an
+        earlier day is judged by the dates, but its proposal is dated the day it is
+        made, and only a person ends the course.
         """
         self._require_active()
         latest = self.max_end
@@ -628,8 +734,9 @@ class Course:
 
         PLANNED_END (early or on time) needs the review panel's decision END or
         REFER_85, made no later than `on` (setting `review_required_before_end`).
-        CITIZEN_WITHDREW needs no review. BROKEN_AGREEMENTS and MAX_LENGTH_REACHED are
-        never given by hand: `apply_due` sets them from the dates.
+        CITIZEN_WITHDREW needs no review. BROKEN_AGREEMENTS is given by confirming the
+        4-week rule's proposal (`confirm_ending`), MAX_LENGTH_REACHED by the clock.
+        `on` is never before a message already sent about the course.
         """
         self._require_active()
         reason = EndReason(reason)
@@ -648,9 +755,28 @@ class Course:
                 "course.max_length_exceeded",
                 "The course cannot run past its maximum length.",
             )
+        self._require_no_later_messages(on)
         if reason is EndReason.PLANNED_END and self.settings.review_required_before_end:
             self._require_review_for_end(on)
         self._finish(reason, on)
+
+    def confirm_ending(self, on: dt.date) -> None:
+        """A person confirms the 4-week rule's proposal: the course ends on `on`, the day
+        of the decision (never earlier: not before the proposal, nor before a message
+        already sent about the course)."""
+        self._require_active()
+        proposal = self._require_open_proposal(on)
+        self._require_no_later_messages(on)
+        proposal.decision, proposal.decided_on = EndingDecision.CONFIRMED, on
+        self._finish(EndReason.BROKEN_AGREEMENTS, on)
+
+    def back_on_track(self, on: dt.date) -> None:
+        """A person rejects the proposal: the citizen is back on track as of `on`. The
+        4-week window then runs from `on` (or a later kept agreement)."""
+        self._require_active()
+        proposal = self._require_open_proposal(on)
+        proposal.decision, proposal.decided_on = EndingDecision.BACK_ON_TRACK, on
+        self.events.append(BackOnTrack(on))
 
     def apply_due(self, now: dt.date) -> list[CourseEvent]:
         """Fire everything due on or before `now` (the local day; a datetime is cut to its day).
@@ -658,27 +784,82 @@ class Course:
         Deadlines are handled in date order; once the course ends nothing more fires.
         Each reminder fires once (its key goes into `fired`), so a second call with
         the same `now` fires nothing new. Returns the events it added to `events`.
+
+        A late sweep (the service was down) that finds the course ended by its dates
+        (maximum length, an approved planned end) ends it on that day and does not send
+        the messages it missed before it (bridging, an ending proposal): they would tell
+        a partner that a finished course is running.
         """
         today = _as_day(now)
         start = len(self.events)
-        # Firing only ends the course or marks reminders sent; it never adds a deadline,
-        # so one pass over the due list in date order is complete.
-        for deadline in deadlines(self):
-            if deadline.due_on > today or not self.is_active:
+        # Firing only ends the course, proposes an end or marks reminders sent; it never
+        # adds an earlier deadline, so one pass over the due list in date order is complete.
+        due = [d for d in deadlines(self) if d.due_on <= today]
+        ends_in_this_pass = any(self._ends_course(d) for d in due)
+        for deadline in due:
+            if not self.is_active:
                 break
-            self._fire(deadline)
+            if ends_in_this_pass and deadline.kind in _MESSAGE_DEADLINES:
+                continue
+            self._fire(deadline, today)
         return self.events[start:]
+
+    def settle_history(self, today: dt.date) -> list[CourseEvent]:
+        """Import mode: a course registered after the fact has its past taken as handled.
+
+        Every clock that fell due before `today` is marked as passed without a reminder
+        or a message (follow-ups, the review reminder, bridging to the chosen partners,
+        the planned end); only what the dates decide by themselves is applied: the
+        maximum length (or an approved planned end) ends the course on its day. Clocks
+        due from `today` on run as for any course. Returns the events it added.
+        """
+        start = len(self.events)
+        for deadline in deadlines(self):
+            if deadline.due_on >= today or not self.is_active:
+                break
+            if self._ends_course(deadline):
+                reason = (
+                    EndReason.MAX_LENGTH_REACHED
+                    if deadline.kind is DeadlineKind.MAX_LENGTH
+                    else EndReason.PLANNED_END
+                )
+                self._finish(reason, deadline.due_on)
+                continue
+            if deadline.kind is DeadlineKind.BRIDGING_DUE:
+                for partner_kind in self.bridging_partner_kinds:
+                    self.fired.add(_settled_bridging_key(partner_kind, deadline.due_on))
+            self.fired.add(_key(deadline))
+        return self.events[start:]
+
+    def note_messages_sent(self, today: dt.date) -> None:
+        """The pending MESSAGE_EVENTS go out on `today`: no ending may take an earlier date."""
+        if any(isinstance(event, MESSAGE_EVENTS) for event in self.events):
+            self._note_sent(today)
 
     # --- internals -----------------------------------------------------------------
 
-    def _fire(self, deadline: Deadline) -> None:
+    def _note_sent(self, today: dt.date) -> None:
+        if self.last_message_on is None or today > self.last_message_on:
+            self.last_message_on = today
+
+    def _ends_course(self, deadline: Deadline) -> bool:
+        if deadline.kind is DeadlineKind.MAX_LENGTH:
+            return True
+        if deadline.kind is DeadlineKind.PLANNED_END:
+            return (
+                self._review_allows_end(deadline.due_on)
+                or not self.settings.review_required_before_end
+            )
+        return False
+
+    def _fire(self, deadline: Deadline, today: dt.date) -> None:
         kind, due_on = deadline.kind, deadline.due_on
         if kind is DeadlineKind.BROKEN_AGREEMENTS:
-            self._finish(EndReason.BROKEN_AGREEMENTS, due_on)
+            self._propose_ending(today, due_on)
         elif kind is DeadlineKind.MAX_LENGTH:
             self._finish(EndReason.MAX_LENGTH_REACHED, due_on)
         elif kind is DeadlineKind.PLANNED_END:
-            if self._review_allows_end(due_on) or not self.settings.review_required_before_end:
+            if self._ends_course(deadline):
                 self._finish(EndReason.PLANNED_END, due_on)
             else:
                 self.events.append(EndOverdue(self.planned_end))
@@ -688,20 +869,67 @@ class Course:
             missing = [
                 k
                 for k in sorted(self.bridging_partner_kinds)
-                if _bridging_key(k, due_on) not in self.fired
+                if not _bridging_settled(self.fired, k, due_on)
             ]
             for partner_kind in missing:
                 self.fired.add(_bridging_key(partner_kind, due_on))
                 self.events.append(BridgingDue(partner_kind, due_on, self.planned_end))
+                self._note_sent(today)
             if not self.bridging_partner_kinds:
                 self.events.append(BridgingPartnerMissing(due_on, self.planned_end))
         elif kind is DeadlineKind.FOLLOW_UP:
             self.events.append(FollowUpDue(due_on))
         self.fired.add(_key(deadline))
 
+    def _propose_ending(self, today: dt.date, rule_met_on: dt.date) -> None:
+        # Proposed on the day it is seen (a late entry about March, typed in on 30 June,
+        # proposes on 30 June), never dated back: a person decides from here.
+        proposal = EndingProposal(
+            proposed_on=max(today, rule_met_on),
+            rule_met_on=rule_met_on,
+            last_kept_on=self.last_kept_agreement_on,
+        )
+        self.ending_proposals.append(proposal)
+        self.events.append(
+            EndingProposed(proposal.proposed_on, rule_met_on, proposal.last_kept_on)
+        )
+        self._note_sent(proposal.proposed_on)
+
     def _finish(self, reason: EndReason, on: dt.date) -> None:
         self.status, self.ended_on, self.end_reason = CourseStatus.ENDED, on, reason
+        for proposal in self.ending_proposals:
+            if proposal.decision is None:  # ended another way before a person decided
+                proposal.decision, proposal.decided_on = EndingDecision.ENDED_OTHERWISE, on
         self.events.append(CourseEnded(reason, on))
+        if on < self.planned_end:
+            for partner_kind, due_on in self.told_bridging:
+                self.events.append(BridgingCancelled(partner_kind, due_on, on))
+
+    def _require_open_proposal(self, on: dt.date) -> EndingProposal:
+        proposal = self.open_ending_proposal
+        if proposal is None:
+            raise Conflict(
+                "ending_proposal",
+                "ending.none_proposed",
+                "No ending is proposed for this course.",
+            )
+        if on < proposal.proposed_on:
+            raise DomainError(
+                "decided_on",
+                "ending.before_proposal",
+                "The decision is made on or after the day of the proposal.",
+            )
+        return proposal
+
+    def _require_no_later_messages(self, on: dt.date) -> None:
+        sent = self.last_message_on
+        if sent is not None and on < sent:
+            raise DomainError(
+                "ended_on",
+                "course.end_before_messages",
+                f"Messages about the course were sent on {sent.isoformat()}: "
+                "it cannot end before that day.",
+            )
 
     def _review_allows_end(self, on: dt.date) -> bool:
         review = self.review
@@ -774,6 +1002,18 @@ def _bridging_key(partner_kind: PartnerKind, due_on: dt.date) -> str:
     return f"{DeadlineKind.BRIDGING_DUE}:{partner_kind}:{due_on.isoformat()}"
 
 
+def _settled_bridging_key(partner_kind: PartnerKind, due_on: dt.date) -> str:
+    """Imported history: this partner's bridging was handled before Samspil (not sent)."""
+    return f"{_bridging_key(partner_kind, due_on)}:settled"
+
+
+def _bridging_settled(fired: set[str], partner_kind: PartnerKind, due_on: dt.date) -> bool:
+    return (
+        _bridging_key(partner_kind, due_on) in fired
+        or _settled_bridging_key(partner_kind, due_on) in fired
+    )
+
+
 def deadlines(course: Course) -> list[Deadline]:
     """The pending deadlines of a course, earliest first (endings first on the same day).
 
@@ -792,14 +1032,14 @@ def deadlines(course: Course) -> list[Deadline]:
         pending.append(Deadline(DeadlineKind.REVIEW_DUE, course.review_due_on))
     bridging = Deadline(DeadlineKind.BRIDGING_DUE, course.bridging_due_on)
     untold = any(
-        _bridging_key(kind, bridging.due_on) not in course.fired
+        not _bridging_settled(course.fired, kind, bridging.due_on)
         for kind in course.bridging_partner_kinds
     )
     if _key(bridging) not in course.fired or untold:
         pending.append(bridging)
-    broken_end = course.broken_agreements_end_on
-    if broken_end is not None:
-        pending.append(Deadline(DeadlineKind.BROKEN_AGREEMENTS, broken_end))
+    rule_on = course.broken_agreements_rule_on
+    if rule_on is not None:
+        pending.append(Deadline(DeadlineKind.BROKEN_AGREEMENTS, rule_on))
     pending.append(Deadline(DeadlineKind.PLANNED_END, course.planned_end))
     if course.max_end is not None:
         pending.append(Deadline(DeadlineKind.MAX_LENGTH, course.max_end))

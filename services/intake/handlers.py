@@ -22,9 +22,10 @@ from services.common.access import Action
 from services.common.db import Store, UnitOfWork
 from services.common.errors import Conflict, DomainError, NotFound
 from services.common.localtime import local_day, start_of_local_day
-from services.intake import courses, inquiries, statistics
+from services.intake import courses, flags, inquiries, statistics
 from services.intake.citizens import (
     check_contact,
+    clean_address,
     clean_name,
     match_criterion,
     name_key,
@@ -39,6 +40,7 @@ from services.intake.models import (
     CourseRow,
     Inquiry,
     Referral85Row,
+    TargetGroupFlag,
 )
 from services.intake.repository import load_consent, load_course, new_course_row, save_course
 from services.intake.settings import IntakeContext
@@ -59,6 +61,15 @@ PURPOSE_COURSE = "forløb i Fronten"
 PURPOSE_PATHWAY = "henvisning til sammenhængende borgerforløb"
 PURPOSE_BRIDGING = "brobygning til samarbejdspartner"
 PURPOSE_ACCESS_LOG = "borgerens indsigt i opslag"
+PURPOSE_IMPORT = "indlæsning af historisk forløb"
+PURPOSE_FOLLOW_UP = "opfølgning i forløb"
+PURPOSE_TARGET_GROUP = "afgørelse om borger uden for målgruppen"
+
+# Inquiry outcomes that refer the citizen on: flagged when outside the target group.
+_REFERRAL_FLAGS = {
+    Outcome.REFERRAL_PATHWAY: flags.FlagSubject.PATHWAY_REFERRAL,
+    Outcome.REFERRAL_85: flags.FlagSubject.REFERRAL_85,
+}
 
 
 # --- inquiries -----------------------------------------------------------------------
@@ -76,6 +87,13 @@ def register_inquiry(
     registered_by: str,
 ) -> dict[str, Any]:
     now = uow.clock.now()
+    if citizen_ref is not None and uow.session.get(Citizen, citizen_ref) is None:
+        raise DomainError(
+            "citizen_ref",
+            "citizen.unknown",
+            "No citizen is registered with this citizen_ref: register the citizen first "
+            "(register_citizen), or leave citizen_ref out for anonymous advice.",
+        )
     new = inquiries.register_inquiry(
         channel=channel,
         inquirer_kind=inquirer_kind,
@@ -148,6 +166,41 @@ def _set_resolution(
     )
     if resolution.outcome is Outcome.REFERRAL_PATHWAY:
         _refer_to_pathway(uow, ctx, inquiry, resolution.resolved_at, actor)
+    subject = _REFERRAL_FLAGS.get(resolution.outcome)
+    if subject is not None and inquiry.citizen_ref is not None:
+        _flag_if_outside_target_group(
+            uow, ctx, citizen_ref=inquiry.citizen_ref, subject=subject,
+            subject_type="inquiry", subject_id=inquiry.id,
+            on=local_day(resolution.resolved_at), actor=actor,
+        )
+
+
+def _flag_if_outside_target_group(
+    uow: UnitOfWork,
+    ctx: IntakeContext,
+    *,
+    citizen_ref: uuid.UUID,
+    subject: flags.FlagSubject,
+    subject_type: str,
+    subject_id: uuid.UUID,
+    on: dt.date,
+    actor: str,
+) -> None:
+    """Flag (never refuse) a course or referral for someone outside the target group:
+    it goes on Fronten's list until a person decides."""
+    citizen = uow.session.get(Citizen, citizen_ref)
+    if citizen is None:
+        return
+    group = flags.outside_target_group(citizen.birth_date, on, ctx.settings.state_pension_age)
+    if group is None:
+        return
+    uow.session.add(
+        TargetGroupFlag(
+            id=uuid.uuid4(), citizen_ref=citizen_ref, subject=str(subject),
+            subject_type=subject_type, subject_id=subject_id, age=group.age, on_date=on,
+            flagged_at=uow.clock.now(), flagged_by=str(actor),
+        )
+    )
 
 
 def _refer_to_pathway(
@@ -263,6 +316,7 @@ def register_citizen(
     email: str | None,
     phone: str | None,
     preferred_channel: str,
+    address: str | None = None,
 ) -> dict[str, Any]:
     parsed = parse_cpr(cpr)
     cleaned = clean_name(name)
@@ -288,6 +342,7 @@ def register_citizen(
         name_key=name_key(cleaned),
         email=email,
         phone=phone,
+        address=clean_address(address),
         preferred_channel=str(preferred_channel),
         registered_at=now,
         registered_by=actor,
@@ -322,6 +377,8 @@ def update_contact(
     for key in ("email", "phone"):
         if key in changes:
             setattr(citizen, key, changes[key])
+    if "address" in changes:
+        citizen.address = clean_address(changes["address"])
     if "preferred_channel" in changes:
         citizen.preferred_channel = str(changes["preferred_channel"])
     check_contact(citizen.preferred_channel, citizen.email, citizen.phone)
@@ -340,6 +397,7 @@ def _contact_view(citizen: Citizen) -> dict[str, Any]:
         "name": citizen.name,
         "email": citizen.email,
         "phone": citizen.phone,
+        "address": citizen.address,
         "preferred_channel": citizen.preferred_channel,
     }
 
@@ -561,40 +619,82 @@ def start_course(
     start_date: dt.date | None,
     planned_end: dt.date | None,
     bridging_to: list[PartnerKind],
+    imported: bool = False,
 ) -> dict[str, Any]:
+    """Start a course from an inquiry with a registered citizen.
+
+    In import mode (`imported`) the course is history registered after the fact: the
+    inquiry is resolved as of the course's start (not today), and every clock that fell
+    due before today is settled without a reminder or a message to a partner
+    (`Course.settle_history`); only the maximum length still ends it on its day."""
     now = uow.clock.now()
+    today = local_day(now)
     inquiry = _inquiry(uow, inquiry_id, lock=True)
     current = Outcome(inquiry.outcome) if inquiry.outcome else None
     inquiries.check_course_for_inquiry(kind, inquiry.citizen_ref, current)
     assert inquiry.citizen_ref is not None
+    if uow.session.get(Citizen, inquiry.citizen_ref) is None:
+        raise DomainError(
+            "inquiry_id",
+            "course.citizen_unknown",
+            "The inquiry's citizen_ref is not a registered citizen: a course needs one.",
+        )
     if uow.session.scalar(select(CourseRow.id).where(CourseRow.inquiry_id == inquiry.id)):
         raise Conflict(
             "inquiry_id", "course.already_started", "A course was started for this inquiry already."
         )
+    start = start_date or today
+    inquiry_day = local_day(inquiry.registered_at)
+    if start < inquiry_day:
+        raise DomainError(
+            "start_date",
+            "course.before_inquiry",
+            f"A course cannot start before its inquiry ({inquiry_day.isoformat()}).",
+        )
     course = courses.Course.start(
         kind,
         str(inquiry.citizen_ref),
-        start_date or local_day(now),
+        start,
         planned_end,
         courses.validate_plan(plan["goals"], plan["follow_up_dates"]),
         bridging_to=bridging_to,
         settings=ctx.settings.course,
     )
     if current is None:  # starting the course is the inquiry's outcome
+        # Live: resolved now. Imported: resolved when the course started, not on the
+        # import day (never before the inquiry, never in the future).
+        resolved_at = (
+            max(inquiry.registered_at, min(now, start_of_local_day(start)))
+            if imported
+            else max(now, inquiry.registered_at)
+        )
         resolution = inquiries.resolve_inquiry(
             current_outcome=None,
             registered_at=inquiry.registered_at,
             citizen_ref=inquiry.citizen_ref,
             outcome=inquiries.COURSE_OUTCOMES[kind],
-            resolved_at=max(now, inquiry.registered_at),
+            resolved_at=resolved_at,
             conversations=None,
             now=now,
         )
         _set_resolution(uow, ctx, inquiry, resolution, actor)
-    row = new_course_row(course, inquiry_id=inquiry.id, started_by=actor, now=now)
-    # Anything already due (a course registered after its start) fires at once.
-    course.apply_due(local_day(now))
-    _save_course_changes(uow, row, course, actor)
+    row = new_course_row(
+        course, inquiry_id=inquiry.id, started_by=actor, now=now, imported=imported
+    )
+    if imported:
+        course.settle_history(today)
+    # Anything due today (or, live, a course registered after its start) fires at once.
+    course.apply_due(today)
+    _flag_if_outside_target_group(
+        uow, ctx, citizen_ref=inquiry.citizen_ref, subject=flags.FlagSubject.COURSE,
+        subject_type="course", subject_id=row.id, on=start, actor=actor,
+    )
+    _save_course_changes(uow, row, course, actor, ctx)
+    if imported:
+        access.record(
+            uow, actor=actor, action=Action.CHANGE, what="course",
+            purpose=PURPOSE_IMPORT, citizen_ref=row.citizen_ref, subject_id=row.id,
+        )
     uow.commit()
     return course_view(uow, row, course)
 
@@ -605,13 +705,14 @@ def _course_command(
     actor: str,
     course_id: uuid.UUID,
     command: Callable[[courses.Course, dt.date], None],
+    ctx: IntakeContext | None = None,
 ) -> dict[str, Any]:
     """Load the course (locked), bring its clocks up to today, run the command, save."""
     row, course = load_course(uow.session, course_id, lock=True)
     today = local_day(uow.clock.now())
     course.apply_due(today)
     command(course, today)
-    _save_course_changes(uow, row, course, actor)
+    _save_course_changes(uow, row, course, actor, ctx)
     uow.commit()
     return course_view(uow, row, course)
 
@@ -665,9 +766,10 @@ def decide_review(
     decision: str,
     on: dt.date | None,
     new_planned_end: dt.date | None,
+    ctx: IntakeContext | None = None,
 ) -> dict[str, Any]:
     return _course_command(
-        uow, actor=actor, course_id=course_id,
+        uow, actor=actor, course_id=course_id, ctx=ctx,
         command=lambda course, today: course.decide_review(
             decision, on or today, new_planned_end=new_planned_end
         ),
@@ -684,10 +786,15 @@ def extend_course(
 
 
 def refer_to_85(
-    uow: UnitOfWork, *, actor: str, course_id: uuid.UUID, on: dt.date | None
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    course_id: uuid.UUID,
+    on: dt.date | None,
+    ctx: IntakeContext | None = None,
 ) -> dict[str, Any]:
     return _course_command(
-        uow, actor=actor, course_id=course_id,
+        uow, actor=actor, course_id=course_id, ctx=ctx,
         command=lambda course, today: course.refer_to_85(on or today),
     )
 
@@ -708,6 +815,91 @@ def end_course(
         uow, actor=actor, course_id=course_id,
         command=lambda course, today: course.end(on or today, reason),
     )
+
+
+def confirm_course_ending(uow: UnitOfWork, *, actor: str, course_id: uuid.UUID) -> dict[str, Any]:
+    """A person confirms the 4-week rule's proposal: the course ends today."""
+    return _course_command(
+        uow, actor=actor, course_id=course_id,
+        command=lambda course, today: course.confirm_ending(today),
+    )
+
+
+def record_back_on_track(uow: UnitOfWork, *, actor: str, course_id: uuid.UUID) -> dict[str, Any]:
+    """A person rejects the 4-week rule's proposal: the citizen is back on track today."""
+    return _course_command(
+        uow, actor=actor, course_id=course_id,
+        command=lambda course, today: course.back_on_track(today),
+    )
+
+
+def record_follow_up(
+    uow: UnitOfWork, *, actor: str, course_id: uuid.UUID, follow_up_on: dt.date
+) -> dict[str, Any]:
+    """The follow-up agreed for `follow_up_on` was held: its notice is done and it leaves
+    Fronten's follow-up list. Only a follow-up that has fallen due can be recorded."""
+    row, course = load_course(uow.session, course_id, lock=True)
+    notice = uow.session.scalar(
+        select(CourseNotice).where(
+            CourseNotice.course_id == row.id,
+            CourseNotice.kind == "follow_up_due",
+            CourseNotice.due_on == follow_up_on,
+        )
+    )
+    if notice is None:
+        raise DomainError(
+            "follow_up_on",
+            "follow_up.not_due",
+            "No follow-up of this course has fallen due on that day.",
+        )
+    if notice.done_on is not None:
+        raise Conflict(
+            "follow_up_on", "follow_up.already_recorded", "This follow-up is recorded already."
+        )
+    notice.done_on = local_day(uow.clock.now())
+    notice.done_by = str(actor)
+    access.record(
+        uow, actor=actor, action=Action.CHANGE, what="course",
+        purpose=PURPOSE_FOLLOW_UP, citizen_ref=row.citizen_ref, subject_id=row.id,
+    )
+    uow.session.flush()
+    view = course_view(uow, row, course)
+    uow.commit()
+    return view
+
+
+def decide_target_group_flag(
+    uow: UnitOfWork, *, actor: str, flag_id: uuid.UUID, decision: str
+) -> dict[str, Any]:
+    """A person decides a flag for a citizen outside the target group; it leaves the list."""
+    flag = uow.session.get(TargetGroupFlag, flag_id, with_for_update=True)
+    if flag is None:
+        raise NotFound("flag_id", "No such flag.")
+    decided = flags.decide_flag(flag.decision, decision)
+    flag.decision = str(decided)
+    flag.decided_on = local_day(uow.clock.now())
+    flag.decided_by = str(actor)
+    access.record(
+        uow, actor=actor, action=Action.CHANGE, what="target_group_flag",
+        purpose=PURPOSE_TARGET_GROUP, citizen_ref=flag.citizen_ref, subject_id=flag.id,
+    )
+    view = target_group_flag_view(flag)
+    uow.commit()
+    return view
+
+
+def target_group_flag_view(flag: TargetGroupFlag) -> dict[str, Any]:
+    return {
+        "flag_id": str(flag.id),
+        "citizen_ref": str(flag.citizen_ref),
+        "subject": flag.subject,
+        "subject_type": flag.subject_type,
+        "subject_id": str(flag.subject_id),
+        "age": flag.age,
+        "on": flag.on_date.isoformat(),
+        "decision": flag.decision,
+        "decided_on": flag.decided_on.isoformat() if flag.decided_on else None,
+    }
 
 
 def get_course(
@@ -740,7 +932,7 @@ def sweep_course_deadlines(store: Store, now: dt.datetime) -> int:
                     continue  # cancelled, or fired by an overlapping sweep
                 row, course = load_course(uow.session, uuid.UUID(deadline.subject_id), lock=True)
                 course.apply_due(today)
-                _save_course_changes(uow, row, course, CLOCK_ACTOR)
+                _save_course_changes(uow, row, course, CLOCK_ACTOR, None)
                 uow.commit()
                 fired += 1
         except Exception:
@@ -752,14 +944,25 @@ def sweep_course_deadlines(store: Store, now: dt.datetime) -> int:
 
 
 def _save_course_changes(
-    uow: UnitOfWork, row: CourseRow, course: courses.Course, actor: str
+    uow: UnitOfWork,
+    row: CourseRow,
+    course: courses.Course,
+    actor: str,
+    ctx: IntakeContext | None,
 ) -> None:
     """Save the aggregate, turn its domain events into outbox events and staff notices,
-    keep its deadline rows in step, and log the change."""
+    keep its deadline rows in step, flag referrals outside the target group (when `ctx`
+    is given), and log the change."""
     now = uow.clock.now()
+    course.note_messages_sent(local_day(now))
     save_course(uow.session, row, course, actor=actor, now=now)
     for event in course.events:
         _publish_course_event(uow, row, event, now)
+        if ctx is not None and isinstance(event, courses.ReferredTo85):
+            _flag_if_outside_target_group(
+                uow, ctx, citizen_ref=row.citizen_ref, subject=flags.FlagSubject.REFERRAL_85,
+                subject_type="course", subject_id=row.id, on=event.referred_on, actor=actor,
+            )
     course.events.clear()
     sync_course_deadlines(uow, row.id, course)
     access.record(
@@ -830,6 +1033,24 @@ def _publish_course_event(
             {**ids, "outcome": str(event.outcome), "decided_on": event.decided_on},
             correlation_id=correlation,
         )
+    elif isinstance(event, courses.EndingProposed):
+        uow.add_event(
+            "intake.course_ending_proposed",
+            {**ids, "kind": row.kind, "proposed_on": event.proposed_on,
+             "rule": courses.FOUR_WEEK_RULE, "last_kept_on": event.last_kept_on},
+            correlation_id=correlation,
+        )
+    elif isinstance(event, courses.BridgingCancelled):
+        uow.add_event(
+            "intake.bridging_cancelled",
+            {**ids, "partner_kind": event.partner_kind, "due_on": event.due_on,
+             "cancelled_on": event.cancelled_on, "reason": "course_ended_early"},
+            correlation_id=correlation,
+        )
+        access.record(
+            uow, actor=CLOCK_ACTOR, action=Action.DISCLOSURE, what="bridging_cancelled",
+            purpose=f"{PURPOSE_BRIDGING} ({event.partner_kind})", citizen_ref=row.citizen_ref,
+        )
     # Reminders for Fronten's staff are stored as notices on the course, not published.
     elif isinstance(event, courses.EndOverdue):
         _notice(uow, row, "end_overdue", event.planned_end, now)
@@ -839,7 +1060,8 @@ def _publish_course_event(
         _notice(uow, row, "review_due", event.due_on, now)
     elif isinstance(event, courses.BridgingPartnerMissing):
         _notice(uow, row, "bridging_partner_missing", event.due_on, now)
-    # PlanRevised and BridgingPlanned change only the stored plan.
+    # PlanRevised and BridgingPlanned change only the stored plan; BackOnTrack only the
+    # proposal (its row says who decided).
 
 
 def _notice(
@@ -922,7 +1144,25 @@ def course_view(uow: UnitOfWork, row: CourseRow, course: courses.Course) -> dict
             {"kind": str(d.kind), "due_on": d.due_on.isoformat()}
             for d in courses.deadlines(course)
         ],
-        "notices": [{"kind": n.kind, "due_on": n.due_on.isoformat()} for n in notices],
+        "notices": [
+            {"kind": n.kind, "due_on": n.due_on.isoformat(),
+             "done_on": n.done_on.isoformat() if n.done_on else None}
+            for n in notices
+        ],
+        "ending_proposed": course.open_ending_proposal is not None and course.is_active,
+        "ending_proposals": [
+            {
+                "rule": p.rule,
+                "proposed_on": p.proposed_on.isoformat(),
+                "last_kept_on": p.last_kept_on.isoformat() if p.last_kept_on else None,
+                "decision": str(p.decision) if p.decision else None,
+                "decided_on": p.decided_on.isoformat() if p.decided_on else None,
+            }
+            for p in course.ending_proposals
+        ],
+        "last_message_on": course.last_message_on.isoformat() if course.last_message_on
+        else None,
+        "imported": bool(row.imported),
     }
 
 

@@ -18,11 +18,13 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -44,6 +46,8 @@ class Inquiry(Base):
     """A henvendelse: one contact with Fronten."""
 
     __tablename__ = "inquiries"
+    # Fronten's open-inquiries list: unresolved, oldest first.
+    __table_args__ = (Index("ix_inquiries_outcome_registered_at", "outcome", "registered_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
@@ -76,6 +80,8 @@ class Citizen(Base):
     name_key: Mapped[str] = mapped_column(String(200), index=True)
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # Where the citizen lives, as free text (for home meetings); None when unknown.
+    address: Mapped[str | None] = mapped_column(String(300), nullable=True)
     preferred_channel: Mapped[str] = mapped_column(String(16))
     registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     registered_by: Mapped[str] = mapped_column(String(128))
@@ -103,6 +109,11 @@ class CourseRow(Base):
     """A forløb: the state of `services.intake.courses.Course`, field by field."""
 
     __tablename__ = "courses"
+    # The worklists over running courses sort by these days.
+    __table_args__ = (
+        Index("ix_courses_status_planned_end", "status", "planned_end"),
+        Index("ix_courses_status_bridging_due_on", "status", "bridging_due_on"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     citizen_ref: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
@@ -121,6 +132,13 @@ class CourseRow(Base):
     review_planned_end: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     review_decided_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     review_decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # Derived from the dates and settings, stored for the worklists (set on every save).
+    bridging_due_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    review_due_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    # The last day a message about the course went out: no ending may be dated earlier.
+    last_message_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    # Registered after the fact in import mode: its past clocks were settled, not fired.
+    imported: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
     # Keys of the reminders already sent: makes Course.apply_due idempotent.
     fired: Mapped[list[str]] = mapped_column(JSON)
     # The CourseSettings the course started under (a later change of config does not
@@ -156,6 +174,43 @@ class Referral85Row(Base):
     outcome_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
 
 
+class EndingProposalRow(Base):
+    """The 4-week rule's proposal to end a course, and what a person decided."""
+
+    __tablename__ = "course_ending_proposals"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    proposed_on: Mapped[dt.date] = mapped_column(Date)
+    rule_met_on: Mapped[dt.date] = mapped_column(Date)
+    last_kept_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    decided_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+
+
+class TargetGroupFlag(Base):
+    """A course or referral for someone outside the target group (16 to state pension
+    age): not refused, but put to a person to decide."""
+
+    __tablename__ = "target_group_flags"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    citizen_ref: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    # What was flagged: course | pathway_referral | referral_85, on an inquiry or a course.
+    subject: Mapped[str] = mapped_column(String(32))
+    subject_type: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    age: Mapped[int] = mapped_column(Integer)
+    on_date: Mapped[dt.date] = mapped_column(Date)  # the day the age was taken on
+    flagged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    flagged_by: Mapped[str] = mapped_column(String(160))
+    decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    decided_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+
+
 class CourseNotice(Base):
     """A note for Fronten's staff from a course clock: follow-up due, review due,
     planned end overdue (no review decision), bridging partner missing."""
@@ -167,5 +222,8 @@ class CourseNotice(Base):
     kind: Mapped[str] = mapped_column(String(32))
     due_on: Mapped[dt.date] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # A follow-up notice is done when staff record the follow-up as held.
+    done_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    done_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
 
 

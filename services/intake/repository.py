@@ -15,6 +15,8 @@ from services.intake.courses import (
     Attendance,
     Course,
     CourseStatus,
+    EndingDecision,
+    EndingProposal,
     EndReason,
     Plan,
     Referral85,
@@ -22,7 +24,13 @@ from services.intake.courses import (
     Review,
     ReviewDecision,
 )
-from services.intake.models import AttendanceRow, ConsentRow, CourseRow, Referral85Row
+from services.intake.models import (
+    AttendanceRow,
+    ConsentRow,
+    CourseRow,
+    EndingProposalRow,
+    Referral85Row,
+)
 from services.intake.settings import settings_from_json, settings_to_json
 
 
@@ -43,6 +51,11 @@ def load_course(
     ).all()
     referrals = session.scalars(
         select(Referral85Row).where(Referral85Row.course_id == row.id).order_by(Referral85Row.id)
+    ).all()
+    proposals = session.scalars(
+        select(EndingProposalRow)
+        .where(EndingProposalRow.course_id == row.id)
+        .order_by(EndingProposalRow.id)
     ).all()
     review = None
     if row.review_requested_on is not None and row.review_planned_end is not None:
@@ -76,13 +89,30 @@ def load_course(
             )
             for r in referrals
         ],
+        ending_proposals=[
+            EndingProposal(
+                proposed_on=p.proposed_on,
+                rule_met_on=p.rule_met_on,
+                last_kept_on=p.last_kept_on,
+                rule=p.rule,
+                decision=EndingDecision(p.decision) if p.decision else None,
+                decided_on=p.decided_on,
+            )
+            for p in proposals
+        ],
+        last_message_on=row.last_message_on,
         fired=set(row.fired),
     )
     return row, course
 
 
 def new_course_row(
-    course: Course, *, inquiry_id: uuid.UUID | None, started_by: str, now: dt.datetime
+    course: Course,
+    *,
+    inquiry_id: uuid.UUID | None,
+    started_by: str,
+    now: dt.datetime,
+    imported: bool = False,
 ) -> CourseRow:
     return CourseRow(
         id=uuid.uuid4(),
@@ -92,6 +122,7 @@ def new_course_row(
         start_date=course.start_date,
         settings=settings_to_json(course.settings),
         started_by=started_by,
+        imported=imported,
         created_at=now,
         updated_at=now,
     )
@@ -113,6 +144,9 @@ def save_course(
     row.review_planned_end = review.planned_end if review else None
     row.review_decided_on = review.decided_on if review else None
     row.review_decision = str(review.decision) if review and review.decision else None
+    row.bridging_due_on = course.bridging_due_on
+    row.review_due_on = course.review_due_on
+    row.last_message_on = course.last_message_on
     row.fired = sorted(course.fired)
     row.updated_at = now
     session.add(row)
@@ -147,6 +181,31 @@ def save_course(
                     referred_on=referral.referred_on,
                     outcome=str(referral.outcome) if referral.outcome else None,
                     outcome_on=referral.outcome_on,
+                )
+            )
+    stored_proposals = session.scalars(
+        select(EndingProposalRow)
+        .where(EndingProposalRow.course_id == row.id)
+        .order_by(EndingProposalRow.id)
+    ).all()
+    for index, proposal in enumerate(course.ending_proposals):
+        if index < len(stored_proposals):
+            stored_proposal = stored_proposals[index]
+            if stored_proposal.decision is None and proposal.decision is not None:
+                stored_proposal.decided_by = actor
+            stored_proposal.decision = str(proposal.decision) if proposal.decision else None
+            stored_proposal.decided_on = proposal.decided_on
+        else:
+            session.add(
+                EndingProposalRow(
+                    course_id=row.id,
+                    rule=proposal.rule,
+                    proposed_on=proposal.proposed_on,
+                    rule_met_on=proposal.rule_met_on,
+                    last_kept_on=proposal.last_kept_on,
+                    decision=str(proposal.decision) if proposal.decision else None,
+                    decided_on=proposal.decided_on,
+                    decided_by=actor if proposal.decision else None,
                 )
             )
     session.flush()

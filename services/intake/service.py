@@ -18,7 +18,7 @@ from services.common.health import HealthServer
 from services.common.messaging import consumes
 from services.common.outbox import OutboxRelayRunner
 from services.common.rpc import validated
-from services.intake import handlers, messages
+from services.intake import handlers, messages, worklists
 from services.intake.dependencies import Context, sweep_timer
 from services.intake.models import metadata
 
@@ -153,7 +153,7 @@ class IntakeService:
     @validated(contract.DecideReviewArgs)
     def decide_review(self, **args: Any) -> dict[str, Any]:
         with self.db.unit_of_work() as uow:
-            return handlers.decide_review(uow, **args)
+            return handlers.decide_review(uow, ctx=self.ctx, **args)
 
     @rpc
     @validated(contract.ExtendCourseArgs)
@@ -165,7 +165,7 @@ class IntakeService:
     @validated(contract.ReferTo85Args)
     def refer_to_85(self, **args: Any) -> dict[str, Any]:
         with self.db.unit_of_work() as uow:
-            return handlers.refer_to_85(uow, **args)
+            return handlers.refer_to_85(uow, ctx=self.ctx, **args)
 
     @rpc
     @validated(contract.RecordReferral85OutcomeArgs)
@@ -179,10 +179,84 @@ class IntakeService:
         with self.db.unit_of_work() as uow:
             return handlers.end_course(uow, **args)
 
+    @rpc
+    @validated(contract.ConfirmCourseEndingArgs)
+    def confirm_course_ending(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.confirm_course_ending(uow, **args)
+
+    @rpc
+    @validated(contract.RecordBackOnTrackArgs)
+    def record_back_on_track(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.record_back_on_track(uow, **args)
+
+    @rpc
+    @validated(contract.RecordFollowUpArgs)
+    def record_follow_up(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.record_follow_up(uow, **args)
+
+    @rpc
+    @validated(contract.DecideTargetGroupFlagArgs)
+    def decide_target_group_flag(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.decide_target_group_flag(uow, **args)
+
     @sweep_timer
     def sweep_course_deadlines(self) -> None:
         """Fire course deadlines that are due (interval: config INTAKE_SWEEP_SECONDS)."""
         handlers.sweep_course_deadlines(self.db, self.clock.now())
+
+    # --- worklists (services/intake/worklists.py) ----------------------------------
+
+    @rpc
+    @validated(contract.OpenInquiriesArgs)
+    def worklist_open_inquiries(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return worklists.open_inquiries(uow, self.ctx, **args)
+
+    @rpc
+    @validated(contract.FollowUpsArgs)
+    def worklist_follow_ups(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return worklists.follow_ups(uow, **args)
+
+    @rpc
+    @validated(contract.BridgingArgs)
+    def worklist_bridging(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return worklists.bridging(uow, **args)
+
+    @rpc
+    @validated(contract.ReviewAgendaArgs)
+    def worklist_review_agenda(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return worklists.review_agenda(uow, **args)
+
+    @rpc
+    @validated(contract.EndOverdueArgs)
+    def worklist_end_overdue(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return worklists.end_overdue(uow, **args)
+
+    @rpc
+    @validated(contract.EndingProposedArgs)
+    def worklist_ending_proposed(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return worklists.ending_proposed(uow, **args)
+
+    @rpc
+    @validated(contract.Referrals85Args)
+    def worklist_referrals_85(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return worklists.referrals_85(uow, self.ctx, **args)
+
+    @rpc
+    @validated(contract.OutsideTargetGroupArgs)
+    def worklist_outside_target_group(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return worklists.outside_target_group(uow, **args)
 
     # --- statistics --------------------------------------------------------------
 

@@ -12,6 +12,10 @@ from services.intake.cpr import DEFAULT_STATE_PENSION_AGE
 from services.intake.protection import CprProtection, KeysMissing
 
 DEFAULT_SWEEP_SECONDS = 30.0
+# Social Vejledning's answer to a § 85 referral is expected within this many working
+# days (hverdage). DOMAIN.md: "an unanswered hand-off is escalated ... after a set
+# number of working days"; no law fixes it, so it is a setting.
+DEFAULT_REFERRAL_85_ANSWER_WORKING_DAYS = 10
 
 # config key -> CourseSettings field
 COURSE_KEYS = {
@@ -36,6 +40,11 @@ class IntakeSettings:
     course: CourseSettings = field(default_factory=CourseSettings)
     state_pension_age: int = DEFAULT_STATE_PENSION_AGE
     sweep_seconds: float = DEFAULT_SWEEP_SECONDS
+    referral_85_answer_working_days: int = DEFAULT_REFERRAL_85_ANSWER_WORKING_DAYS
+
+    def __post_init__(self) -> None:
+        if self.referral_85_answer_working_days < 1:
+            raise ValueError("referral_85_answer_working_days must be at least 1")
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> IntakeSettings:
@@ -50,6 +59,10 @@ class IntakeSettings:
             course=CourseSettings(**values),
             state_pension_age=int(config.get("STATE_PENSION_AGE") or DEFAULT_STATE_PENSION_AGE),
             sweep_seconds=float(config.get("INTAKE_SWEEP_SECONDS") or DEFAULT_SWEEP_SECONDS),
+            referral_85_answer_working_days=int(
+                config.get("REFERRAL_85_ANSWER_WORKING_DAYS")
+                or DEFAULT_REFERRAL_85_ANSWER_WORKING_DAYS
+            ),
         )
 
 

@@ -3,9 +3,11 @@
 Config keys (all optional; deploy/config/notifications.yaml shows them):
 SMTP_HOST, SMTP_PORT, SMTP_FROM, SMTP_STARTTLS, SMTP_USERNAME, SMTP_PASSWORD,
 WEBHOOK_ALLOW_LOOPBACK (tests only), WEBHOOK_TIMEOUT_SECONDS, SMS_GATEWAY_URL,
-SMS_GATEWAY_TOKEN, SMS_SENDER, FRONTEN_EMAIL, DELIVERY_SWEEP_SECONDS,
-DELIVERY_LEASE_SECONDS, DELIVERY_BACKOFF_BASE_SECONDS, DELIVERY_BACKOFF_CAP_SECONDS,
-DELIVERY_MAX_ATTEMPTS, CONTACT_TIMEOUT_SECONDS, QUEUE_TYPE.
+SMS_GATEWAY_TOKEN, SMS_SENDER, MAILBOXES (team -> address: fronten, coordinators,
+social_vejledning, review_panel, housing), FRONTEN_EMAIL (Fronten's mailbox where
+MAILBOXES does not name it), DELIVERY_SWEEP_SECONDS, DELIVERY_LEASE_SECONDS,
+DELIVERY_BACKOFF_BASE_SECONDS, DELIVERY_BACKOFF_CAP_SECONDS, DELIVERY_MAX_ATTEMPTS,
+CONTACT_TIMEOUT_SECONDS (intake's and coordination's contact lookups), QUEUE_TYPE.
 """
 
 from __future__ import annotations
@@ -18,13 +20,12 @@ from nameko.extensions import DependencyProvider
 
 from services.common.amqp import Publisher
 from services.notifications.content import Email
+from services.notifications.mailboxes import Mailboxes
 from services.notifications.partner_queue import PartnerQueues
 from services.notifications.retry import BackoffPolicy
 from services.notifications.sms import SmsGateway, SmsSettings
 from services.notifications.smtp import SmtpSender, SmtpSettings
 from services.notifications.webhook import WebhookSender, WebhookSettings
-
-DEFAULT_FRONTEN_EMAIL = "ss-front@balk.dk"
 
 
 class Transports:
@@ -36,7 +37,8 @@ class Transports:
         self.webhooks = WebhookSender(self.webhook_settings)
         self.sms_gateway = SmsGateway(SmsSettings.from_config(config))
         self.queues = PartnerQueues(Publisher(config["AMQP_URI"]), config.get("QUEUE_TYPE"))
-        self.fronten_email = str(config.get("FRONTEN_EMAIL") or DEFAULT_FRONTEN_EMAIL)
+        self.mailboxes = Mailboxes.from_config(config)
+        self.fronten_email = self.mailboxes.fronten
         self.lease = dt.timedelta(seconds=float(config.get("DELIVERY_LEASE_SECONDS") or 120))
         self.contact_timeout = float(config.get("CONTACT_TIMEOUT_SECONDS") or 10)
         defaults = BackoffPolicy()

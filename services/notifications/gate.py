@@ -140,11 +140,31 @@ class RecipientKind(StrEnum):
     """Who a routing rule sends to."""
 
     TOVHOLDER = "tovholder"  # the pathway's lead coordinator
-    TEAM_MEMBERS = "team_members"
+    TEAM_MEMBERS = "team_members"  # the staff the event names (participants, owner, member)
     CITIZEN = "citizen"
+    NETWORK = "network"  # pårørende and network persons invited to a meeting
     JOBCENTER = "jobcenter"
     HOUSING_ASSOCIATION = "housing_association"  # boligforening
-    FRONTEN = "fronten"  # Fronten's shared mailbox (when no tovholder is known)
+    # The team mailboxes (the MAILBOXES setting): where no one person is responsible.
+    FRONTEN = "fronten"  # Fronten's shared mailbox (also when no tovholder is known)
+    COORDINATORS = "coordinators"  # take referrals in and appoint tovholdere
+    SOCIAL_VEJLEDNING = "social_vejledning"  # § 85 decisions
+    REVIEW_PANEL = "review_panel"  # det tværgående udvalg
+    HOUSING_OFFICERS = "housing_officers"  # the boligsocial team
+
+
+# The recipient kinds that are a team's shared mailbox, and the MAILBOXES key of each.
+MAILBOX_KINDS: Mapping[RecipientKind, str] = {
+    RecipientKind.FRONTEN: "fronten",
+    RecipientKind.COORDINATORS: "coordinators",
+    RecipientKind.SOCIAL_VEJLEDNING: "social_vejledning",
+    RecipientKind.REVIEW_PANEL: "review_panel",
+    RecipientKind.HOUSING_OFFICERS: "housing",
+}
+
+# People whose address is asked for at send time (never stored): one rule per event,
+# and their own choice (or what they have: e-mail or phone) decides the channel.
+PERSONAL_RECIPIENTS = frozenset({RecipientKind.CITIZEN, RecipientKind.NETWORK})
 
 
 class DeliveryChannel(StrEnum):
@@ -171,19 +191,35 @@ PARTNER_VISIBLE: Mapping[PartnerKind, frozenset[str]] = {
     # to the association named in it, and the gate's recipient check confines it),
     # never the internal escalation behind it (housing.case_escalated stays inside).
     PartnerKind.HOUSING: frozenset({"housing.partner_status"}),
-    # Bridging (brobygning) at the end of a course.
-    PartnerKind.EMPLOYMENT: frozenset({"intake.bridging_due"}),
-    PartnerKind.EDUCATION: frozenset({"intake.bridging_due"}),
+    # Bridging (brobygning) at the end of a course, and its cancellation when the course
+    # ends early.
+    PartnerKind.EMPLOYMENT: frozenset({"intake.bridging_due", "intake.bridging_cancelled"}),
+    PartnerKind.EDUCATION: frozenset({"intake.bridging_due", "intake.bridging_cancelled"}),
     PartnerKind.HEALTH: frozenset(),
 }
+
+# A partner subscribed to an event also receives the events that correct it: whoever
+# was told that bridging starts is told when it is cancelled, without subscribing again.
+CORRECTIONS: Mapping[str, str] = {
+    "intake.bridging_cancelled": "intake.bridging_due",
+}
+
+
+def subscribes_to(event_types: Iterable[str], event_type: str) -> bool:
+    """Does a subscription to `event_types` cover `event_type` (directly, or as the
+    correction of an event it covers)?"""
+    covered = set(event_types)
+    return event_type in covered or CORRECTIONS.get(event_type) in covered
+
 
 # Which channels reach which recipients: no SMS or e-mail text to a partner system's
 # queue, no webhook to a person.
 ALLOWED_CHANNELS: Mapping[RecipientKind, frozenset[DeliveryChannel]] = {
     RecipientKind.CITIZEN: frozenset({DeliveryChannel.EMAIL, DeliveryChannel.SMS}),
+    RecipientKind.NETWORK: frozenset({DeliveryChannel.EMAIL, DeliveryChannel.SMS}),
     RecipientKind.TOVHOLDER: frozenset({DeliveryChannel.EMAIL}),
     RecipientKind.TEAM_MEMBERS: frozenset({DeliveryChannel.EMAIL}),
-    RecipientKind.FRONTEN: frozenset({DeliveryChannel.EMAIL}),
+    **{kind: frozenset({DeliveryChannel.EMAIL}) for kind in MAILBOX_KINDS},
     RecipientKind.JOBCENTER: frozenset(
         {DeliveryChannel.EMAIL, DeliveryChannel.WEBHOOK, DeliveryChannel.PARTNER_QUEUE}
     ),

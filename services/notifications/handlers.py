@@ -7,8 +7,9 @@ Two steps, never one transaction around network I/O:
    ledger row per (event, recipient, channel): `pending`, or `blocked` with the gate's
    reason. It commits with the inbox row, so an event is planned exactly once.
 2. `deliver` (from the sweep): claim a due row with a short lease (commit), ask the
-   gate again, fetch the citizen's contact from intake, send (no transaction open),
-   then record the outcome (commit): `sent`, `retrying` with backoff, `failed`, or
+   gate again, fetch what the text needs from its owner (the citizen's contact from
+   intake, a network person's from coordination), send (no transaction open), then
+   record the outcome (commit): `sent`, `retrying` with backoff, `failed`, or
    `blocked`. A crash between sending and recording re-sends after the lease: webhooks
    and mails carry the message_id as idempotency key for exactly that case.
 """
@@ -19,7 +20,7 @@ import dataclasses
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from sqlalchemy import delete, or_, select, update
@@ -38,7 +39,9 @@ from services.notifications.gate import (
     RecipientKind,
     RoutingRule,
 )
+from services.notifications.mailboxes import Mailboxes
 from services.notifications.models import (
+    BridgingAnnouncement,
     ConsentRow,
     DeliveryRow,
     LegalBasisRow,
@@ -55,7 +58,7 @@ from services.notifications.retry import (
     Rng,
     classify_exception,
 )
-from services.notifications.routing import PartnerSubscription, plan_deliveries
+from services.notifications.routing import KnownTovholder, PartnerSubscription, plan_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +117,18 @@ def load_legal_bases(session: Session, recipient: str) -> list[LegalBasis]:
 # -- consuming events ---------------------------------------------------------------------
 
 
-def record_event(uow: UnitOfWork, event: Envelope, settings: Any) -> int:
+def record_event(
+    uow: UnitOfWork,
+    event: Envelope,
+    settings: Any,
+    *,
+    only: frozenset[tuple[str, DeliveryChannel]] | None = None,
+) -> int:
     """Plan the deliveries of one event into the ledger; returns how many rows.
-    `settings` is the service's delivery settings (`Channels`)."""
-    fronten_email: str = settings.fronten_email
+
+    `settings` is the service's delivery settings (`Channels`: its `mailboxes`).
+    `only`, when given, limits the plan to those (recipient, channel) pairs."""
+    mailboxes: Mailboxes = settings.mailboxes
     session = uow.session
     now = uow.clock.now()
     payload = event.payload
@@ -132,8 +143,9 @@ def record_event(uow: UnitOfWork, event: Envelope, settings: Any) -> int:
         payload,
         rules,
         load_subscriptions(session),
-        tovholder_email=known.email if known else None,
-        fronten_email=fronten_email,
+        mailboxes=mailboxes,
+        tovholder=KnownTovholder(known.tovholder_id, known.email) if known else None,
+        only=only,
     )
     if not planned:
         return 0
@@ -192,6 +204,52 @@ def record_event(uow: UnitOfWork, event: Envelope, settings: Any) -> int:
     return len(planned)
 
 
+# -- bridging and its cancellation ---------------------------------------------------------
+
+
+def _announcement(session: Session, payload: Any) -> BridgingAnnouncement:
+    key = (str(payload["course_id"]), PartnerKind(payload["partner_kind"]).value,
+           payload["due_on"])
+    row = session.get(BridgingAnnouncement, key)
+    if row is None:
+        row = BridgingAnnouncement(course_id=key[0], partner_kind=key[1], due_on=key[2])
+        session.add(row)
+    return row
+
+
+def bridging_due(uow: UnitOfWork, event: Envelope, settings: Any) -> int:
+    """Tell the partner that bridging starts, unless intake has already cancelled it
+    (the two events travel on different queues and may arrive in either order)."""
+    row = _announcement(uow.session, event.payload)
+    row.announced_message_id = str(event.message_id)
+    if row.cancelled_message_id is not None:
+        log.info("bridging for course %s was cancelled before it was announced: not sent",
+                 row.course_id)
+        return 0
+    return record_event(uow, event, settings)
+
+
+def bridging_cancelled(uow: UnitOfWork, event: Envelope, settings: Any) -> int:
+    """Tell the partners who were told that bridging starts that it is cancelled: the
+    same routing and consent gate, limited to the recipients of the announcement (a
+    partner never told is not told of a cancellation either)."""
+    session = uow.session
+    row = _announcement(session, event.payload)
+    row.cancelled_message_id = str(event.message_id)
+    if row.announced_message_id is None:
+        return 0  # nothing announced yet; the announcement will not be sent either
+    told = session.execute(
+        select(DeliveryRow.recipient, DeliveryRow.channel).where(
+            DeliveryRow.message_id == row.announced_message_id,
+            DeliveryRow.status != DeliveryStatus.BLOCKED.value,
+        )
+    ).all()
+    if not told:
+        return 0
+    return record_event(uow, event, settings,
+                        only=frozenset((r, DeliveryChannel(c)) for r, c in told))
+
+
 def _wire(event: Envelope) -> dict[str, Any]:
     """The envelope as it travelled (the payload re-serialised from loaded values)."""
     schema = registry.contract(event.type, event.schema_version).schema()
@@ -200,10 +258,16 @@ def _wire(event: Envelope) -> dict[str, Any]:
 
 
 def _remember_tovholder(session: Session, event: Envelope) -> None:
-    """Keep the citizen's tovholder (for escalations about the citizen's home)."""
+    """Keep the citizen's tovholder (for escalations about the citizen's home), and
+    forget it when the pathway closes."""
     payload = event.payload
     citizen = payload.get("citizen_ref")
     if citizen is None:
+        return
+    if event.type == "coordination.pathway_closed":
+        known = session.get(TovholderContact, str(citizen))
+        if known is not None and known.as_of <= event.occurred_at:
+            session.delete(known)
         return
     if event.type == "coordination.tovholder_handed_over":
         found = (payload["new_tovholder_id"], payload["new_tovholder_name"],
@@ -290,18 +354,21 @@ def add_routing_rule(uow: UnitOfWork, *, actor: str, **values: str) -> dict[str,
     if existing is not None:
         raise Conflict("event_type", "routing.rule_exists",
                        f"Rule {existing.id} already does this.")
-    if rule.recipient_kind is RecipientKind.CITIZEN:
-        # One rule per event for the citizen: the citizen's preferred channel (from
-        # intake) decides how it travels, so a second rule would only send it twice.
+    if rule.recipient_kind in gate.PERSONAL_RECIPIENTS:
+        # One rule per event for the citizen (and for network persons): their own
+        # choice or what they have decides how it travels, so a second rule would only
+        # send it twice.
         other = uow.session.scalars(
             select(RoutingRuleRow).where(
                 RoutingRuleRow.event_type == rule.event_type,
-                RoutingRuleRow.recipient_kind == RecipientKind.CITIZEN.value,
+                RoutingRuleRow.recipient_kind == rule.recipient_kind.value,
             )
         ).first()
         if other is not None:
-            raise Conflict("recipient_kind", "routing.citizen_rule_exists",
-                           f"Rule {other.id} already tells the citizen about this.")
+            rule_name = "routing.citizen_rule_exists" \
+                if rule.recipient_kind is RecipientKind.CITIZEN else "routing.network_rule_exists"
+            raise Conflict("recipient_kind", rule_name,
+                           f"Rule {other.id} already tells the {rule.recipient_kind} about this.")
     row = RoutingRuleRow(
         event_type=rule.event_type, recipient_kind=rule.recipient_kind.value,
         channel=rule.channel.value, information_kind=rule.information_kind,
@@ -517,11 +584,17 @@ class Senders(Protocol):
                       event_type: str) -> None: ...
 
 
+# intake.get_contact(citizen_ref, purpose) and coordination.get_participant_contact(
+# pathway_id, participant_id, purpose), at send time, through the service's wrappers:
+# they raise RecipientUnknown when the owner says no (unknown, or no consent to
+# contact), and ConnectionError (temporary) when it does not answer.
 ContactLookup = Callable[[str, str], dict[str, Any]]
+ParticipantLookup = Callable[[str, str, str], dict[str, Any]]
 
 
 class RecipientUnknown(ValueError):
-    """No address to send to (unknown citizen, no address for any channel): permanent."""
+    """No address to send to (unknown citizen, a network person who may not be
+    contacted, no address for any channel): permanent, recorded as failed."""
 
 
 def due_delivery_ids(store: Store, now: dt.datetime, limit: int = 100) -> list[int]:
@@ -595,6 +668,7 @@ def attempt(
     now: dt.datetime,
     senders: Senders,
     contacts: ContactLookup,
+    participants: ParticipantLookup,
     fronten_email: str,
 ) -> Outcome:
     """Ask the gate again, find the address, send. No database transaction is open."""
@@ -612,18 +686,16 @@ def attempt(
         event = job.event
         payload = registry.load_payload(event)  # loaded values for texts and invitations
         key = str(event.message_id)
-        if job.recipient_kind is RecipientKind.CITIZEN:
-            channel, address = _citizen_address(job, contacts)
-        else:
-            address = job.recipient
+        if channel in (DeliveryChannel.EMAIL, DeliveryChannel.SMS):
+            channel, address, context = _person(job, payload, contacts, participants)
         if channel is DeliveryChannel.EMAIL:
             email = content.compose_email(
                 event.type, job.recipient_kind, payload, to=address, now=now,
-                fronten_email=fronten_email,
+                fronten_email=fronten_email, context=context,
             )
             senders.email(email, to=address, idempotency_key=key)
         elif channel is DeliveryChannel.SMS:
-            message = content.render_text(event.type, job.recipient_kind, payload)
+            message = content.render_text(event.type, job.recipient_kind, payload, context)
             senders.sms(to=address, text=message.text, reference=key)
         else:
             sub = job.subscription
@@ -643,23 +715,61 @@ def attempt(
     return Outcome(DeliveryStatus.SENT, channel)
 
 
-def _citizen_address(job: Job, contacts: ContactLookup) -> tuple[DeliveryChannel, str]:
-    """The citizen's own choice of channel wins; the rule's channel is the fallback."""
-    assert job.citizen_ref is not None
-    contact = contacts(job.citizen_ref, job.purpose)
+def _person(
+    job: Job, payload: Mapping[str, Any], contacts: ContactLookup,
+    participants: ParticipantLookup,
+) -> tuple[DeliveryChannel, str, content.Context]:
+    """The channel and address of a mail or SMS, and what its text needs looked up.
+
+    Addresses of the citizen and of network persons are asked of their owners now and
+    never stored; so are the citizen's name and home address for a staff text."""
+    event_type = job.event.type
+    purpose = content.lookup_purpose(event_type, job.purpose)
+    citizen: dict[str, Any] | None = None
+    if job.citizen_ref and content.needs_citizen(event_type, job.recipient_kind, payload):
+        try:
+            citizen = contacts(job.citizen_ref, purpose)
+        except RecipientUnknown:
+            if job.recipient_kind is RecipientKind.CITIZEN:
+                raise
+            citizen = None  # a staff text goes out without the name
+    context = content.Context(
+        citizen_name=(citizen or {}).get("name"),
+        citizen_address=(citizen or {}).get("address"),
+    )
+    if job.recipient_kind is RecipientKind.CITIZEN:
+        assert citizen is not None
+        channel, address = _reachable(job.channel, citizen, "intake", "the citizen")
+        return channel, address, context
+    if job.recipient_kind is RecipientKind.NETWORK:
+        participant_id = job.recipient.removeprefix("network:")
+        person = participants(str(payload["pathway_id"]), participant_id, purpose)
+        channel, address = _reachable(job.channel, person, "coordination",
+                                      "the network person")
+        context = dataclasses.replace(context, recipient_id=participant_id,
+                                      recipient_name=person.get("name"))
+        return channel, address, context
+    return job.channel, job.recipient, context
+
+
+def _reachable(
+    rule_channel: DeliveryChannel, contact: Mapping[str, Any], owner: str, who: str
+) -> tuple[DeliveryChannel, str]:
+    """The person's own choice of channel wins; the rule's channel is the fallback,
+    then whatever address there is."""
     addresses = {DeliveryChannel.EMAIL: contact.get("email"),
                  DeliveryChannel.SMS: contact.get("phone")}
     preferred = contact.get("preferred_channel")
     if preferred == "letter":
-        raise RecipientUnknown("the citizen wants letters: send this one by post")
+        raise RecipientUnknown(f"{who} wants letters: send this one by post")
     order: list[DeliveryChannel] = []
     if preferred in ("email", "sms"):
         order.append(DeliveryChannel(preferred))
-    order += [job.channel, DeliveryChannel.EMAIL, DeliveryChannel.SMS]
+    order += [rule_channel, DeliveryChannel.EMAIL, DeliveryChannel.SMS]
     for channel in order:
         if addresses.get(channel):
             return channel, str(addresses[channel])
-    raise RecipientUnknown("intake has no e-mail address or phone number for the citizen")
+    raise RecipientUnknown(f"{owner} has no e-mail address or phone number for {who}")
 
 
 def record_outcome(
@@ -698,6 +808,7 @@ def deliver_due(
     now: Callable[[], dt.datetime],
     senders: Senders,
     contacts: ContactLookup,
+    participants: ParticipantLookup,
     policy: BackoffPolicy,
     rng: Rng,
     lease: dt.timedelta,
@@ -711,7 +822,7 @@ def deliver_due(
         if job is None:
             continue
         outcome = attempt(job, now=now(), senders=senders, contacts=contacts,
-                          fronten_email=fronten_email)
+                          participants=participants, fronten_email=fronten_email)
         record_outcome(store, job, outcome, now=now(), policy=policy, rng=rng)
         done += 1
     return done

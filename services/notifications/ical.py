@@ -34,6 +34,7 @@ from services.common.errors import DomainError
 
 PRODID = "-//Ballerup Kommune//Samspil//DA"
 CITIZEN_SUMMARY = "Møde i dit forløb"
+NETWORK_SUMMARY = "Møde med tovholder og team"
 TEAM_SUMMARY = "Teammøde"
 UID_DOMAIN = "samspil"
 
@@ -57,7 +58,9 @@ class Attendee:
     email: str
     name: str | None = None
     required: bool = True  # ROLE=REQ-PARTICIPANT, else OPT-PARTICIPANT
-    rsvp: bool = True  # ask the client to send a reply to the organiser
+    # Ask the client to send a reply to the organiser. Samspil records no replies, so
+    # it never asks (docs/notifications.md, "RSVP"); the texts say the same.
+    rsvp: bool = False
 
 
 @dataclass(frozen=True)

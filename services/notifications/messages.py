@@ -1,7 +1,10 @@
 """notifications' message map: every event it consumes, and the use case that handles it.
 
 Events that cause deliveries are planned into the delivery ledger (`record_event`, with
-the service's delivery settings); consent events feed the consent gate's projection.
+the service's delivery settings): who receives what is in the routing rules (data,
+docs/notifications.md) and ADR 0012. Bridging and its cancellation also keep the
+announcement, so that a cancellation reaches exactly the partners who were told.
+Consent events feed the consent gate's projection.
 """
 
 from __future__ import annotations
@@ -13,14 +16,29 @@ from services.notifications import handlers
 
 # Each handler is called as handler(uow, event, settings): see NotificationsService.
 EVENT_HANDLERS: dict[str, Callable[..., Any]] = {
+    # Fronten's courses: the teams' mailboxes, and the partner told about bridging.
+    "intake.referral_85_made": handlers.record_event,  # Social Vejledning
+    "intake.course_review_requested": handlers.record_event,  # the review panel
+    "intake.course_ending_proposed": handlers.record_event,  # Fronten decides
+    "intake.bridging_due": handlers.bridging_due,
+    "intake.bridging_cancelled": handlers.bridging_cancelled,
+    "intake.consent_given": handlers.consent_given,
+    "intake.consent_withdrawn": handlers.consent_withdrawn,
+    # Pathways: coordinators, the citizen, the tovholder, the team, network persons.
+    "coordination.pathway_opened": handlers.record_event,  # coordinators, if no tovholder
+    "coordination.pathway_closed": handlers.record_event,
+    "coordination.tovholder_handed_over": handlers.record_event,
+    "coordination.member_added": handlers.record_event,
     "coordination.meeting_scheduled": handlers.record_event,
     "coordination.meeting_rescheduled": handlers.record_event,
     "coordination.meeting_cancelled": handlers.record_event,
-    "coordination.tovholder_handed_over": handlers.record_event,
     "coordination.action_due": handlers.record_event,
+    "coordination.action_overdue": handlers.record_event,
+    "coordination.housing_escalation_noted": handlers.record_event,  # the tovholder
+    "coordination.housing_warning_noted": handlers.record_event,  # the tovholder
+    # Housing: the association's statements; Fronten; the housing officers' mailbox.
     "housing.case_escalated": handlers.record_event,
     "housing.partner_status": handlers.record_event,
-    "intake.bridging_due": handlers.record_event,
-    "intake.consent_given": handlers.consent_given,
-    "intake.consent_withdrawn": handlers.consent_withdrawn,
+    "housing.warning_flagged": handlers.record_event,
+    "housing.action_overdue": handlers.record_event,
 }

@@ -1,6 +1,7 @@
 """notifications' tables: routing rules, partner subscriptions, legal bases, the
-consent projection, the events received and the delivery ledger. The kit tables
-(outbox, inbox, deadlines) are added to the same metadata."""
+consent projection, the tovholder projection, the bridging announcements, the events
+received and the delivery ledger. The kit tables (outbox, inbox, deadlines, access
+log) are added to the same metadata."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -129,6 +131,23 @@ class TovholderContact(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     as_of: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class BridgingAnnouncement(Base):
+    """A bridging (brobygning) announced to partners (intake.bridging_due) and its
+    cancellation (intake.bridging_cancelled), per course, partner kind and due day.
+
+    A cancellation goes to the recipients of the announcement's deliveries; an
+    announcement that arrives after its cancellation (they travel on different queues)
+    is not sent at all."""
+
+    __tablename__ = "bridging_announcements"
+
+    course_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    partner_kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    due_on: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    announced_message_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    cancelled_message_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
 class DeliveryRow(Base):

@@ -48,6 +48,10 @@ class IntakeUnavailable(ConnectionError):
     """intake did not answer or failed: temporary, the delivery is retried."""
 
 
+class CoordinationUnavailable(ConnectionError):
+    """coordination did not answer or failed: temporary, the delivery is retried."""
+
+
 class Contacts:
     """intake.get_contact at send time, with a deadline (nameko's proxy has none)."""
 
@@ -71,6 +75,35 @@ class Contacts:
             raise IntakeUnavailable(f"intake failed: {exc.exc_type}") from None
 
 
+class Participants:
+    """coordination.get_participant_contact at send time, with a deadline: a network
+    person's address, given only if the citizen agreed that the person is contacted."""
+
+    def __init__(self, proxy: Any, timeout: float) -> None:
+        self.proxy = proxy
+        self.timeout = timeout
+
+    def __call__(self, pathway_id: str, participant_id: str, purpose: str) -> dict[str, Any]:
+        try:
+            with eventlet.Timeout(self.timeout,
+                                  CoordinationUnavailable("coordination did not answer")):
+                return dict(
+                    self.proxy.get_participant_contact(
+                        actor=handlers.ACTOR, pathway_id=pathway_id,
+                        participant_id=participant_id, purpose=purpose,
+                    )
+                )
+        except RemoteError as exc:
+            if exc.exc_type == "NotFoundError":
+                raise handlers.RecipientUnknown(
+                    "coordination gives no contact for the network person (unknown, or the "
+                    "citizen has not agreed that the person is contacted)"
+                ) from None
+            if exc.exc_type == "InvalidInput":
+                raise ValueError(f"coordination refused the lookup: {exc.value}") from None
+            raise CoordinationUnavailable(f"coordination failed: {exc.exc_type}") from None
+
+
 @consumes(messages.EVENT_HANDLERS, context_attr="channels")
 class NotificationsService:
     name = "notifications"
@@ -79,6 +112,7 @@ class NotificationsService:
     clock = Clock()
     channels = Channels()
     intake = RpcProxy("intake")
+    coordination = RpcProxy("coordination")
     health = HealthServer()
 
     # -- sending ---------------------------------------------------------------------
@@ -91,6 +125,7 @@ class NotificationsService:
             now=self.clock.now,
             senders=transports,
             contacts=Contacts(self.intake, transports.contact_timeout),
+            participants=Participants(self.coordination, transports.contact_timeout),
             policy=transports.policy,
             rng=transports.rng,
             lease=transports.lease,

@@ -59,12 +59,13 @@ class System:
         """An API access token for a demo user, through the real provider."""
         return self.oidc.access_token(login)
 
-    def token(self, role: Role, name: str = "anne", partner: str | None = None) -> str:
+    def token(self, role: Role, name: str = "anne", partner: str | None = None,
+              made_at: dt.datetime | None = None) -> str:
         engine = make_engine(self.urls["gateway"])
         try:
             with Session(engine) as session:
                 token = create_token(session, name=name, role=role, partner_id=partner,
-                                     now=dt.datetime.now(dt.UTC))
+                                     now=made_at or dt.datetime.now(dt.UTC))
                 session.commit()
         finally:
             engine.dispose()

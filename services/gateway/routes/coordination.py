@@ -1,15 +1,27 @@
-"""coordination's routes: pathways, teams, calendars, meetings and plans."""
+"""coordination's routes: pathways, teams, calendars, meetings, plans, the worklists of
+coordinators, tovholdere and team members, and the pathway statistics."""
 
 from __future__ import annotations
 
+from services.gateway.auth import Role
 from services.gateway.routing import COORDINATORS, TOVHOLDER, rpc_route
 
 _PATHWAY = "/api/pathways/<pathway_id>"
+_WORKLIST = ("cursor", "limit")
+# Coordinators appoint tovholdere; Fronten refers and tovholdere pick up pathways too.
+AWAITING_READERS = frozenset({Role.COORDINATOR, Role.FRONTEN, Role.TOVHOLDER})
+# "My" lists answer for the caller only (the actor's id is the member id in teams), so
+# every staff role that can sit in a team may ask.
+TEAM_STAFF = frozenset({Role.TOVHOLDER, Role.FRONTEN, Role.COORDINATOR,
+                        Role.SOCIAL_VEJLEDNING, Role.HOUSING_OFFICER})
+PATHWAY_STATISTICS = frozenset({Role.OPERATOR, Role.FRONTEN, Role.COORDINATOR})
+
 ROUTES = [
     rpc_route("POST", "/api/pathways", COORDINATORS, "coordination", "open_pathway",
               status=201),
     rpc_route("GET", "/api/pathways", COORDINATORS, "coordination", "find_pathway",
-              "The citizen's open pathway, as a list of none or one.",
+              "The citizen's open pathway, as a list of none or one; without citizen_ref, "
+              "the caller's own open pathways.",
               query=("citizen_ref",), items=True),
     rpc_route("GET", _PATHWAY, COORDINATORS, "coordination", "get_pathway"),
     rpc_route("GET", f"{_PATHWAY}/timeline", COORDINATORS, "coordination", "timeline"),
@@ -21,6 +33,8 @@ ROUTES = [
               "end_membership"),
     rpc_route("POST", f"{_PATHWAY}/network", TOVHOLDER, "coordination",
               "add_network_person", status=201),
+    rpc_route("GET", f"{_PATHWAY}/network/<participant_id>/contact", COORDINATORS,
+              "coordination", "get_participant_contact", query=("purpose",)),
     rpc_route("PUT", f"{_PATHWAY}/tovholder", TOVHOLDER, "coordination",
               "appoint_tovholder"),
     rpc_route("POST", f"{_PATHWAY}/tovholder/handover", TOVHOLDER, "coordination",
@@ -40,7 +54,10 @@ ROUTES = [
               "record_meeting_held"),
     rpc_route("POST", f"{_PATHWAY}/plans", TOVHOLDER, "coordination", "draft_plan",
               status=201),
+    rpc_route("GET", f"{_PATHWAY}/plans", COORDINATORS, "coordination", "list_plan_versions"),
     rpc_route("PUT", f"{_PATHWAY}/plans/current", TOVHOLDER, "coordination", "revise_plan"),
+    rpc_route("GET", f"{_PATHWAY}/plans/<version>", COORDINATORS, "coordination",
+              "get_plan_version"),
     rpc_route("POST", f"{_PATHWAY}/plans/<version>/agreement", TOVHOLDER, "coordination",
               "record_plan_agreement"),
     rpc_route("PUT", f"{_PATHWAY}/plans/current/actions/<action_id>/status", TOVHOLDER,
@@ -51,4 +68,17 @@ ROUTES = [
               "add_busy_block", status=201),
     rpc_route("PUT", "/api/calendars/<participant_id>/import", TOVHOLDER, "coordination",
               "import_calendar"),
+    # -- worklists -------------------------------------------------------------------------
+    rpc_route("GET", "/api/worklists/coordinators/awaiting-tovholder", AWAITING_READERS,
+              "coordination", "awaiting_tovholder", query=(*_WORKLIST, "under_30")),
+    rpc_route("GET", "/api/worklists/me/pathways", TEAM_STAFF, "coordination", "my_pathways",
+              query=(*_WORKLIST, "role")),
+    rpc_route("GET", "/api/worklists/me/meetings", TEAM_STAFF, "coordination", "my_meetings",
+              query=(*_WORKLIST, "until")),
+    rpc_route("GET", "/api/worklists/me/actions", TEAM_STAFF, "coordination", "my_actions",
+              query=(*_WORKLIST, "overdue_only")),
+    rpc_route("GET", "/api/worklists/me/housing-alerts", TEAM_STAFF, "coordination",
+              "my_housing_alerts", query=(*_WORKLIST, "urgent_only")),
+    rpc_route("GET", "/api/statistics/pathways", PATHWAY_STATISTICS, "coordination",
+              "pathway_statistics", query=("period_start", "period_end")),
 ]

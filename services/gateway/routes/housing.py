@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.gateway.auth import Role
 from services.gateway.routing import (
     ASSOCIATION_REPORT,
     CASE_READERS,
@@ -19,8 +20,18 @@ PARTNER_CASE_VIEW = (
 )
 
 
+# The housing officers follow the cases; Fronten owns the cases of citizens without a
+# tovholder. Partners never see the list (each association sees its own cases one by one).
+CASE_WORKLIST = frozenset({Role.HOUSING_OFFICER, Role.FRONTEN})
+
 _CASE = "/api/housing/cases/<case_id>"
 ROUTES = [
+    rpc_route("GET", "/api/worklists/housing/cases", CASE_WORKLIST, "housing",
+              "case_worklist",
+              "The housing officers' worklist: arrears cases where § 81 a help would come "
+              "after the påkrav deadline first, then by the nearest deadline. Filters: "
+              "status (open, closed), level, association_id. Page with `cursor`.",
+              query=("cursor", "limit", "status", "level", "association_id")),
     rpc_route("POST", "/api/housing/associations", OPERATOR, "housing",
               "register_association"),
     rpc_route("GET", "/api/housing/associations/<association_id>/report", ASSOCIATION_REPORT,

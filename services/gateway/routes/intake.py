@@ -1,8 +1,19 @@
-"""intake's routes: Fronten's inquiries, citizens, consent and courses."""
+"""intake's routes: Fronten's inquiries, citizens, consent and courses, and the
+worklists of Fronten, the review panel and Social Vejledning."""
 
 from __future__ import annotations
 
-from services.gateway.routing import FRONTEN, STATISTICS, rpc_route
+from services.gateway.auth import Role
+from services.gateway.routing import FRONTEN, REVIEW_PANEL, STATISTICS, rpc_route
+
+# Social Vejledning decides § 85 referrals; Fronten sees them and may feed back an outcome.
+SOCIAL_VEJLEDNING_AND_FRONTEN = frozenset({Role.SOCIAL_VEJLEDNING, Role.FRONTEN})
+# Who may read a course: Fronten, and the units that decide on it (the review panel,
+# Social Vejledning), each from its own worklist.
+COURSE_READERS = frozenset({Role.FRONTEN, Role.REVIEW_PANEL, Role.SOCIAL_VEJLEDNING})
+
+_WORKLIST = ("cursor", "limit")
+_COURSE_LIST = (*_WORKLIST, "kind", "mine")
 
 ROUTES = [
     rpc_route("POST", "/api/inquiries", FRONTEN, "intake", "register_inquiry",
@@ -28,22 +39,48 @@ ROUTES = [
     rpc_route("POST", "/api/consents/<consent_id>/withdrawal", FRONTEN, "intake",
               "withdraw_consent"),
     rpc_route("POST", "/api/courses", FRONTEN, "intake", "start_course", status=201),
-    rpc_route("GET", "/api/courses/<course_id>", FRONTEN, "intake", "get_course",
+    rpc_route("GET", "/api/courses/<course_id>", COURSE_READERS, "intake", "get_course",
               query=("purpose",)),
     rpc_route("POST", "/api/courses/<course_id>/attendance", FRONTEN, "intake",
               "record_attendance"),
+    rpc_route("POST", "/api/courses/<course_id>/follow-ups", FRONTEN, "intake",
+              "record_follow_up"),
     rpc_route("PUT", "/api/courses/<course_id>/plan", FRONTEN, "intake", "revise_plan"),
     rpc_route("PUT", "/api/courses/<course_id>/bridging", FRONTEN, "intake", "plan_bridging"),
     rpc_route("POST", "/api/courses/<course_id>/review", FRONTEN, "intake", "request_review"),
-    rpc_route("POST", "/api/courses/<course_id>/review/decision", FRONTEN, "intake",
+    rpc_route("POST", "/api/courses/<course_id>/review/decision", REVIEW_PANEL, "intake",
               "decide_review"),
     rpc_route("POST", "/api/courses/<course_id>/extension", FRONTEN, "intake",
               "extend_course"),
     rpc_route("POST", "/api/courses/<course_id>/referral-85", FRONTEN, "intake",
               "refer_to_85"),
-    rpc_route("POST", "/api/courses/<course_id>/referral-85/outcome", FRONTEN, "intake",
-              "record_referral_85_outcome"),
+    rpc_route("POST", "/api/courses/<course_id>/referral-85/outcome",
+              SOCIAL_VEJLEDNING_AND_FRONTEN, "intake", "record_referral_85_outcome"),
+    rpc_route("POST", "/api/courses/<course_id>/ending/confirmation", FRONTEN, "intake",
+              "confirm_course_ending"),
+    rpc_route("POST", "/api/courses/<course_id>/ending/back-on-track", FRONTEN, "intake",
+              "record_back_on_track"),
     rpc_route("POST", "/api/courses/<course_id>/end", FRONTEN, "intake", "end_course"),
+    rpc_route("POST", "/api/target-group-flags/<flag_id>/decision", FRONTEN, "intake",
+              "decide_target_group_flag"),
     rpc_route("GET", "/api/statistics", STATISTICS, "intake", "statistics",
               query=("period_start", "period_end", "as_of")),
+    # Worklists: GET, paginated with ?cursor= (the page's next_cursor) and ?limit=.
+    rpc_route("GET", "/api/worklists/fronten/open-inquiries", FRONTEN, "intake",
+              "worklist_open_inquiries", query=(*_WORKLIST, "channel", "inquirer_kind")),
+    rpc_route("GET", "/api/worklists/fronten/follow-ups", FRONTEN, "intake",
+              "worklist_follow_ups", query=_COURSE_LIST),
+    rpc_route("GET", "/api/worklists/fronten/bridging", FRONTEN, "intake",
+              "worklist_bridging", query=(*_COURSE_LIST, "partner_missing")),
+    rpc_route("GET", "/api/worklists/fronten/end-overdue", FRONTEN, "intake",
+              "worklist_end_overdue", query=_COURSE_LIST),
+    rpc_route("GET", "/api/worklists/fronten/ending-proposed", FRONTEN, "intake",
+              "worklist_ending_proposed", query=_COURSE_LIST),
+    rpc_route("GET", "/api/worklists/fronten/outside-target-group", FRONTEN, "intake",
+              "worklist_outside_target_group", query=(*_WORKLIST, "subject")),
+    rpc_route("GET", "/api/worklists/review-panel/agenda", REVIEW_PANEL, "intake",
+              "worklist_review_agenda", query=(*_COURSE_LIST, "include_not_requested")),
+    rpc_route("GET", "/api/worklists/social-vejledning/referrals-85",
+              SOCIAL_VEJLEDNING_AND_FRONTEN, "intake", "worklist_referrals_85",
+              query=(*_WORKLIST, "kind")),
 ]

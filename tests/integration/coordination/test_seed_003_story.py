@@ -54,6 +54,7 @@ def test_seed_003_from_referral_to_handover(coordination):
     opened = seen.wait("coordination.pathway_opened")[0]
     assert opened["citizen_ref"] == str(citizen)
     assert opened["tovholder_id"] is None
+    assert opened["under_30"] is True  # from the referral: first on the coordinators' list
     pathway_id = opened["pathway_id"]
 
     with c.rpc() as n:
@@ -181,8 +182,8 @@ def test_seed_003_from_referral_to_handover(coordination):
         seen.wait("coordination.action_due", where=lambda p: p["action_id"] == "a-attendance")
         c.at(copenhagen(dt.date(2021, 3, 11), 7))
         overdue = seen.wait("coordination.action_overdue")
-        assert [(o["action_id"], o["owner_email"]) for o in overdue] == [
-            ("a-attendance", "lars@skole.dk")]  # a-bed was done: never overdue
+        assert [(o["action_id"], o["owner_email"], o["tovholder_email"]) for o in overdue] == [
+            ("a-attendance", "lars@skole.dk", "mette@balk.dk")]  # a-bed was done: never overdue
 
         # Other services' news reaches the pathway: a course ended, a housing escalation.
         c.at(copenhagen(dt.date(2021, 3, 11), 7, 30))
@@ -202,19 +203,28 @@ def test_seed_003_from_referral_to_handover(coordination):
             "pathway_id": pathway_id, "citizen_ref": str(citizen), "case_id": str(case_id),
             "level": "outreach_due", "next_deadline": utc(T0 + dt.timedelta(days=25)),
             "requests": ["contact_citizen"], "tovholder_id": "m-social",
-            "noted_at": noted["noted_at"]}
+            "tovholder_email": "mette@balk.dk", "noted_at": noted["noted_at"]}
         c.at(copenhagen(dt.date(2021, 3, 11), 9))
         rpc.add_housing_adviser(actor=actor, pathway_id=pathway_id, member_id="m-bolig",
                                 name="Bo Boligrådgiver", email="bo@balk.dk",
                                 case_id=str(case_id))
-        seen.wait("coordination.member_added", where=lambda p: p["agency"] == "housing")
+        adviser = seen.wait("coordination.member_added",
+                            where=lambda p: p["agency"] == "housing")[0]
+        assert (adviser["name"], adviser["email"]) == ("Bo Boligrådgiver", "bo@balk.dk")
 
         # The tovholder hands over; the citizen will be told who his new contact is.
         c.at(copenhagen(dt.date(2021, 3, 12), 9))
         rpc.hand_over_tovholder(actor=actor, pathway_id=pathway_id,
                                 new_tovholder_id="m-upoint",
-                                reason="Mette skifter afdeling; Ulla kender Vincent bedst.")
+                                reason="Mette skifter afdeling; Ulla kender Vincent bedst.",
+                                handover_note="Vincent svarer bedst på sms om formiddagen.")
         handover = seen.wait("coordination.tovholder_handed_over", 2)[1]
+        # The new tovholder and the team get the note; the reason stays here.
+        assert handover["handover_note"] == "Vincent svarer bedst på sms om formiddagen."
+        assert {m["member_id"]: m["email"] for m in handover["team"]} == {
+            "m-social": "mette@balk.dk", "m-school": "lars@skole.dk",
+            "m-upoint": "ulla@balk.dk", "m-bolig": "bo@balk.dk"}
+        assert "reason" not in handover
         assert handover["old_tovholder_id"] == "m-social"
         assert handover["new_tovholder_id"] == "m-upoint"
         assert handover["new_tovholder_name"] == "Ulla Ungekonsulent"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import random
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from kombu import Connection, Queue
@@ -14,6 +16,16 @@ from sqlalchemy import Engine, text
 from contracts import registry
 from contracts.envelope import Envelope
 from services.common.amqp import event_exchange
+from services.housing import handlers
+from services.housing.ladder import (
+    DEFAULT_LADDER_SETTINGS,
+    ArrearsCase,
+    ArrearsReport,
+    Closure,
+    HelpParagraph,
+    LadderSettings,
+    ReportSource,
+)
 
 T0 = dt.datetime(2025, 3, 5, 9, 0, tzinfo=dt.UTC)  # a Wednesday
 
@@ -105,3 +117,70 @@ class Listener:
 
     def close(self) -> None:
         self.conn.release()
+
+
+# ------------------------------------------------------------ many cases, for lists
+
+SYNTHETIC_ASSOCIATIONS = ("bf-ballerup", "bf-other", "kab-ballerup")
+
+
+def synthetic_case_row(
+    rng: random.Random,
+    now: dt.datetime,
+    *,
+    settings: LadderSettings = DEFAULT_LADDER_SETTINGS,
+    closed: bool = False,
+) -> dict[str, Any]:
+    """One arrears_cases row built by the real ladder: a case reported in the last 60
+    days with a påkrav deadline from a week ago to three months ahead, taken a few
+    steps up or down the ladder, its due deadlines fired at `now`; closed if asked.
+    Stored with `handlers.case_columns`, as the service stores it (sort key included).
+    For lists and benchmarks that need thousands of realistic cases fast."""
+    tz = settings.tz
+    reported = (now - dt.timedelta(minutes=rng.randrange(60 * 24 * 60))).astimezone(tz)
+    sent = reported.date() - dt.timedelta(days=rng.randrange(10))
+    deadline = max(sent + dt.timedelta(days=rng.randrange(7, 30)),
+                   now.astimezone(tz).date() + dt.timedelta(days=rng.randrange(-7, 90)))
+    case_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+    case = ArrearsCase.open(
+        case_id=str(case_id),
+        report=ArrearsReport(
+            source=ReportSource.ASSOCIATION,
+            association_id=rng.choice(SYNTHETIC_ASSOCIATIONS),
+            tenancy_ref=f"S-{case_id.hex[:16]}",
+            citizen_ref=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            amount_dkk=Decimal(rng.randrange(2000, 60000)),
+            months_behind=rng.randrange(1, 6),
+            pakrav_sent_on=sent,
+            pakrav_deadline=deadline,
+        ),
+        now=reported,
+        has_tovholder=False,
+        settings=settings,
+    )
+    step = reported + dt.timedelta(hours=rng.randrange(1, 72))
+    if step < now:
+        roll = rng.random()
+        if roll < 0.3:
+            case.establish_contact(step)
+        elif roll < 0.45:
+            case.agree_payment_plan(step)
+        elif roll < 0.55:
+            case.apply_for_help(step, HelpParagraph.AKTIVLOVEN_81A)
+        elif roll < 0.65:
+            case.register_termination(step)
+        elif roll < 0.7:
+            case.set_eviction_date(step, step.date() + dt.timedelta(days=rng.randrange(5, 40)))
+    case.escalate_if_due(now)
+    if closed:
+        case.close(max(now, case.reported_at), Closure.TENANCY_ENDED)
+    case.pull_events()
+    return {
+        "id": case_id,
+        "source": case.source.value,
+        "reported_at": case.reported_at,
+        "version": 1,
+        "updated_at": now,
+        "updated_by": "staff:synthetic",
+        **handlers.case_columns(case),
+    }

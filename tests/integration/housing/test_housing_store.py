@@ -201,8 +201,8 @@ def test_escalations_are_addressed_to_the_tovholder_while_the_pathway_has_one(st
          "new_tovholder_id": "m-upoint", "new_tovholder_name": "Ulla", "new_tovholder_agency":
          "upoint", "new_tovholder_email": None, "handed_over_at": T0 + dt.timedelta(days=16)},
         T0 + dt.timedelta(days=16)))
-    assert handlers.get_case(store, SETTINGS, case_id=uuid.UUID(case["case_id"]))[
-        "has_tovholder"] is True
+    assert handlers.get_case(store, SETTINGS, actor="staff:test",
+                             case_id=uuid.UUID(case["case_id"]))["has_tovholder"] is True
 
     apply(handlers.record_pathway_closed, coordination_event(
         "coordination.pathway_closed",

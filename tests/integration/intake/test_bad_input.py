@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 
 import pytest
 from nameko.exceptions import RemoteError
+from sqlalchemy import insert
 
+from services.intake.models import Inquiry
 from tests.integration.intake.conftest import EventTap, make_intake
 
 pytestmark = pytest.mark.integration
@@ -49,6 +52,20 @@ def test_refused_commands_name_field_and_rule_and_change_nothing(
             actor=STAFF, channel="mail", inquirer_kind="citizen", topics=["loneliness"],
             wish="Jeg er ensom.", citizen_ref=ref,
         )["inquiry_id"]
+        # An inquiry stored before intake checked its citizen_ref (an unknown one).
+        orphan = uuid.uuid4()
+        engine_rows = intake.store()
+        with engine_rows.unit_of_work() as uow:
+            uow.session.execute(insert(Inquiry).values(
+                id=orphan, registered_at=T0, channel="phone", inquirer_kind="citizen",
+                topics=["housing"], wish="Gamle data.", citizen_ref=uuid.uuid4(),
+                registered_by=STAFF,
+            ))
+            uow.commit()
+        engine_rows.engine.dispose()
+        another_lists_cursor = cluster.intake.worklist_open_inquiries(
+            actor=STAFF, limit=1)["next_cursor"]
+        assert another_lists_cursor
         # Everything above has left the outbox: from here on nothing may be published.
         tap.wait("intake.course_started")
         tap.wait("intake.consent_withdrawn")
@@ -102,6 +119,34 @@ def test_refused_commands_name_field_and_rule_and_change_nothing(
              {"planned_end": "course.max_length_exceeded"}),
             ("record_attendance", dict(course_id=course_id, on="2018-04-10", kept=True),
              {"attendance.date": "attendance.in_future"}),
+            # Integrity at the door (issue 15).
+            ("register_inquiry", dict(channel="phone", inquirer_kind="citizen",
+                                      topics=["housing"], wish="Hjælp.",
+                                      citizen_ref=str(uuid.uuid4())),
+             {"citizen_ref": "citizen.unknown"}),
+            ("start_course", dict(inquiry_id=other, kind="individual_82b",
+                                  start_date="2018-04-08", planned_end="2018-07-09",
+                                  plan=PLAN),
+             {"start_date": "course.before_inquiry"}),
+            ("start_course", dict(inquiry_id=str(orphan), kind="individual_82b",
+                                  planned_end="2018-07-09", plan=PLAN),
+             {"inquiry_id": "course.citizen_unknown"}),
+            ("update_contact", dict(citizen_ref=ref, address="   "),
+             {"address": "contact.address_blank"}),
+            # Decisions need something to decide.
+            ("confirm_course_ending", dict(course_id=course_id),
+             {"ending_proposal": "ending.none_proposed"}),
+            ("record_back_on_track", dict(course_id=course_id),
+             {"ending_proposal": "ending.none_proposed"}),
+            ("record_follow_up", dict(course_id=course_id, follow_up_on="2018-05-07"),
+             {"follow_up_on": "follow_up.not_due"}),
+            ("decide_target_group_flag", dict(flag_id=str(uuid.uuid4()), decision="maybe"),
+             {"decision": "schema"}),
+            # Worklists: a cursor is only good for the list that gave it out.
+            ("worklist_open_inquiries", dict(cursor="bm9uc2Vuc2U"), {"cursor": "cursor"}),
+            ("worklist_referrals_85", dict(cursor=another_lists_cursor), {"cursor": "cursor"}),
+            ("worklist_follow_ups", dict(limit=0), {"limit": "schema"}),
+            ("worklist_bridging", dict(partner_missing="perhaps"), {"partner_missing": "schema"}),
         ]
         for method, args, expected in cases:
             with pytest.raises(RemoteError) as err:

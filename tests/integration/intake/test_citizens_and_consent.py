@@ -152,7 +152,7 @@ def test_consent_contact_matching_and_the_access_log(
         )
         assert contact == {
             "citizen_ref": ref, "name": "Mikkel Hansen", "email": "mikkel@example.dk",
-            "phone": None, "preferred_channel": "email",
+            "phone": None, "address": None, "preferred_channel": "email",
         }
         with pytest.raises(RemoteError) as err:
             cluster.intake.get_contact(
@@ -169,6 +169,20 @@ def test_consent_contact_matching_and_the_access_log(
         with pytest.raises(RemoteError) as err:
             cluster.intake.update_contact(actor=STAFF, citizen_ref=ref, phone=None)
         assert problems(err) == {"phone": "contact.phone_missing"}
+        # The address, for home meetings: free text, spaces tidied; null clears it.
+        cluster.intake.update_contact(
+            actor=STAFF, citizen_ref=ref, address=" Hedelyngen 12,  st. tv., 2750 Ballerup "
+        )
+        home = cluster.intake.get_contact(
+            actor="service:notifications", citizen_ref=ref, purpose="mødeindkaldelse"
+        )
+        assert home["address"] == "Hedelyngen 12, st. tv., 2750 Ballerup"
+        for blank, rule in (("   ", "contact.address_blank"), ("", "schema")):
+            with pytest.raises(RemoteError) as err:
+                cluster.intake.update_contact(actor=STAFF, citizen_ref=ref, address=blank)
+            assert problems(err) == {"address": rule}
+        cleared = cluster.intake.update_contact(actor=STAFF, citizen_ref=ref, address=None)
+        assert cleared["address"] is None and cleared["phone"] == "+45 11 22 33 44"
 
         def match(**criterion):
             return cluster.intake.match_citizen(
@@ -194,6 +208,9 @@ def test_consent_contact_matching_and_the_access_log(
         ("change", "consent", "registrering af samtykke"),
         ("change", "consent", "tilbagekaldelse af samtykke"),
         ("read", "consent", "gennemgang"),
+        ("read", "contact", "mødeindkaldelse"),
+        ("change", "contact", "ændring af navn eller kontaktoplysninger"),
+        ("change", "contact", "ændring af navn eller kontaktoplysninger"),
         ("read", "contact", "mødeindkaldelse"),
         ("change", "contact", "ændring af navn eller kontaktoplysninger"),
         ("search", "citizen", "lejer med huslejerestance"),

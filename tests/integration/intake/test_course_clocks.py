@@ -1,7 +1,8 @@
 """A course on its clocks, through the real broker and both databases:
 register -> resolve -> course -> bridging on its day -> 4 weeks of broken agreements
-end the course, with the service restarted between sweeps. The FileClock is moved
-by the test; nothing waits for time to pass."""
+propose the ending -> a person confirms it, dated that day, and the partner told about
+bridging gets a cancellation; with the service restarted between sweeps. The FileClock
+is moved by the test; nothing waits for time to pass."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def notices(cluster, course_id: str) -> list[dict]:
     return course["notices"]
 
 
-def test_register_resolve_course_bridging_then_broken_agreements_end_it_across_restarts(
+def test_register_resolve_course_bridging_then_the_4_week_rule_proposes_and_a_person_ends_it(
     amqp_uri, db_url, tmp_path, runner_factory, cpr_keys, tap: EventTap
 ):
     intake = make_intake(amqp_uri, db_url, tmp_path, runner_factory, cpr_keys, T0)
@@ -113,7 +114,7 @@ def test_register_resolve_course_bridging_then_broken_agreements_end_it_across_r
         # 23:59 on 8 May in Copenhagen: the follow-up fires (proof the sweep ran at
         # this time), bridging does not.
         intake.clock.set(copenhagen_midnight_utc(dt.date(2018, 5, 9)) - dt.timedelta(minutes=1))
-        wait_for(lambda: {"kind": "follow_up_due", "due_on": "2018-05-08"}
+        wait_for(lambda: {"kind": "follow_up_due", "due_on": "2018-05-08", "done_on": None}
                  in notices(cluster, course_id), what="the 8 May follow-up")
         assert "intake.bridging_due" not in outbox_types(intake)
 
@@ -129,27 +130,54 @@ def test_register_resolve_course_bridging_then_broken_agreements_end_it_across_r
     with intake.rpc() as cluster:
         # 23:59 on 28 May: 27 days after the last kept agreement, still active.
         intake.clock.set(copenhagen_midnight_utc(dt.date(2018, 5, 29)) - dt.timedelta(minutes=1))
-        wait_for(lambda: {"kind": "follow_up_due", "due_on": "2018-05-28"}
+        wait_for(lambda: {"kind": "follow_up_due", "due_on": "2018-05-28", "done_on": None}
                  in notices(cluster, course_id), what="the 28 May follow-up")
         assert "intake.course_ended" not in outbox_types(intake)
         assert cluster.intake.get_course(
             actor="staff:test", course_id=course_id, purpose="opfølgning"
         )["status"] == "active"
 
-    # Another restart between two sweeps: the 4-week deadline is not lost.
+    # Another restart between two sweeps: the 4-week deadline is not lost. It proposes
+    # the ending; nothing ends until a person decides.
     intake.restart(clock_at=copenhagen_midnight_utc(dt.date(2018, 5, 29)))
-    ended = tap.wait("intake.course_ended")
-    assert ended["payload"] == {
+    proposed = tap.wait("intake.course_ending_proposed")
+    assert proposed["payload"] == {
         "course_id": course_id, "citizen_ref": ref, "kind": "individual_82b",
-        "reason": "broken_agreements", "ended_on": "2018-05-29",
+        "proposed_on": "2018-05-29", "rule": "four_weeks_broken_agreements",
+        "last_kept_on": "2018-05-01",
     }
     with intake.rpc() as cluster:
         view = cluster.intake.get_course(
             actor="staff:test", course_id=course_id, purpose="opfølgning"
         )
-    assert (view["status"], view["end_reason"], view["ended_on"]) == (
-        "ended", "broken_agreements", "2018-05-29"
+        assert (view["status"], view["ending_proposed"]) == ("active", True)
+        assert "course.broken_agreements" not in open_course_deadlines(intake, course_id)
+        assert "intake.course_ended" not in outbox_types(intake)
+
+        # A week later Fronten confirms: the course ends that day, not on 29 May, and
+        # the jobcenter, told about bridging on 9 May, gets its cancellation.
+        intake.clock.set(dt.datetime(2018, 6, 5, 9, 0, tzinfo=UTC))
+        ended_view = cluster.intake.confirm_course_ending(
+            actor="staff:fronten-anne", course_id=course_id
+        )
+    assert (ended_view["status"], ended_view["end_reason"], ended_view["ended_on"]) == (
+        "ended", "broken_agreements", "2018-06-05"
     )
+    assert ended_view["ending_proposals"] == [{
+        "rule": "four_weeks_broken_agreements", "proposed_on": "2018-05-29",
+        "last_kept_on": "2018-05-01", "decision": "confirmed", "decided_on": "2018-06-05",
+    }]
+    ended = tap.wait("intake.course_ended")
+    assert ended["payload"] == {
+        "course_id": course_id, "citizen_ref": ref, "kind": "individual_82b",
+        "reason": "broken_agreements", "ended_on": "2018-06-05",
+    }
+    cancelled = tap.wait("intake.bridging_cancelled")
+    assert cancelled["payload"] == {
+        "course_id": course_id, "citizen_ref": ref, "partner_kind": "employment",
+        "due_on": "2018-05-09", "cancelled_on": "2018-06-05", "reason": "course_ended_early",
+    }
+    assert cancelled["correlation_id"] == course_id
     assert open_course_deadlines(intake, course_id) == {}
     # Each event exactly once, in order, across two restarts.
     assert [e["type"] for e in tap.poll()] == [
@@ -157,5 +185,7 @@ def test_register_resolve_course_bridging_then_broken_agreements_end_it_across_r
         "intake.inquiry_resolved",
         "intake.course_started",
         "intake.bridging_due",
+        "intake.course_ending_proposed",
         "intake.course_ended",
+        "intake.bridging_cancelled",
     ]

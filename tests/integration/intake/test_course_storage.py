@@ -17,7 +17,7 @@ from services.common.localtime import start_of_local_day
 from services.common.migrate import upgrade
 from services.intake import courses
 from services.intake.handlers import sync_course_deadlines
-from services.intake.models import metadata
+from services.intake.models import CourseRow, EndingProposalRow, metadata
 from services.intake.repository import load_course, new_course_row, save_course
 
 pytestmark = pytest.mark.integration
@@ -62,6 +62,14 @@ def test_a_course_with_all_its_state_loads_back_equal(store):
     course.decide_review("continue", D(2018, 5, 22), new_planned_end=D(2018, 9, 1))
     course.request_review(D(2018, 5, 23))
     course.plan_bridging([PartnerKind.HEALTH, PartnerKind.EMPLOYMENT])
+    # The 4-week rule: one proposal rejected (back on track), a second one open.
+    course.apply_due(D(2018, 5, 14))
+    course.back_on_track(D(2018, 5, 15))
+    course.record_attendance(D(2018, 5, 16), False)
+    course.apply_due(D(2018, 6, 12))
+    course.note_messages_sent(D(2018, 6, 12))
+    assert [p.decision for p in course.ending_proposals] == [
+        courses.EndingDecision.BACK_ON_TRACK, None]
     course.events.clear()
 
     with store.unit_of_work() as uow:
@@ -74,6 +82,14 @@ def test_a_course_with_all_its_state_loads_back_equal(store):
     assert loaded == course
     assert loaded.fired == course.fired and "follow_up:2018-05-07" in loaded.fired
     assert loaded.settings == settings
+    assert loaded.last_message_on == D(2018, 6, 12)
+    assert loaded.open_ending_proposal == courses.EndingProposal(
+        proposed_on=D(2018, 6, 12), rule_met_on=D(2018, 6, 12), last_kept_on=D(2018, 4, 16))
+    with store.read() as session:
+        stored = session.get(CourseRow, course_id)
+        assert stored is not None
+        # Stored for the worklists' sort keys, from the dates and the course's settings.
+        assert (stored.bridging_due_on, stored.review_due_on) == (D(2018, 7, 1), D(2018, 8, 18))
 
     # More attendance and a second referral are appended to what was stored.
     with store.unit_of_work() as uow:
@@ -84,10 +100,27 @@ def test_a_course_with_all_its_state_loads_back_equal(store):
         uow.commit()
     with store.read() as session:
         _, last = load_course(session, course_id)
-    assert [a.on for a in last.attendance] == [D(2018, 4, 16), D(2018, 4, 23), D(2018, 5, 28)]
+    assert [a.on for a in last.attendance] == [
+        D(2018, 4, 16), D(2018, 4, 23), D(2018, 5, 16), D(2018, 5, 28)
+    ]
     assert [(r.referred_on, r.outcome) for r in last.referrals_85] == [
         (D(2018, 5, 8), courses.ReferralOutcome.REFUSED), (D(2018, 5, 29), None)
     ]
+
+    # Confirming the open proposal is stored with who decided it.
+    with store.unit_of_work() as uow:
+        row, again = load_course(uow.session, course_id, lock=True)
+        again.confirm_ending(D(2018, 6, 13))
+        save_course(uow.session, row, again, actor="staff:c", now=NOW)
+        uow.commit()
+    with store.read() as session:
+        _, final = load_course(session, course_id)
+        decided = session.scalars(
+            select(EndingProposalRow.decided_by).order_by(EndingProposalRow.id)
+        ).all()
+    assert (final.status, final.end_reason, final.ended_on) == (
+        courses.CourseStatus.ENDED, courses.EndReason.BROKEN_AGREEMENTS, D(2018, 6, 13))
+    assert decided == ["staff:a", "staff:c"]
 
 
 def test_deadline_rows_follow_the_course(store):

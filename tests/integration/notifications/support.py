@@ -1,7 +1,8 @@
 """Real counterparts for the notifications tests: an SMTP server (aiosmtpd, in its own
 process, writing a Maildir), an HTTP receiver on loopback (http.server in a thread)
-that answers from a script, intake's get_contact replaced by fixed contacts, and
-helpers to publish events and read the ledger."""
+that answers from a script, stand-in intake and coordination services on the broker
+answering get_contact and get_participant_contact from fixed contacts, and helpers to
+publish events and read the ledger."""
 
 from __future__ import annotations
 
@@ -21,15 +22,14 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-from nameko.exceptions import RemoteError
-from nameko.testing.services import replace_dependencies
-from nameko.testing.utils import get_container
-from sqlalchemy import select
+from nameko.rpc import rpc
+from sqlalchemy import select, text
 
 from contracts import registry
 from contracts.envelope import Envelope
 from services.common.amqp import Publisher, event_exchange
 from services.common.db import make_engine
+from services.common.messaging import consumer_method_name
 from services.common.migrate import upgrade
 from services.notifications.models import DeliveryRow
 from services.notifications.service import NotificationsService
@@ -147,29 +147,97 @@ class HttpReceiver:
         self.server.server_close()
 
 
-# -- intake, replaced ---------------------------------------------------------------------
+# -- intake and coordination, as stand-in services on the broker ---------------------------
+
+
+class NotFoundError(Exception):
+    """Travels over RPC as the kit's NotFound does: exc_type "NotFoundError"."""
+
+
+def _not_found(field: str, message: str) -> NotFoundError:
+    return NotFoundError(json.dumps({"errors": [
+        {"field": field, "rule": "not_found", "message": message}]}))
 
 
 class FakeIntake:
-    """intake.get_contact with fixed answers; unknown citizens -> NotFoundError."""
+    """intake.get_contact with fixed answers; unknown citizens -> NotFoundError; while
+    `down`, every call fails as a broken intake would."""
 
     def __init__(self) -> None:
         self.contacts: dict[str, dict[str, Any]] = {}
         self.calls: list[dict[str, Any]] = []
+        self.down = False
 
     def add(self, citizen_ref: uuid.UUID | str, *, email: str | None = None,
-            phone: str | None = None, preferred: str = "email") -> None:
+            phone: str | None = None, preferred: str = "email", name: str = "Vincent",
+            address: str | None = None) -> None:
         self.contacts[str(citizen_ref)] = {
-            "citizen_ref": str(citizen_ref), "name": "Vincent", "email": email,
-            "phone": phone, "preferred_channel": preferred,
+            "citizen_ref": str(citizen_ref), "name": name, "email": email,
+            "phone": phone, "preferred_channel": preferred, "address": address,
         }
 
     def get_contact(self, *, actor: str, citizen_ref: str, purpose: str) -> dict[str, Any]:
         self.calls.append({"actor": actor, "citizen_ref": citizen_ref, "purpose": purpose})
+        if self.down:
+            raise RuntimeError("intake's database is down")
         if citizen_ref not in self.contacts:
-            raise RemoteError("NotFoundError", json.dumps({"errors": [
-                {"field": "citizen_ref", "rule": "not_found", "message": "Unknown citizen."}]}))
+            raise _not_found("citizen_ref", "Unknown citizen.")
         return dict(self.contacts[citizen_ref])
+
+
+class FakeCoordination:
+    """coordination.get_participant_contact: a network person's contact where the
+    citizen agreed that the person is contacted; otherwise NotFoundError, as the real
+    one answers. While `down`, every call fails."""
+
+    def __init__(self) -> None:
+        self.people: dict[tuple[str, str], dict[str, Any]] = {}
+        self.calls: list[dict[str, Any]] = []
+        self.down = False
+
+    def add(self, pathway_id: uuid.UUID | str, participant_id: str, *, name: str,
+            email: str | None = None, phone: str | None = None,
+            may_contact: bool = True) -> None:
+        if may_contact:
+            self.people[(str(pathway_id), participant_id)] = {
+                "participant_id": participant_id, "name": name, "email": email,
+                "phone": phone}
+
+    def get_participant_contact(self, *, actor: str, pathway_id: str, participant_id: str,
+                                purpose: str) -> dict[str, Any]:
+        self.calls.append({"actor": actor, "pathway_id": pathway_id,
+                           "participant_id": participant_id, "purpose": purpose})
+        if self.down:
+            raise RuntimeError("coordination's database is down")
+        found = self.people.get((pathway_id, participant_id))
+        if found is None:
+            raise _not_found("participant_id", "No network person who may be contacted.")
+        return dict(found)
+
+
+def stand_ins(intake: FakeIntake, coordination: FakeCoordination) -> tuple[type, type]:
+    """Real nameko services named "intake" and "coordination" on the test's vhost,
+    answering from the fakes (notifications calls them over the broker, with its
+    timeouts, as it calls the real ones)."""
+
+    class IntakeStandIn:
+        name = "intake"
+
+        @rpc
+        def get_contact(self, actor: str, citizen_ref: str, purpose: str) -> dict[str, Any]:
+            return intake.get_contact(actor=actor, citizen_ref=citizen_ref, purpose=purpose)
+
+    class CoordinationStandIn:
+        name = "coordination"
+
+        @rpc
+        def get_participant_contact(self, actor: str, pathway_id: str, participant_id: str,
+                                    purpose: str) -> dict[str, Any]:
+            return coordination.get_participant_contact(
+                actor=actor, pathway_id=pathway_id, participant_id=participant_id,
+                purpose=purpose)
+
+    return IntakeStandIn, CoordinationStandIn
 
 
 # -- the service --------------------------------------------------------------------------
@@ -180,6 +248,7 @@ class Running:
     config: dict[str, Any]
     db_url: str
     intake: FakeIntake
+    coordination: FakeCoordination
     publisher: Publisher
 
     def publish(self, type_: str, payload: dict[str, Any], *,
@@ -217,6 +286,35 @@ class Running:
             what=f"{count} delivery(ies) {status} {where}",
         )
 
+    def wait_consumed(self, event: Envelope) -> None:
+        """Wait until notifications has consumed `event` (its inbox row is committed with
+        whatever it planned, so an empty plan can be asserted after this)."""
+        consumer = "notifications." + consumer_method_name(event.type)
+
+        def consumed() -> bool:
+            engine = make_engine(self.db_url)
+            try:
+                with engine.connect() as conn:
+                    return conn.execute(
+                        text("select 1 from inbox where consumer = :c and message_id = :m"),
+                        {"c": consumer, "m": str(event.message_id)},
+                    ).first() is not None
+            finally:
+                engine.dispose()
+
+        wait_for(consumed, what=f"{event.type} consumed")
+
+    def wait_settled(self, event: Envelope, *, planned: int) -> list[Any]:
+        """Wait until the event's `planned` deliveries are all in the ledger and none is
+        still pending or retrying: the effect the mails are the side of."""
+        def settled() -> list[Any] | None:
+            rows = self.deliveries(message_id=str(event.message_id))
+            done = len(rows) == planned and all(
+                r.status not in ("pending", "retrying") for r in rows)
+            return rows if done else None
+
+        return wait_for(settled, what=f"{planned} deliveries of {event.type} settled")
+
 
 def start(amqp_uri: str, db_url: str, runner_factory: Any, **extra: Any) -> Iterator[Running]:
     upgrade("notifications", db_url)
@@ -230,13 +328,11 @@ def start(amqp_uri: str, db_url: str, runner_factory: Any, **extra: Any) -> Iter
     }
     settings.update(extra)
     config = service_config(amqp_uri, {"notifications": db_url}, **settings)
-    runner = runner_factory(config, NotificationsService)
-    container = get_container(runner, NotificationsService)
-    intake = FakeIntake()
-    replace_dependencies(container, intake=intake)
+    intake, coordination = FakeIntake(), FakeCoordination()
+    runner = runner_factory(config, NotificationsService, *stand_ins(intake, coordination))
     runner.start()
     publisher = Publisher(amqp_uri)
     try:
-        yield Running(config, db_url, intake, publisher)
+        yield Running(config, db_url, intake, coordination, publisher)
     finally:
         publisher.close()

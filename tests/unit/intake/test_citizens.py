@@ -8,6 +8,7 @@ import pytest
 from services.common.errors import DomainError
 from services.intake.citizens import (
     check_contact,
+    clean_address,
     clean_name,
     match_criterion,
     name_key,
@@ -77,3 +78,12 @@ def test_only_one_candidate_is_a_match() -> None:
     assert unambiguous([a]) == a
     assert unambiguous([a, a]) == a
     assert unambiguous([a, b]) is None
+
+
+def test_an_address_is_free_text_with_spaces_tidied() -> None:
+    assert clean_address("  Hedelyngen 12,\tst. tv.,  2750 Ballerup ") == (
+        "Hedelyngen 12, st. tv., 2750 Ballerup")
+    assert clean_address(None) is None
+    with pytest.raises(DomainError) as error:
+        clean_address("   ")
+    assert (error.value.field, error.value.rule) == ("address", "contact.address_blank")

@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from contracts.vocabulary import CourseKind, PartnerKind
 from services.common.errors import Conflict, DomainError
 from services.intake.courses import (
+    BackOnTrack,
+    BridgingCancelled,
     BridgingDue,
     BridgingPartnerMissing,
     Course,
@@ -18,6 +20,8 @@ from services.intake.courses import (
     CourseStarted,
     Deadline,
     DeadlineKind,
+    EndingDecision,
+    EndingProposed,
     EndOverdue,
     EndReason,
     FollowUpDue,
@@ -433,30 +437,40 @@ def long_course(
     )
 
 
+def proposals(course: Course) -> list[EndingProposed]:
+    return [e for e in course.events if isinstance(e, EndingProposed)]
+
+
 @pytest.mark.parametrize(
-    ("days_since_last_kept", "still_active"), [(27, True), (28, False), (29, False)]
+    ("days_since_last_kept", "proposed"), [(27, False), (28, True), (29, True)]
 )
-def test_four_weeks_of_broken_agreements_end_the_course(
-    days_since_last_kept: int, still_active: bool
+def test_four_weeks_of_broken_agreements_propose_an_ending_and_end_nothing(
+    days_since_last_kept: int, proposed: bool
 ) -> None:
     course = long_course()
     course.record_attendance(D(2024, 3, 1), kept=True)
     course.record_attendance(D(2024, 3, 5), kept=False)
-    course.apply_due(D(2024, 3, 1) + dt.timedelta(days=days_since_last_kept))
-    assert course.is_active is still_active
-    if not still_active:
-        # The end date is the rule's, even when the sweep comes a day late.
-        assert ended(course) == (EndReason.BROKEN_AGREEMENTS, D(2024, 3, 29))
-        assert course.events[-1] == CourseEnded(EndReason.BROKEN_AGREEMENTS, D(2024, 3, 29))
+    today = D(2024, 3, 1) + dt.timedelta(days=days_since_last_kept)
+    course.apply_due(today)
+    assert course.is_active  # only a person ends a course
+    assert not any(isinstance(e, CourseEnded) for e in course.events)
+    if proposed:
+        # Proposed on the day it is seen (a day-late sweep proposes a day late), with
+        # the day the rule was met and the last kept agreement kept apart.
+        assert proposals(course) == [EndingProposed(today, D(2024, 3, 29), D(2024, 3, 1))]
+        assert course.open_ending_proposal is not None
+        assert course.last_message_on == today
+    else:
+        assert proposals(course) == [] and course.open_ending_proposal is None
 
 
 def test_without_any_kept_agreement_the_window_runs_from_the_start() -> None:
     course = long_course()
     course.record_attendance(D(2024, 3, 20), kept=False)
     course.apply_due(D(2024, 3, 28))
-    assert course.is_active
+    assert proposals(course) == []
     course.apply_due(D(2024, 3, 29))
-    assert ended(course) == (EndReason.BROKEN_AGREEMENTS, D(2024, 3, 29))
+    assert proposals(course) == [EndingProposed(D(2024, 3, 29), D(2024, 3, 29), None)]
 
 
 def test_a_kept_agreement_restarts_the_window() -> None:
@@ -464,33 +478,202 @@ def test_a_kept_agreement_restarts_the_window() -> None:
     course.record_attendance(D(2024, 3, 5), kept=False)
     course.record_attendance(D(2024, 3, 20), kept=True)
     course.apply_due(D(2024, 4, 10))
-    assert course.is_active  # no broken agreement since 20 March
+    assert proposals(course) == []  # no broken agreement since 20 March
     course.record_attendance(D(2024, 3, 25), kept=False)
     course.apply_due(D(2024, 4, 16))
-    assert course.is_active  # 27 days after 20 March
+    assert proposals(course) == []  # 27 days after 20 March
     course.apply_due(D(2024, 4, 17))
-    assert ended(course) == (EndReason.BROKEN_AGREEMENTS, D(2024, 4, 17))
+    assert [p.rule_met_on for p in proposals(course)] == [D(2024, 4, 17)]
 
 
-def test_silence_alone_never_ends_a_course() -> None:
+def test_silence_alone_never_proposes_an_ending() -> None:
     course = long_course()
     course.apply_due(D(2024, 5, 31))
-    assert course.is_active
+    assert proposals(course) == [] and course.is_active
 
 
 def test_kept_and_broken_on_the_same_day_count_as_kept() -> None:
     course = long_course()
     course.record_attendance(D(2024, 3, 10), kept=True)
     course.record_attendance(D(2024, 3, 10), kept=False)
-    assert course.broken_agreements_end_on is None
+    assert course.broken_agreements_rule_on is None
     course.apply_due(D(2024, 4, 30))
-    assert course.is_active
+    assert proposals(course) == []
 
 
 def test_the_window_is_a_setting() -> None:
     course = long_course(settings=CourseSettings(broken_agreement_window_days=14))
     course.record_attendance(D(2024, 3, 2), kept=False)
-    assert course.broken_agreements_end_on == D(2024, 3, 15)
+    assert course.broken_agreements_rule_on == D(2024, 3, 15)
+
+
+def test_a_late_entry_proposes_today_and_never_ends_the_course_back_in_time() -> None:
+    # The example: agreements broken since March, typed in on 30 June, the same
+    # morning the jobcenter was told about bridging. The old rule ended the course as of
+    # 30 March; now it is proposed on 30 June and nothing ends until a person decides.
+    course = individual(D(2026, 3, 2), D(2026, 8, 31), follow_ups=[D(2026, 8, 31)],
+                        bridging_to=[PartnerKind.EMPLOYMENT])
+    course.apply_due(D(2026, 6, 30))  # bridging due 30 June: the jobcenter is told
+    assert [e for e in course.events if isinstance(e, BridgingDue)] == [
+        BridgingDue(PartnerKind.EMPLOYMENT, D(2026, 6, 30), D(2026, 8, 31))
+    ]
+    course.record_attendance(D(2026, 3, 2), kept=True)
+    course.record_attendance(D(2026, 3, 9), kept=False)
+    assert course.broken_agreements_rule_on == D(2026, 3, 30)
+    course.apply_due(D(2026, 6, 30))
+    assert course.is_active
+    assert proposals(course) == [EndingProposed(D(2026, 6, 30), D(2026, 3, 30), D(2026, 3, 2))]
+    assert deadlines(course)[0].kind is not DeadlineKind.BROKEN_AGREEMENTS  # not re-armed
+
+
+def test_confirming_ends_the_course_on_the_day_of_the_decision_and_cancels_bridging() -> None:
+    course = long_course(bridging_to=[PartnerKind.HEALTH])
+    course.record_attendance(D(2024, 3, 1), kept=True)
+    course.record_attendance(D(2024, 3, 5), kept=False)
+    course.apply_due(D(2024, 3, 29))
+    assert course.open_ending_proposal is not None
+    # The course is still running while nobody decides: bridging goes out on 1 June.
+    course.apply_due(D(2024, 6, 1))
+    course.events.clear()
+    course.confirm_ending(D(2024, 6, 3))
+    assert ended(course) == (EndReason.BROKEN_AGREEMENTS, D(2024, 6, 3))
+    assert course.events == [
+        CourseEnded(EndReason.BROKEN_AGREEMENTS, D(2024, 6, 3)),
+        BridgingCancelled(PartnerKind.HEALTH, D(2024, 6, 1), D(2024, 6, 3)),
+    ]
+    proposal = course.ending_proposals[0]
+    assert (proposal.decision, proposal.decided_on) == (EndingDecision.CONFIRMED, D(2024, 6, 3))
+
+
+def test_back_on_track_keeps_the_course_and_restarts_the_window_from_the_decision() -> None:
+    course = long_course()
+    course.record_attendance(D(2024, 3, 1), kept=True)
+    course.record_attendance(D(2024, 3, 5), kept=False)
+    course.apply_due(D(2024, 3, 29))
+    course.back_on_track(D(2024, 4, 2))
+    assert course.is_active and course.open_ending_proposal is None
+    assert course.events[-1] == BackOnTrack(D(2024, 4, 2))
+    assert course.four_week_anchor == D(2024, 4, 2)
+    # The old broken agreements no longer count; a new one after the decision re-arms.
+    assert course.broken_agreements_rule_on is None
+    course.record_attendance(D(2024, 4, 9), kept=False)
+    assert course.broken_agreements_rule_on == D(2024, 4, 30)
+    course.apply_due(D(2024, 4, 30))
+    assert [p.proposed_on for p in proposals(course)] == [D(2024, 3, 29), D(2024, 4, 30)]
+
+
+def test_a_decision_needs_an_open_proposal_and_is_not_dated_before_it() -> None:
+    course = long_course()
+    with pytest.raises(Conflict) as error:
+        course.confirm_ending(D(2024, 3, 10))
+    assert rule_of(error) == ("ending_proposal", "ending.none_proposed")
+    course.record_attendance(D(2024, 3, 2), kept=False)
+    course.apply_due(D(2024, 4, 2))  # proposed on 2 April (rule met on 29 March)
+    for decide in (course.confirm_ending, course.back_on_track):
+        with pytest.raises(DomainError) as error:
+            decide(D(2024, 4, 1))
+        assert rule_of(error) == ("decided_on", "ending.before_proposal")
+    assert course.is_active
+
+
+def test_another_ending_closes_an_open_proposal() -> None:
+    course = long_course()
+    course.record_attendance(D(2024, 3, 2), kept=False)
+    course.apply_due(D(2024, 3, 29))
+    course.end(D(2024, 4, 1), EndReason.CITIZEN_WITHDREW)
+    proposal = course.ending_proposals[0]
+    assert (proposal.decision, proposal.decided_on) == (
+        EndingDecision.ENDED_OTHERWISE, D(2024, 4, 1)
+    )
+
+
+# --- an ending never takes a date before messages already sent -------------------------------
+
+
+def test_an_ending_is_never_dated_before_a_message_about_the_course() -> None:
+    course = individual(bridging_to=[PartnerKind.EMPLOYMENT])
+    course.apply_due(D(2024, 5, 12))  # bridging_due sent on 12 May (the sweep was late)
+    assert course.last_message_on == D(2024, 5, 12)
+    with pytest.raises(DomainError) as error:
+        course.end(D(2024, 5, 11), EndReason.CITIZEN_WITHDREW)
+    assert rule_of(error) == ("ended_on", "course.end_before_messages")
+    assert course.is_active
+    course.end(D(2024, 5, 12), EndReason.CITIZEN_WITHDREW)
+    assert ended(course) == (EndReason.CITIZEN_WITHDREW, D(2024, 5, 12))
+
+
+def test_messages_sent_by_commands_count_from_the_day_they_are_sent() -> None:
+    course = individual()
+    course.request_review(D(2024, 5, 1))  # dated 1 May, sent on 20 May
+    course.note_messages_sent(D(2024, 5, 20))
+    assert course.last_message_on == D(2024, 5, 20)
+    course.decide_review(ReviewDecision.END, D(2024, 5, 21))
+    with pytest.raises(DomainError) as error:
+        course.end(D(2024, 5, 19))
+    assert rule_of(error) == ("ended_on", "course.end_before_messages")
+    course.note_messages_sent(D(2024, 5, 2))  # an earlier day never moves it back
+    assert course.last_message_on == D(2024, 5, 20)
+
+
+def test_an_early_end_cancels_every_bridging_message_sent_and_only_those() -> None:
+    course = individual(bridging_to=[PartnerKind.EDUCATION, PartnerKind.EMPLOYMENT])
+    course.apply_due(D(2024, 5, 10))
+    course.plan_bridging([PartnerKind.HEALTH])  # chosen, not told yet
+    course.events.clear()
+    course.end(D(2024, 5, 20), EndReason.CITIZEN_WITHDREW)
+    assert course.events == [
+        CourseEnded(EndReason.CITIZEN_WITHDREW, D(2024, 5, 20)),
+        BridgingCancelled(PartnerKind.EDUCATION, D(2024, 5, 10), D(2024, 5, 20)),
+        BridgingCancelled(PartnerKind.EMPLOYMENT, D(2024, 5, 10), D(2024, 5, 20)),
+    ]
+
+
+def test_an_end_on_the_planned_day_cancels_nothing() -> None:
+    course = individual(bridging_to=[PartnerKind.EDUCATION])
+    course.request_review(D(2024, 6, 1))
+    course.decide_review(ReviewDecision.END, D(2024, 6, 10))
+    course.apply_due(D(2024, 7, 10))
+    assert ended(course) == (EndReason.PLANNED_END, D(2024, 7, 10))
+    assert not any(isinstance(e, BridgingCancelled) for e in course.events)
+
+
+def test_a_late_sweep_that_ends_the_course_sends_no_stale_messages() -> None:
+    # Down from April to August: the maximum length (10 July) ends the course on its
+    # day; the bridging due on 10 May is not sent in August about a finished course.
+    course = individual(bridging_to=[PartnerKind.EMPLOYMENT])
+    course.record_attendance(D(2024, 3, 1), kept=False)
+    fired = course.apply_due(D(2024, 8, 1))
+    assert ended(course) == (EndReason.MAX_LENGTH_REACHED, D(2024, 7, 10))
+    assert not any(isinstance(e, (BridgingDue, EndingProposed, BridgingCancelled))
+                   for e in fired)
+    assert course.last_message_on is None
+
+
+# --- import mode ------------------------------------------------------------------------------
+
+
+def test_import_settles_past_clocks_silently_and_runs_todays() -> None:
+    course = individual(D(2024, 1, 10), D(2024, 7, 10), follow_ups=[D(2024, 2, 1),
+                        D(2024, 6, 3)], bridging_to=[PartnerKind.EMPLOYMENT])
+    settled = course.settle_history(D(2024, 6, 3))
+    assert settled == [] and course.is_active
+    # Follow-up 1 Feb and bridging 10 May were handled before Samspil; 3 June is today's.
+    assert course.apply_due(D(2024, 6, 3)) == [FollowUpDue(D(2024, 6, 3))]
+    assert course.last_message_on is None and course.told_bridging == []
+    assert [d.kind for d in deadlines(course)] == [
+        DeadlineKind.REVIEW_DUE, DeadlineKind.PLANNED_END, DeadlineKind.MAX_LENGTH
+    ]
+    # A partner chosen after the import is told at once: that choice is live.
+    course.plan_bridging([PartnerKind.EMPLOYMENT, PartnerKind.HEALTH])
+    assert course.apply_due(D(2024, 6, 4)) == [
+        BridgingDue(PartnerKind.HEALTH, D(2024, 5, 10), D(2024, 7, 10))
+    ]
+
+
+def test_import_of_a_course_past_its_maximum_ends_it_on_its_day() -> None:
+    course = individual(D(2017, 1, 10), D(2017, 7, 10), bridging_to=[PartnerKind.EDUCATION])
+    events = course.settle_history(D(2018, 8, 1))
+    assert events == [CourseEnded(EndReason.MAX_LENGTH_REACHED, D(2017, 7, 10))]
 
 
 @pytest.mark.parametrize("on", [D(2024, 2, 29), D(2024, 9, 2)])
@@ -617,9 +800,16 @@ def test_planned_end_without_review_is_overdue_until_the_maximum_length() -> Non
 
 def test_a_late_sweep_fires_in_date_order_and_nothing_after_the_end() -> None:
     course = long_course(bridging_to=[PartnerKind.HEALTH])
-    course.record_attendance(D(2024, 3, 2), kept=False)  # ends on 29 March
+    course.record_attendance(D(2024, 3, 2), kept=False)  # the rule is met on 29 March
     fired = course.apply_due(D(2024, 12, 31))
-    assert fired == [CourseEnded(EndReason.BROKEN_AGREEMENTS, D(2024, 3, 29))]
+    # The maximum length (1 September) ends it; the proposal and the bridging it missed
+    # are not sent about a course that has ended by its dates.
+    assert fired == [
+        ReviewDue(D(2024, 7, 4), D(2024, 8, 1)),
+        EndOverdue(D(2024, 8, 1)),
+        FollowUpDue(D(2024, 8, 1)),
+        CourseEnded(EndReason.MAX_LENGTH_REACHED, D(2024, 9, 1)),
+    ]
 
 
 # --- idempotency and late sweeps, for any attendance ---------------------------------------
@@ -651,4 +841,8 @@ def test_a_daily_sweep_and_one_late_sweep_agree(records: list[tuple[int, bool]])
         daily.apply_due(D(2024, 1, 10) + dt.timedelta(days=offset))
     late.apply_due(D(2024, 1, 10) + dt.timedelta(days=199))
     assert ended(daily) == ended(late)
-    assert daily.events == late.events
+    # The late sweep finds the course ended by its dates: it sends none of the messages
+    # it missed, and everything else agrees.
+    messages = (BridgingDue, EndingProposed, BridgingCancelled)
+    assert not any(isinstance(e, messages) for e in late.events)
+    assert [e for e in daily.events if not isinstance(e, messages)] == late.events

@@ -40,10 +40,55 @@ def test_the_agreed_result_shapes() -> None:
     match = registry.rpc_contract("intake", "match_citizen").result
     assert contact is not None and match is not None
     assert set(contact().fields) == {
-        "citizen_ref", "name", "email", "phone", "preferred_channel"
+        "citizen_ref", "name", "email", "phone", "address", "preferred_channel"
     }
     assert set(match().fields) == {"citizen_ref"}
     assert contact().validate({
         "citizen_ref": "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80", "name": "A", "email": None,
         "phone": None, "preferred_channel": "letter",
+    }) == {}  # a consumer on the older shape (no address) still validates
+    assert contact().validate({
+        "citizen_ref": "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80", "name": "A", "email": None,
+        "phone": None, "address": "Hedelyngen 12, st. tv., 2750 Ballerup",
+        "preferred_channel": "letter",
     }) == {}
+
+
+def test_every_intake_rpc_has_a_route_and_the_deciders_their_roles() -> None:
+    from services.gateway.auth import Role
+    from services.gateway.routes.intake import ROUTES
+
+    routed = {r.rpc: r for r in ROUTES if r.service == "intake"}
+    assert set(routed) == {c.method for c in INTAKE_RPCS}
+    worklists = {r.path: (r.rpc, r.roles, r.method) for r in ROUTES
+                 if r.path.startswith("/api/worklists/")}
+    fronten, panel = frozenset({Role.FRONTEN}), frozenset({Role.REVIEW_PANEL, Role.FRONTEN})
+    sv = frozenset({Role.SOCIAL_VEJLEDNING, Role.FRONTEN})
+    assert worklists == {
+        "/api/worklists/fronten/open-inquiries": ("worklist_open_inquiries", fronten, "GET"),
+        "/api/worklists/fronten/follow-ups": ("worklist_follow_ups", fronten, "GET"),
+        "/api/worklists/fronten/bridging": ("worklist_bridging", fronten, "GET"),
+        "/api/worklists/fronten/end-overdue": ("worklist_end_overdue", fronten, "GET"),
+        "/api/worklists/fronten/ending-proposed": ("worklist_ending_proposed", fronten, "GET"),
+        "/api/worklists/fronten/outside-target-group": (
+            "worklist_outside_target_group", fronten, "GET"),
+        "/api/worklists/review-panel/agenda": ("worklist_review_agenda", panel, "GET"),
+        "/api/worklists/social-vejledning/referrals-85": ("worklist_referrals_85", sv, "GET"),
+    }
+    # The decision that takes an item off a list is open to whoever owns the list.
+    assert Role.REVIEW_PANEL in routed["decide_review"].roles
+    assert Role.SOCIAL_VEJLEDNING in routed["record_referral_85_outcome"].roles
+    assert {Role.REVIEW_PANEL, Role.SOCIAL_VEJLEDNING} <= routed["get_course"].roles
+    # Every list takes the kit's cursor and limit, and its own filters, in the query.
+    for path, (rpc, _, _) in worklists.items():
+        route = next(r for r in ROUTES if r.path == path)
+        args = registry.rpc_contract("intake", rpc).args().fields
+        assert {"cursor", "limit"} <= set(route.query) <= set(args), path
+
+
+def test_worklists_answer_a_worklist_page() -> None:
+    from contracts.worklist import WorklistPage
+
+    lists = [c for c in INTAKE_RPCS if c.method.startswith("worklist_")]
+    assert len(lists) == 8
+    assert all(c.result is WorklistPage for c in lists)

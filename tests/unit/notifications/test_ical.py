@@ -166,9 +166,17 @@ def test_attendee_roles_and_rsvp() -> None:
     _, cancel_event = parse(cancel.ics)
 
     roles = [(a.params["ROLE"], a.params["RSVP"]) for a in req_event["ATTENDEE"]]
-    assert roles == [("REQ-PARTICIPANT", "TRUE"), ("OPT-PARTICIPANT", "TRUE")]
-    # Nobody is asked to answer a cancellation.
+    # Samspil records no replies, so by default no one is asked for one.
+    assert roles == [("REQ-PARTICIPANT", "FALSE"), ("OPT-PARTICIPANT", "FALSE")]
     assert {a.params["RSVP"] for a in cancel_event["ATTENDEE"]} == {"FALSE"}
+    # The flag still works for a caller that does record replies; never on a CANCEL.
+    asking = meeting(attendees=(Attendee("borger@example.dk", rsvp=True),))
+    _, asked = parse(build_invitation(asking, MeetingChange.SCHEDULED, sequence=0,
+                                      dtstamp=STAMP).ics)
+    _, cancelled = parse(build_invitation(asking, MeetingChange.CANCELLED, sequence=1,
+                                          dtstamp=STAMP).ics)
+    assert asked["ATTENDEE"].params["RSVP"] == "TRUE"
+    assert cancelled["ATTENDEE"].params["RSVP"] == "FALSE"
 
 
 def test_invitation_carries_no_more_than_the_recipient_needs() -> None:

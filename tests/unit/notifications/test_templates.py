@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import pytest
 
@@ -44,15 +45,40 @@ SAMPLE: dict[str, object] = {
     "course_ref": "JC-99812",
     "withdrawn_at": MONDAY_10_CPH,
     "recipient_name": "Jobcenter Ballerup",
+    "participants": "- Åse Østergård (din tovholder)\n- Lærke Lund",
+    "citizen_name": "Vincent Væver",
+    "tovholder_contact": "aase@balk.dk",
+    "handover_note": "Vincent ringer helst om formiddagen.",
+    "team": "- Lærke Lærer (laerke@skole.dk)",
+    "opened_at": MONDAY_10_CPH,
+    "priority": "Borgeren er under 30 år og skal have forrang (Plads til alle).",
+    "closed_on": dt.date(2026, 6, 30),
+    "role": "boligrådgiver",
+    "member_name": "Bo Boligrådgiver",
+    "agency": "housing",
+    "requests": "Kontakt borgeren; Inddrag det boligsociale team",
+    "flag": "Påkravets frist er kortere end de 14 dage, loven giver lejeren",
+    "pakrav_deadline": dt.date(2025, 11, 3),
+    "deadline_kind": "termination_response",
+    "referred_on": dt.date(2025, 10, 20),
+    "kind": "individual_82b",
+    "requested_on": dt.date(2025, 10, 21),
+    "rule": "four_weeks_broken_agreements",
+    "proposed_on": dt.date(2025, 10, 22),
+    "last_kept_on": dt.date(2025, 9, 22),
+    "cancelled_on": dt.date(2025, 10, 23),
+    "reason": "course_ended_early",
 }
 LEAKS = {
     "cpr": "010190-1234",
     "cpr_number": "0101901234",
     "diagnosis": "DIAGNOSE-X",
-    "citizen_name": "BORGERNAVN",
+    "wish": "BORGERENS-ØNSKE",
 }
 
-CITIZEN_TEXTS = [key for key in TEMPLATES if key[1] is RecipientKind.CITIZEN]
+# Texts people outside the municipality read: the citizen and the network persons.
+PEOPLE_TEXTS = [key for key in TEMPLATES
+                if key[1] in (RecipientKind.CITIZEN, RecipientKind.NETWORK)]
 
 
 @pytest.mark.parametrize("key", list(TEMPLATES), ids=lambda k: f"{k[0]}-{k[1]}")
@@ -86,13 +112,31 @@ def test_the_brief_s_events_are_covered() -> None:
         ("housing.partner_status", "housing_association"),
         ("intake.bridging_due", "jobcenter"),
         ("intake.consent_withdrawn", "citizen"),
+        # issue 15 (ADR 0012)
+        ("intake.referral_85_made", "social_vejledning"),
+        ("intake.course_review_requested", "review_panel"),
+        ("intake.course_ending_proposed", "fronten"),
+        ("intake.bridging_cancelled", "jobcenter"),
+        ("coordination.pathway_opened", "coordinators"),
+        ("coordination.pathway_closed", "citizen"),
+        ("coordination.tovholder_handed_over", "tovholder"),
+        ("coordination.tovholder_handed_over", "team_members"),
+        ("coordination.member_added", "team_members"),
+        ("coordination.action_overdue", "team_members"),
+        ("coordination.housing_escalation_noted", "tovholder"),
+        ("coordination.housing_warning_noted", "tovholder"),
+        ("housing.warning_flagged", "housing_officers"),
+        ("housing.action_overdue", "housing_officers"),
+        ("coordination.meeting_scheduled", "network"),
+        ("coordination.meeting_rescheduled", "network"),
+        ("coordination.meeting_cancelled", "network"),
     }
 
     assert required <= {(event, str(kind)) for event, kind in TEMPLATES}
 
 
-@pytest.mark.parametrize("key", CITIZEN_TEXTS, ids=lambda k: k[0])
-def test_citizen_texts_are_plain_danish_with_a_contact(key: tuple[str, RecipientKind]) -> None:
+@pytest.mark.parametrize("key", PEOPLE_TEXTS, ids=lambda k: f"{k[0]}-{k[1]}")
+def test_texts_to_people_are_plain_danish_with_a_contact(key: tuple[str, RecipientKind]) -> None:
     text = render(key[0], key[1], SAMPLE).text
 
     for contact in ("Fronten", "Parkvej 10, 2750 Ballerup", "44 77 34 43", "ss-front@balk.dk"):
@@ -205,9 +249,9 @@ def test_naive_datetimes_are_refused() -> None:
 
 
 def test_a_newline_cannot_reach_the_subject() -> None:
-    data = SAMPLE | {"pathway_ref": "SB-1\r\nBcc: someone@evil.example"}
+    data = SAMPLE | {"case_ref": "SB-1\r\nBcc: someone@evil.example"}
 
-    subject = render("coordination.tovholder_handed_over", "team_members", data).subject
+    subject = render("housing.warning_flagged", "housing_officers", data).subject
 
     assert "\r" not in subject
     assert "\n" not in subject
@@ -238,3 +282,12 @@ def test_format_datetime_in_summer_and_winter() -> None:
     assert templates.format_date(dt.date(2026, 2, 1)) == "1. februar 2026"
     with pytest.raises(ValueError):
         format_datetime(dt.datetime(2025, 1, 1))
+
+
+def test_the_operator_page_shows_every_text_as_it_is_sent() -> None:
+    docs = Path(__file__).resolve().parents[3] / "docs" / "notifications.md"
+    page = docs.read_text(encoding="utf-8")
+    for (event_type, kind), template in TEMPLATES.items():
+        block = (f"#### `{event_type}` → {kind.value}\n\n```text\nEmne: {template.subject}\n\n"
+                 f"{template.body}\n```")
+        assert block in page, f"docs/notifications.md is stale for {event_type} → {kind}"
