@@ -6,9 +6,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint services bench clean
+.PHONY: install run test lint services browser bench clean
 
-NODE_DEPS := deploy/oidc-dev/node_modules/.package-lock.json
+NODE_DEPS := deploy/oidc-dev/node_modules/.package-lock.json \
+             services/web/assets/node_modules/.package-lock.json
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,10 +17,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
 	@touch $(STAMP)
 
-# The development OpenID provider (deploy/oidc-dev), pinned by its package-lock.json.
-$(NODE_DEPS): deploy/oidc-dev/package.json deploy/oidc-dev/package-lock.json
-	npm ci --prefix deploy/oidc-dev --no-audit --no-fund --loglevel=error
-	@touch $(NODE_DEPS)
+# Node packages, pinned by their package-lock.json: the development OpenID provider
+# (deploy/oidc-dev) and the web app's assets (DKFDS, htmx, axe-core).
+%/node_modules/.package-lock.json: %/package.json %/package-lock.json
+	npm ci --prefix $* --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The browser tests drive Debian's Chromium (Playwright's own download cannot work here).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
 install: $(STAMP) $(NODE_DEPS)
 
@@ -34,8 +40,10 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/samspil contracts check
 
-test: install services lint
+# The main suite and the browser suite run in separate processes (conftest.py says why).
+test: install services browser lint
 	$(BIN)/pytest -p no:cacheprovider
+	SAMSPIL_BROWSER_TESTS=1 $(BIN)/pytest -p no:cacheprovider tests/browser
 
 bench: install services
 	$(BIN)/python bench/pipeline.py
@@ -43,4 +51,5 @@ bench: install services
 	$(BIN)/python bench/worklists.py
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache \
+		deploy/oidc-dev/node_modules services/web/assets/node_modules

@@ -87,7 +87,21 @@ const configuration = {
   },
   features: {
     devInteractions: { enabled: false }, // our own pages below check the password
-    rpInitiatedLogout: { enabled: true },
+    rpInitiatedLogout: {
+      enabled: true,
+      // Ask in Danish whether to end the provider's session too.
+      async logoutSource(ctx, form) {
+        ctx.body = `<!doctype html>
+<html lang="da"><head><meta charset="utf-8"><title>Log ud</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><main><h1>Log ud</h1>
+<p>Du er logget ud af Samspil. Vil du også logge ud af kommunens log ind?</p>
+${form}
+<p><button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Ja, log ud</button>
+<button type="submit" form="op.logoutForm">Nej</button></p>
+</main></body></html>`;
+      },
+    },
     resourceIndicators: {
       enabled: true,
       defaultResource: () => audience,

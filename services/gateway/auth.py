@@ -194,14 +194,22 @@ def session_identity(session: Session, cookie: str | None, now: dt.datetime) -> 
                     via="session", session_csrf=row.csrf_token)
 
 
-def end_session(session: Session, cookie: str | None, now: dt.datetime) -> str | None:
-    """End the browser's session; returns the ID token hint for the provider's logout."""
+class CsrfMismatch(Exception):
+    """A form for a session arrived without that session's CSRF token."""
+
+
+def end_session(session: Session, cookie: str | None, now: dt.datetime,
+                csrf: str | None) -> str | None:
+    """End the browser's session (the form must carry its CSRF token: another site cannot
+    sign a person out); returns the ID token hint for the provider's logout."""
     if not cookie:
         return None
     row = session.get(WebSession, hash_token(cookie))
-    if row is None:
+    if row is None or row.ended_at is not None:
         return None
-    row.ended_at = row.ended_at or now
+    if not csrf or not secrets.compare_digest(csrf, row.csrf_token):
+        raise CsrfMismatch()
+    row.ended_at = now
     return row.id_token_hint
 
 

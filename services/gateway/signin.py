@@ -29,6 +29,7 @@ from services.gateway import api
 from services.gateway.auth import (
     SESSION_COOKIE,
     Authenticator,
+    CsrfMismatch,
     Identity,
     Role,
     create_token,
@@ -187,7 +188,11 @@ def callback(identities: Identities, store: Store, request: Request,
 def logout(identities: Identities, store: Store, request: Request, now: dt.datetime) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     with store.unit_of_work() as uow:
-        hint = end_session(uow.session, cookie, now)
+        try:
+            hint = end_session(uow.session, cookie, now, request.form.get("csrf"))
+        except CsrfMismatch:
+            return page("Log af mislykkedes", '<p>Formularen var udløbet. <a href="/">Gå til '
+                        "forsiden</a> og prøv igen.</p>", 403)
         uow.commit()
     location = "/"
     if identities.provider is not None:

@@ -37,7 +37,11 @@ def test_a_browser_signs_in_with_the_code_flow_and_pkce(system: System) -> None:
     assert {(s["staff_id"], s["email"], s["agency"]) for s in staff} == {
         ("mette", "mette@balk.dk", "social_services")}
     # Signing out ends the session at once and sends the browser to the provider.
-    out = browser.post(f"{system.base}/auth/logout", allow_redirects=False, timeout=10)
+    forged = browser.post(f"{system.base}/auth/logout", data={"csrf": "guess"}, timeout=10)
+    assert forged.status_code == 403  # another site cannot sign her out
+    csrf = system.rows("gateway", "select csrf_token from web_sessions")[0].csrf_token
+    out = browser.post(f"{system.base}/auth/logout", data={"csrf": csrf},
+                       allow_redirects=False, timeout=10)
     assert out.status_code == 303 and out.headers["Location"].startswith(system.oidc.issuer)
     ended = system.rows("gateway", "select ended_at from web_sessions")
     assert ended[0].ended_at is not None

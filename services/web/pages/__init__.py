@@ -1,0 +1,35 @@
+"""The web app's pages, one module per area; importing this package registers them all
+(services.web.app.page). The main menu is here: one entry per area, shown to the roles
+that work there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from contracts.actor import StaffRole
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    text: str
+    href: str
+    roles: frozenset[StaffRole] | None  # None: everyone signed in
+
+    def current(self, ctx: Any) -> bool:
+        path = ctx.request.path if ctx else ""
+        return path == self.href or (self.href != "/" and path.startswith(self.href + "/"))
+
+
+R = StaffRole
+MENU = (
+    MenuItem("Min arbejdsliste", "/", None),
+)
+
+
+def menu(identity: Any) -> list[MenuItem]:
+    return [m for m in MENU if m.roles is None or identity.roles & m.roles]
+
+
+from services.web.pages import about as about  # noqa: E402 - registers the pages
+from services.web.pages import home as home  # noqa: E402
