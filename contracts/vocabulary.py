@@ -168,3 +168,53 @@ class PartnerStatus(StrEnum):
     TERMINATION_WITHDRAWAL_NOTED = "termination_withdrawal_noted"
     EVICTION_RESOLUTION_NOTED = "eviction_resolution_noted"
     CASE_CLOSED = "case_closed"
+
+
+# -- partners, offers and hand-offs (issue 16; docs/decisions/0013) -------------------------
+
+
+class PartnerCategory(StrEnum):
+    """What kind of organisation a partner in the directory is."""
+
+    EMPLOYMENT = "employment"  # jobcenter
+    EDUCATION = "education"  # uddannelse (UU, skoler, FGU)
+    HEALTH = "health"  # sundhed, psykiatri, almen praksis
+    HOUSING = "housing"  # boligforening (almen boligorganisation)
+    SOCIAL_VEJLEDNING = "social_vejledning"  # myndighed: § 85 (an internal unit)
+    OFFER = "offer"  # another municipal offer (tilbud)
+    VOLUNTEER = "volunteer"  # frivillig organisation, civilsamfund
+
+
+class HandoffKind(StrEnum):
+    """A request to a partner that expects an answer (an overdragelse)."""
+
+    BRIDGING_EMPLOYMENT = "bridging_employment"  # brobygning til beskæftigelse
+    BRIDGING_EDUCATION = "bridging_education"  # brobygning til uddannelse
+    BRIDGING_HEALTH = "bridging_health"  # brobygning til sundhed
+    REFERRAL_85 = "referral_85"  # henvisning til § 85-vurdering (Social Vejledning)
+    OFFER_REFERRAL = "offer_referral"  # henvisning til et andet tilbud eller frivillige
+    HOLD_TERMINATION = "hold_termination"  # anmodning om at stille ophævelse i bero
+
+
+class HandoffState(StrEnum):
+    """A hand-off's lifecycle, like FHIR Task's status."""
+
+    REQUESTED = "requested"  # sendt
+    RECEIVED = "received"  # modtaget
+    ACCEPTED = "accepted"  # accepteret
+    DECLINED = "declined"  # afvist (with a reason)
+    IN_PROGRESS = "in_progress"  # i gang
+    COMPLETED = "completed"  # afsluttet (with an outcome)
+    CANCELLED = "cancelled"  # annulleret
+
+
+# Who may consent be given to, for which purpose: consent's recipient is a partner id from
+# the directory or one of the agencies a pathway team member comes from (Agency); its
+# purpose is one of these (never free text, so the consent gate can match it).
+class ConsentPurpose(StrEnum):
+    BRIDGING_EMPLOYMENT = "bridging_employment"  # brobygning til beskæftigelse
+    BRIDGING_EDUCATION = "bridging_education"  # brobygning til uddannelse
+    BRIDGING_HEALTH = "bridging_health"  # brobygning til sundhed
+    PATHWAY_TEAM = "pathway_team"  # samarbejde i et sammenhængende borgerforløb
+    KEEP_HOME = "keep_home"  # at fastholde boligen (huslejerestance)
+    OFFER_REFERRAL = "offer_referral"  # henvisning til et andet tilbud

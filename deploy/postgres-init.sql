@@ -4,3 +4,4 @@ CREATE DATABASE coordination;
 CREATE DATABASE housing;
 CREATE DATABASE notifications;
 CREATE DATABASE gateway;
+CREATE DATABASE partners;

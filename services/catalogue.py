@@ -15,7 +15,7 @@ from contracts.registry import Consumer
 from services.common.messaging import consumer_method_name
 
 # The services that consume events; each has `services.<name>.messages.EVENT_HANDLERS`.
-CONSUMING_SERVICES = ("intake", "coordination", "housing", "notifications")
+CONSUMING_SERVICES = ("intake", "coordination", "housing", "notifications", "partners")
 
 
 def message_map(service: str) -> dict[str, Callable[..., Any]]:

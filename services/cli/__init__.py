@@ -66,6 +66,7 @@ SERVICES: dict[str, str] = {
     "gateway": "services.gateway.service:GatewayService",
     "housing": "services.housing.service:HousingService",
     "notifications": "services.notifications.service:NotificationsService",
+    "partners": "services.partners.service:PartnersService",
 }
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_CONFIG = ROOT / "deploy" / "config" / "all.yaml"

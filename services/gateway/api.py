@@ -25,6 +25,7 @@ from services.gateway.routes import coordination as coordination_routes
 from services.gateway.routes import housing as housing_routes
 from services.gateway.routes import intake as intake_routes
 from services.gateway.routes import notifications as notifications_routes
+from services.gateway.routes import partners as partners_routes
 from services.gateway.routing import ALL, OPERATOR, Route, RouteTable
 
 STAFF_ROLES = frozenset(STAFF)
@@ -88,6 +89,7 @@ ROUTES = RouteTable(
         *coordination_routes.ROUTES,
         *housing_routes.ROUTES,
         *notifications_routes.ROUTES,
+        *partners_routes.ROUTES,
         Route("GET", "/auth/login", ALL, "Sign in with the municipality's identity "
               "provider (OpenID Connect, code flow with PKCE).", local="auth_login",
               tag="auth", query=("return_to",)),

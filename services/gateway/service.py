@@ -31,7 +31,7 @@ from services.web.app import RpcProblem, WebApp, web_app
 
 log = logging.getLogger(__name__)
 
-KNOWN_SERVICES = ("intake", "coordination", "housing", "notifications")
+KNOWN_SERVICES = ("intake", "coordination", "housing", "notifications", "partners")
 
 
 def wall_clock() -> dt.datetime:
@@ -82,6 +82,7 @@ class GatewayService:
     coordination = RpcProxy("coordination")
     housing = RpcProxy("housing")
     notifications = RpcProxy("notifications")
+    partners = RpcProxy("partners")
 
     @catch_all("GET,POST,PUT,PATCH,DELETE,OPTIONS", "/<anypath:path>")
     def handle(self, request: Request, path: str) -> Response:

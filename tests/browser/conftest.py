@@ -51,7 +51,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-sync", "--disable-dev-shm-usage"]
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PASSWORD = "demo"
-SERVICES = ("intake", "coordination", "housing", "notifications", "gateway")
+SERVICES = ("intake", "coordination", "housing", "notifications", "partners", "gateway")
 # Monday 2 March 2026, 09:00 in Copenhagen: a working day with weeks ahead to plan in.
 T0 = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
 

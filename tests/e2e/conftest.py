@@ -31,13 +31,14 @@ from services.gateway.service import GatewayService
 from services.housing.service import HousingService
 from services.intake.service import IntakeService
 from services.notifications.service import NotificationsService
+from services.partners.service import PartnersService
 from tests.conftest import service_config
 from tests.integration.notifications.support import SmtpServer
 from tests.support.net import free_port
 from tests.support.oidc import OidcProvider
 from tests.support.waiting import wait_for
 
-SERVICES = ("intake", "coordination", "housing", "notifications", "gateway")
+SERVICES = ("intake", "coordination", "housing", "notifications", "partners", "gateway")
 # Tuesday 3 April 2018, 08:00 UTC: the day Fronten opened (seed 001).
 T0 = dt.datetime(2018, 4, 3, 8, 0, tzinfo=dt.UTC)
 
@@ -149,7 +150,7 @@ def system(amqp_uri: str, db_url_factory: Any, runner_factory: Any,
     config = system_config(amqp_uri, urls, clock, smtp.port, port,
                            OIDC=oidc_provider.gateway_config(f"http://127.0.0.1:{port}"))
     runner = runner_factory(config, GatewayService, IntakeService, CoordinationService,
-                            HousingService, NotificationsService)
+                            HousingService, NotificationsService, PartnersService)
     runner.start()
     running = System(f"http://127.0.0.1:{port}", urls, clock, smtp, runner, oidc_provider)
     running.wait_until(lambda: running.call("GET", "/health").status_code == 200,

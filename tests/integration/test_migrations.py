@@ -16,7 +16,7 @@ from services.common.tables import add_kit_tables
 
 pytestmark = pytest.mark.integration
 
-SERVICES = ("intake", "coordination", "housing", "notifications", "gateway")
+SERVICES = ("intake", "coordination", "housing", "notifications", "partners", "gateway")
 
 
 @pytest.mark.parametrize("service", SERVICES)
