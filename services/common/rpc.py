@@ -57,16 +57,22 @@ def validated(schema: type[Schema]) -> Callable[[Callable[..., Any]], Callable[.
                     [{"field": "_args", "rule": "keywords_only",
                       "message": "Call with keyword arguments only."}]
                 )
-            problem = sanity.nul_problem(kwargs) or pii.text_problem(kwargs)
+            problem = sanity.nul_problem(kwargs)
             if problem is None:
+                # A CPR number in free text is reported beside the schema's own errors,
+                # so a form shows every problem at once (the value is never repeated).
+                cpr = pii.text_problem(kwargs)
+                cpr_errors = [] if cpr is None else [
+                    {"field": cpr[0], "rule": cpr[1], "message": cpr[2]}]
                 try:
                     data = schema().load(kwargs, unknown=RAISE)
                 except ValidationError as exc:
-                    raise InvalidInput(errors_from_marshmallow(exc.messages)) from None
+                    raise InvalidInput(cpr_errors + errors_from_marshmallow(exc.messages)) \
+                        from None
                 except OverflowError:  # a time whose UTC form falls outside year 1..9999
                     problem = ("_args", "date_out_of_range", sanity.DATE_MESSAGE)
                 else:
-                    problem = sanity.date_problem(data)
+                    problem = sanity.date_problem(data) or cpr
             if problem is not None:
                 field, rule, message = problem
                 raise InvalidInput([{"field": field, "rule": rule, "message": message}])

@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from services.common import pii, sanity
 from services.common.rpc import errors_from_marshmallow
-from services.gateway.auth import STAFF, Identity
+from services.gateway.auth import STAFF, Identity, Role
 from services.gateway.routes import coordination as coordination_routes
 from services.gateway.routes import housing as housing_routes
 from services.gateway.routes import intake as intake_routes
@@ -29,6 +29,8 @@ from services.gateway.routes import partners as partners_routes
 from services.gateway.routing import ALL, OPERATOR, Route, RouteTable
 
 STAFF_ROLES = frozenset(STAFF)
+# Fronten answers a citizen's request for insight; operators may help.
+ACCESS_REPORT = frozenset({Role.FRONTEN, Role.OPERATOR})
 
 PROBLEM_JSON = "application/problem+json"
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
@@ -60,18 +62,31 @@ class Problem(Exception):
         self.detail = detail
         self.errors = errors or []
         self.type = type_
+        self.allow: list[str] = []
 
-    def response(self, instance: str = "") -> Response:
+    def response(self, instance: str = "", request_id: str | None = None) -> Response:
         body: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
         if self.detail:
             body["detail"] = self.detail
-        if instance:
+        # A 404 names no path: "not found" reads the same for every id, so a missing
+        # record and one the caller may not see cannot be told apart.
+        if instance and self.status != 404:
             # Never echo a CPR number, whatever the caller put in the URL.
             body["instance"] = pii.mask_cpr(instance)
         if self.errors:
             body["errors"] = self.errors
-        return Response(json.dumps(body, ensure_ascii=False), status=self.status,
-                        content_type=PROBLEM_JSON)
+        if request_id:
+            body["request_id"] = request_id
+        response = Response(json.dumps(body, ensure_ascii=False), status=self.status,
+                            content_type=PROBLEM_JSON)
+        if self.status == 405 and self.allow:
+            response.headers["Allow"] = ", ".join(self.allow)
+        return response
+
+
+# What a partner is told for every 404, whatever the reason: one body, so that another
+# partner's record and a missing one are indistinguishable (apart from the request id).
+PARTNER_NOT_FOUND = ("Not found", "No such resource.")
 
 
 def field_problem(field_name: str, rule: str, message: str, status: int = 400) -> Problem:
@@ -98,6 +113,10 @@ ROUTES = RouteTable(
               query=("code", "state", "iss", "error")),
         Route("POST", "/auth/logout", ALL, "Sign out of the web app (and the provider).",
               local="auth_logout", tag="auth"),
+        Route("GET", "/api/citizens/<citizen_ref>/access-report", ACCESS_REPORT,
+              "Who has read, searched, changed or passed on the citizen's data, when and "
+              "why, across every service (the citizen's request for insight).",
+              local="access_report", tag="auth", uuid_params=("citizen_ref",)),
         Route("GET", "/api/me", ALL, "Who the caller is: id, name, roles, agency.",
               local="me", tag="auth"),
         Route("GET", "/api/staff", STAFF_ROLES, "The staff directory (for picking team "
@@ -274,7 +293,16 @@ class Denied(Problem):
 
 def not_yours() -> Denied:
     # 404, not 403: another partner's resource must not even be seen to exist.
-    return Denied(404, "Not found", "other_partner", "No such resource.")
+    title, detail = PARTNER_NOT_FOUND
+    return Denied(404, title, "other_partner", detail)
+
+
+def for_partner(problem: Problem) -> Problem:
+    """What a partner sees of a problem: every 404 is the same body."""
+    if problem.status != 404:
+        return problem
+    title, detail = PARTNER_NOT_FOUND
+    return Problem(404, title, detail)
 
 
 def check_partner_scope(route: Route, identity: Identity, args: dict[str, Any],
@@ -325,8 +353,10 @@ def dispatch(request: Request) -> tuple[Route, dict[str, str]]:
     adapter = URL_MAP.bind_to_environ(request.environ)
     try:
         endpoint, args = adapter.match()
-    except MethodNotAllowed:
-        raise Problem(405, "Method not allowed") from None
+    except MethodNotAllowed as exc:
+        problem = Problem(405, "Method not allowed")
+        problem.allow = sorted(exc.valid_methods or [])
+        raise problem from None
     except NotFound:
         raise Problem(404, "Not found", "No such resource.") from None
     return endpoint, {k: str(v) for k, v in args.items()}

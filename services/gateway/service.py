@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import uuid
 from typing import Any
 
 import eventlet
@@ -32,6 +33,8 @@ from services.web.app import RpcProblem, WebApp, web_app
 log = logging.getLogger(__name__)
 
 KNOWN_SERVICES = ("intake", "coordination", "housing", "notifications", "partners")
+# Every service that holds citizen data keeps an access log and answers access_report.
+ACCESS_LOG_SERVICES = ("intake", "coordination", "housing", "notifications", "partners")
 
 
 def wall_clock() -> dt.datetime:
@@ -118,6 +121,12 @@ class GatewayService:
     # -- the request cycle ------------------------------------------------------------
 
     def _handle(self, request: Request) -> Response:
+        request_id = uuid.uuid4().hex
+        response = self._answer(request, request_id)
+        response.headers["X-Request-Id"] = request_id
+        return response
+
+    def _answer(self, request: Request, request_id: str) -> Response:
         config = self.config
         identity: Identity | None = None
         try:
@@ -146,15 +155,16 @@ class GatewayService:
             result = self._call(route.service, route.rpc, args,
                                 float(config.get("RPC_TIMEOUT_SECONDS", 10)))
             return json_response(api.shape_result(route, identity, result), route.status)
-        except api.Denied as denied:
-            self._deny(request, identity, denied.reason)
-            return denied.response(request.path)
         except api.Problem as problem:
-            return problem.response(request.path)
+            if isinstance(problem, api.Denied):
+                self._deny(request, identity, problem.reason)
+            if identity is not None and identity.is_partner:
+                problem = api.for_partner(problem)
+            return problem.response(request.path, request_id)
         except Exception:
             log.exception("gateway: unexpected error on %s %s", request.method, request.path)
-            return api.Problem(500, "Internal error",
-                               "Something went wrong on our side.").response(request.path)
+            return api.Problem(500, "Internal error", "Something went wrong on our side."
+                               ).response(request.path, request_id)
 
     def _call(self, service: str, method: str, args: dict[str, Any], timeout: float) -> Any:
         proxy = getattr(self, service)
@@ -235,6 +245,19 @@ class GatewayService:
                              args: dict[str, str]) -> Response:
         return json_response(signin.tokens_revoke(self.identities, self.db, args["token_id"],
                                                    identity, wall_clock()))
+
+    def _local_access_report(self, request: Request, identity: Identity,
+                             args: dict[str, str]) -> Response:
+        """The citizen's access report: every service's access log, merged by time."""
+        citizen_ref = args["citizen_ref"]
+        timeout = float(self.config.get("RPC_TIMEOUT_SECONDS", 10))
+        entries: list[dict[str, Any]] = []
+        for service in ACCESS_LOG_SERVICES:
+            entries += self._call(service, "access_report",
+                                  {"actor": identity.actor, "citizen_ref": citizen_ref}, timeout)
+        entries.sort(key=lambda e: (e["at"], e["service"]))
+        return json_response({"citizen_ref": citizen_ref, "items": entries,
+                              "count": len(entries), "services": list(ACCESS_LOG_SERVICES)})
 
     def _body(self, request: Request) -> dict[str, Any]:
         return api.read_json(request, int(self.config.get("MAX_BODY_BYTES",

@@ -68,9 +68,11 @@ class RpcProblem(Exception):
         self.detail = detail
 
     def by_field(self) -> dict[str, str]:
+        """Each field's first error, in Danish (services.web.danish.error_text)."""
         found: dict[str, str] = {}
         for error in self.errors:
-            found.setdefault(error.get("field", "_"), error.get("message", ""))
+            field_name = str(error.get("field", "_")).split(".")[0]
+            found.setdefault(field_name, danish.error_text(error))
         return found
 
 

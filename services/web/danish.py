@@ -139,3 +139,51 @@ def filters() -> dict[str, Any]:
     return {"dato": date, "kort_dato": short_date, "klokken": time_of_day,
             "tidspunkt": datetime, "dage": days_left, "label": label,
             "label_role": lambda code: label("role", code)}
+
+
+# -- error messages, next to their fields --------------------------------------------------
+
+# The services' rules (DomainError.rule) a person can meet in a form, in Danish.
+RULE_TEXTS = {
+    "citizen.unknown": "Borgeren er ikke registreret. Registrér borgeren først, eller lad "
+                       "feltet stå tomt ved anonym rådgivning.",
+    "course.before_inquiry": "Forløbet kan ikke starte før henvendelsen.",
+    "course.citizen_unknown": "Henvendelsen har ingen registreret borger.",
+    "course.end_before_messages": "Forløbet kan ikke slutte før en dato, hvor der allerede er "
+                                  "sendt besked om det.",
+    "cpr_in_text": "Skriv ikke CPR-nummeret her. Det hører kun til i feltet CPR-nummer.",
+    "cpr.format": "Et CPR-nummer har 10 cifre: DDMMÅÅ-LLLL.",
+    "cpr.date": "CPR-nummeret begynder ikke med en rigtig dato.",
+    "nul_character": "Teksten indeholder et ugyldigt tegn.",
+    "date_out_of_range": "Angiv en dato mellem år 1800 og 2999.",
+    "consent.missing": "Borgeren har ikke givet samtykke til at dele oplysninger med denne "
+                       "forvaltning.",
+    "not_found": "Findes ikke, eller du har ikke adgang.",
+    "cursor": "Listen er ændret. Start forfra.",
+}
+
+
+def error_text(error: dict[str, Any]) -> str:
+    """A service's error about a field, in Danish: by its rule where we know it, by the
+    shape of marshmallow's message otherwise; never the English text itself."""
+    rule = str(error.get("rule") or "")
+    if rule in RULE_TEXTS:
+        return RULE_TEXTS[rule]
+    message = str(error.get("message") or "")
+    if "Missing data" in message or "may not be null" in message or "Field may not be" in message:
+        return "Skal udfyldes."
+    if "Shorter than minimum length" in message:
+        return "Vælg eller skriv mindst én." if "1" in message else "Teksten er for kort."
+    if "Longer than maximum length" in message:
+        return "Teksten er for lang."
+    if "Must be one of" in message or ("Not a valid" in message and "enum" in message.lower()):
+        return "Vælg en af mulighederne."
+    if "Not a valid date" in message or "Not a valid datetime" in message:
+        return "Angiv en gyldig dato."
+    if "Not a valid integer" in message or "Not a valid number" in message:
+        return "Angiv et tal."
+    if "Not a valid email" in message:
+        return "Angiv en gyldig e-mailadresse."
+    if "Not a valid UUID" in message:
+        return "Vælg fra listen."
+    return "Tjek dette felt."

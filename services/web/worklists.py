@@ -70,7 +70,9 @@ def visible(identity: Any) -> list[Worklist]:
 
 
 # Where an item leads, by its subject type (pages that exist; others are not links).
-SUBJECT_PAGES: dict[str, str] = {}
+SUBJECT_PAGES: dict[str, str] = {
+    "inquiry": "/henvendelser/{subject_id}",
+}
 
 
 def link_of(item: dict[str, Any]) -> str | None:

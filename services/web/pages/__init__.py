@@ -24,6 +24,7 @@ class MenuItem:
 R = StaffRole
 MENU = (
     MenuItem("Min arbejdsliste", "/", None),
+    MenuItem("Ny henvendelse", "/henvendelser/ny", frozenset({R.FRONTEN})),
 )
 
 
@@ -32,4 +33,5 @@ def menu(identity: Any) -> list[MenuItem]:
 
 
 from services.web.pages import about as about  # noqa: E402 - registers the pages
+from services.web.pages import fronten as fronten  # noqa: E402
 from services.web.pages import home as home  # noqa: E402

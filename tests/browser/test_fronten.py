@@ -1,0 +1,54 @@
+"""Fronten's day in the browser: register inquiries with the keyboard, see them on the
+open-inquiries list, open one and resolve it."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+WISH = "Jeg vil gerne have styr på huslejen, og jeg er bange for at miste lejligheden."
+
+
+def test_fronten_registers_an_inquiry_with_the_keyboard_and_resolves_it(staff, web) -> None:
+    anne = staff().sign_in_as("anne")
+    page = anne.page
+    page.get_by_role("link", name="Ny henvendelse").click()
+    anne.check_accessibility()
+    # Keyboard only: the defaults (walk-in, the citizen) stand; pick two topics; type.
+    page.get_by_label("Bolig", exact=True).focus()
+    page.keyboard.press("Space")
+    page.get_by_label("Huslejerestance").focus()
+    page.keyboard.press("Space")
+    page.get_by_label("Borgerens egne ord").focus()
+    page.keyboard.type(WISH)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Henvendelsen er registreret.")).to_be_visible()
+    expect(page.locator("blockquote.citizen-words")).to_have_text(WISH)  # verbatim
+    anne.check_accessibility()
+
+    anne.goto("/")
+    expect(page.get_by_role("link", name="Ny henvendelse").first).to_be_visible()
+    section = page.get_by_role("region", name="Åbne henvendelser")
+    section.get_by_role("link").first.click()
+    page.get_by_label("Råd og vejledning", exact=True).check()
+    page.get_by_label("Antal samtaler (ved råd og vejledning)").fill("1")
+    page.get_by_role("button", name="Afslut henvendelsen").click()
+    expect(page.get_by_text("Henvendelsen er afsluttet.")).to_be_visible()
+    expect(page.get_by_text("Udfald")).to_be_visible()
+    anne.check_accessibility()
+
+
+def test_a_form_error_is_shown_next_to_its_field_in_danish(staff, web) -> None:
+    anne = staff().sign_in_as("anne")
+    page = anne.page
+    anne.goto("/henvendelser/ny")
+    page.get_by_label("Borgerens egne ord").fill("Mit CPR-nummer er 010190-1234")
+    page.get_by_role("button", name="Registrér henvendelsen").click()
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_visible()
+    expect(summary).to_contain_text("Hvad handler det om?: Vælg eller skriv mindst én.")
+    expect(page.locator("#wish-error")).to_contain_text("Skriv ikke CPR-nummeret her")
+    # Nothing was written, and the citizen's words are still in the field to correct.
+    expect(page.get_by_label("Borgerens egne ord")).to_have_value("Mit CPR-nummer er 010190-1234")
+    anne.check_accessibility()
+    assert web.rows("intake", "select count(*) as n from inquiries")[0].n == 0
