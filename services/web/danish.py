@@ -126,6 +126,16 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
+def add_labels(kind: str, words: dict[str, str]) -> None:
+    """An area's own codes and their Danish words (each pages module adds its own)."""
+    LABELS.setdefault(kind, {}).update(words)
+
+
+def add_rule_texts(texts: dict[str, str]) -> None:
+    """An area's own rule codes and what a person reads when they are broken."""
+    RULE_TEXTS.update(texts)
+
+
 def label(kind: str, code: Any) -> str:
     """The Danish word for `code` of `kind`; never the code itself."""
     if code is None or code == "":

@@ -70,9 +70,13 @@ def visible(identity: Any) -> list[Worklist]:
 
 
 # Where an item leads, by its subject type (pages that exist; others are not links).
-SUBJECT_PAGES: dict[str, str] = {
-    "inquiry": "/henvendelser/{subject_id}",
-}
+SUBJECT_PAGES: dict[str, str] = {}
+
+
+def subject_page(subject_type: str, pattern: str) -> None:
+    """Say where items of a subject type lead (each pages module says its own), e.g.
+    `subject_page("course", "/forloeb/{subject_id}")`; the pattern takes item fields."""
+    SUBJECT_PAGES[subject_type] = pattern
 
 
 def link_of(item: dict[str, Any]) -> str | None:

@@ -21,15 +21,17 @@ class MenuItem:
         return path == self.href or (self.href != "/" and path.startswith(self.href + "/"))
 
 
-R = StaffRole
-MENU = (
-    MenuItem("Min arbejdsliste", "/", None),
-    MenuItem("Ny henvendelse", "/henvendelser/ny", frozenset({R.FRONTEN})),
-)
+_MENU: list[tuple[int, MenuItem]] = [(0, MenuItem("Min arbejdsliste", "/", None))]
+
+
+def menu_item(text: str, href: str, roles: set[StaffRole] | None, order: int = 50) -> None:
+    """Put an area's page in the main menu (each pages module adds its own)."""
+    _MENU.append((order, MenuItem(text, href, frozenset(roles) if roles else None)))
 
 
 def menu(identity: Any) -> list[MenuItem]:
-    return [m for m in MENU if m.roles is None or identity.roles & m.roles]
+    return [m for _, m in sorted(_MENU, key=lambda pair: pair[0])
+            if m.roles is None or identity.roles & m.roles]
 
 
 from services.web.pages import about as about  # noqa: E402 - registers the pages

@@ -11,8 +11,13 @@ from contracts.actor import StaffRole
 from contracts.vocabulary import Channel, InquirerKind, Outcome, Topic
 from services.web import danish
 from services.web.app import RpcProblem, WebContext, page
+from services.web.pages import menu_item
+from services.web.worklists import subject_page
 
 FRONTEN = {StaffRole.FRONTEN}
+
+menu_item("Ny henvendelse", "/henvendelser/ny", FRONTEN, order=10)
+subject_page("inquiry", "/henvendelser/{subject_id}")
 PURPOSE = "Sagsbehandling i Fronten"
 INQUIRY_LABELS = {"channel": "Hvordan kom henvendelsen?", "inquirer_kind": "Hvem henvendte sig?",
                   "topics": "Hvad handler det om?", "wish": "Borgerens egne ord",
