@@ -12,7 +12,7 @@ from typing import Any
 import eventlet
 from amqp.exceptions import ChannelError
 from nameko.dependency_providers import Config
-from nameko.exceptions import RemoteError, UnknownService
+from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.routing import BaseConverter, Rule
@@ -33,6 +33,8 @@ from services.web.app import RpcProblem, WebApp, web_app
 log = logging.getLogger(__name__)
 
 KNOWN_SERVICES = ("intake", "coordination", "housing", "notifications", "partners")
+# Dead letters live in each service's queue, and events no consumer took in `unrouted`.
+DEAD_LETTER_QUEUES = (*KNOWN_SERVICES, "unrouted")
 # Every service that holds citizen data keeps an access log and answers access_report.
 ACCESS_LOG_SERVICES = ("intake", "coordination", "housing", "notifications", "partners")
 
@@ -74,6 +76,26 @@ class _CatchAll(HttpRequestHandler):
 catch_all = _CatchAll.decorator
 
 
+class OperatorTools:
+    """What the gateway does itself for operators (the API's and the web app's)."""
+
+    def __init__(self, amqp_uri: str, queue_type: str | None) -> None:
+        self.amqp_uri = amqp_uri
+        self.queue_type = queue_type
+
+    def dead_letters(self, service: str | None = None) -> list[dict[str, Any]]:
+        services = [service] if service else list(DEAD_LETTER_QUEUES)
+        return [letter.summary() for s in services
+                for letter in DeadLetters(self.amqp_uri, s, queue_type=self.queue_type).list()]
+
+    def replay(self, dead_letter_id: str) -> dict[str, Any]:
+        """Replay one dead letter to the queue it failed on; NotFound if there is none."""
+        letters, letter = find_dead_letter(self.amqp_uri, list(DEAD_LETTER_QUEUES),
+                                           dead_letter_id, queue_type=self.queue_type)
+        letters.replay(letter.id)
+        return {"replayed": letter.id, "to": letter.original_queue, "type": letter.message_type}
+
+
 class GatewayService:
     name = "gateway"
 
@@ -113,7 +135,8 @@ class GatewayService:
         try:
             return web_app().respond(request, identity_of=identity_of, caller=caller,
                                      now=self.clock.now(),
-                                     submissions=FormSubmissions(self.db, wall_clock))
+                                     submissions=FormSubmissions(self.db, wall_clock),
+                                     ops=self.operator_tools())
         except Exception:
             log.exception("web: unexpected error on %s %s", request.method, request.path)
             return web_app().failure()
@@ -176,6 +199,9 @@ class GatewayService:
                               f"{service} did not answer within {timeout:g} s.") from None
         except RemoteError as exc:
             raise api.problem_from_remote(exc.exc_type, str(exc.value)) from None
+        except MethodNotFound:
+            raise api.Problem(501, "Not available",
+                              "That operation is not available in this release.") from None
         except (UnknownService, ChannelError) as exc:
             # RabbitMQ returned the call: no instance of that service is running.
             log.error("gateway: %s is not running: %s", service, exc)
@@ -279,16 +305,18 @@ class GatewayService:
     def _local_dead_letters_list(self, request: Request, identity: Any,
                                  args: dict[str, str]) -> Response:
         wanted = request.args.get("service")
-        if wanted is not None and wanted not in KNOWN_SERVICES:
+        if wanted is not None and wanted not in DEAD_LETTER_QUEUES:
             raise api.field_problem("service", "one_of",
-                                    f"service must be one of {', '.join(KNOWN_SERVICES)}.")
-        services = [wanted] if wanted else list(KNOWN_SERVICES)
-        rows = [letter.summary() for s in services for letter in self._dead_letters(s).list()]
+                                    f"service must be one of {', '.join(DEAD_LETTER_QUEUES)}.")
+        rows = self.operator_tools().dead_letters(wanted)
         return json_response({"items": rows, "count": len(rows)})
+
+    def operator_tools(self) -> OperatorTools:
+        return OperatorTools(self.config["AMQP_URI"], self.config.get("QUEUE_TYPE"))
 
     def _find_dead_letter(self, dead_letter_id: str) -> tuple[DeadLetters, Any]:
         try:
-            return find_dead_letter(self.config["AMQP_URI"], list(KNOWN_SERVICES),
+            return find_dead_letter(self.config["AMQP_URI"], list(DEAD_LETTER_QUEUES),
                                     dead_letter_id, queue_type=self.config.get("QUEUE_TYPE"))
         except NotFound:
             raise api.Problem(404, "Not found", "", [{"field": "dead_letter_id",

@@ -100,6 +100,7 @@ class WebContext:
     now: dt.datetime
     caller: Caller
     args: dict[str, str] = field(default_factory=dict)  # path parameters
+    ops: Any = None  # the gateway's own operator tools (dead letters)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -209,7 +210,8 @@ class WebApp:
     # -- the request cycle ------------------------------------------------------------------
 
     def respond(self, request: Request, *, identity_of: Callable[[], Any],
-                caller: Caller, now: dt.datetime, submissions: Submissions) -> Response:
+                caller: Caller, now: dt.datetime, submissions: Submissions,
+                ops: Any = None) -> Response:
         """Answer one request. `identity_of()` gives the session's identity (or None);
         `submissions` remembers each form's idempotency key and where it led."""
         if request.path.startswith("/static/"):
@@ -236,7 +238,7 @@ class WebApp:
             return self._error(request, identity, 403, "Du har ikke adgang til denne side",
                                "Din rolle giver ikke adgang hertil.")
         ctx = WebContext(self, request, identity, now, caller,
-                         {k: str(v) for k, v in args.items()})
+                         {k: str(v) for k, v in args.items()}, ops)
         if request.method not in ("GET", "HEAD"):
             token = request.form.get("csrf") or request.headers.get("X-CSRF-Token")
             expected = getattr(identity, "session_csrf", None)

@@ -82,6 +82,7 @@ class WebSystem:
     smtp: SmtpServer
     urls: dict[str, str]
     log: Path
+    amqp_uri: str
 
     def token(self, role: Role, name: str, partner: str | None = None) -> str:
         """An API token, made as `samspil tokens create` makes it (set-up, not driving)."""
@@ -150,7 +151,7 @@ def web(infra: infra_mod.Infra, oidc_provider: OidcProvider,
         proc = subprocess.Popen([sys.executable, "-m", "services.cli", "--config",
                                  str(config_path), "run"], stdout=out, stderr=subprocess.STDOUT,
                                 cwd=tmp_path)
-    system = WebSystem(base, clock, smtp, urls, log)
+    system = WebSystem(base, clock, smtp, urls, log, amqp_uri)
     try:
         wait_for(lambda: _ready(base, proc, log), timeout=60.0, what="the system to be ready")
         yield system

@@ -52,3 +52,35 @@ def test_a_form_error_is_shown_next_to_its_field_in_danish(staff, web) -> None:
     expect(page.get_by_label("Borgerens egne ord")).to_have_value("Mit CPR-nummer er 010190-1234")
     anne.check_accessibility()
     assert web.rows("intake", "select count(*) as n from inquiries")[0].n == 0
+
+
+def test_the_statistics_page_agrees_with_the_api_and_exports_csv(staff, web) -> None:
+    from services.gateway.auth import Role
+
+    token = web.token(Role.FRONTEN, "anne")
+    for channel, topic in (("walk_in", "housing"), ("phone", "loneliness"),
+                           ("phone", "economy")):
+        web.api("POST", "/api/inquiries", token, json={
+            "channel": channel, "inquirer_kind": "citizen", "topics": [topic],
+            "wish": "Jeg har brug for hjælp."})
+    day = web.clock.now().date().isoformat()
+    api = web.api("GET", f"/api/statistics?period_start={day}&period_end={day}", token)
+    assert api["total_inquiries"] == 3
+
+    anne = staff().sign_in_as("anne")
+    page = anne.page
+    page.get_by_role("link", name="Statistik").click()
+    page.get_by_label("Fra (ÅÅÅÅ-MM-DD)").fill(day)
+    page.get_by_label("Til (ÅÅÅÅ-MM-DD)").fill(day)
+    page.get_by_role("button", name="Vis perioden").click()
+    figures = page.locator("#key-figures")
+    expect(figures.get_by_role("row", name="Henvendelser i alt")).to_contain_text(
+        str(api["total_inquiries"]))
+    phone = page.get_by_role("region", name="Henvendelser efter kontaktform")
+    expect(phone.get_by_role("row", name="Telefon")).to_contain_text(
+        str(api["by_channel"]["phone"]))
+    anne.check_accessibility()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Hent som CSV").click()
+    text = open(download.value.path(), encoding="utf-8-sig").read()
+    assert "henvendelser i alt;;3" in text and "Telefon;2" in text

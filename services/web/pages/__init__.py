@@ -37,3 +37,5 @@ def menu(identity: Any) -> list[MenuItem]:
 from services.web.pages import about as about  # noqa: E402 - registers the pages
 from services.web.pages import fronten as fronten  # noqa: E402
 from services.web.pages import home as home  # noqa: E402
+from services.web.pages import operator as operator  # noqa: E402
+from services.web.pages import statistics as statistics  # noqa: E402
