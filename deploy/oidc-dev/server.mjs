@@ -49,6 +49,7 @@ function claimsOf(user) {
     phone_number: user.phone,
     groups: user.groups,
     agency: user.agency,
+    ...(user.partner_id ? { partner_id: user.partner_id } : {}),
   };
 }
 
@@ -75,7 +76,7 @@ const configuration = {
   pkce: { required: () => true },
   claims: {
     openid: ['sub'],
-    profile: ['name', 'preferred_username', 'groups', 'agency', 'phone_number'],
+    profile: ['name', 'preferred_username', 'groups', 'agency', 'phone_number', 'partner_id'],
     email: ['email'],
   },
   conformIdTokenClaims: false, // the ID token carries the profile claims itself

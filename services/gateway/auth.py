@@ -159,9 +159,13 @@ def staff_view(row: StaffMember) -> dict[str, Any]:
             "active": row.active}
 
 
-def _identity_of_staff(staff: StaffClaims, via: str) -> Identity:
+def _identity_of_staff(staff: StaffClaims, via: str, csrf: str | None = None) -> Identity:
+    if staff.partner_id is not None:
+        return Identity(id=staff.partner_id, name=staff.name, roles=staff.roles,
+                        kind="partner", partner_id=staff.partner_id, via=via,
+                        session_csrf=csrf)
     return Identity(id=staff.staff_id, name=staff.name, roles=staff.roles,
-                    agency=staff.agency, via=via)
+                    agency=staff.agency, via=via, session_csrf=csrf)
 
 
 # -- sessions of signed-in browsers ---------------------------------------------------------------
@@ -172,7 +176,8 @@ def open_session(session: Session, staff: StaffClaims, *, now: dt.datetime, hour
     """A new web session; returns the cookie value (only its hash is stored)."""
     cookie = secrets.token_urlsafe(32)
     session.add(WebSession(
-        id_hash=hash_token(cookie), staff_id=staff.staff_id,
+        id_hash=hash_token(cookie), staff_id=staff.staff_id, name=staff.name,
+        partner_id=staff.partner_id,
         roles=sorted(r.value for r in staff.roles), csrf_token=secrets.token_urlsafe(24),
         id_token_hint=id_token if id_token and len(id_token) <= 4096 else None,
         created_at=now, expires_at=now + dt.timedelta(hours=hours),
@@ -186,11 +191,15 @@ def session_identity(session: Session, cookie: str | None, now: dt.datetime) -> 
     row = session.get(WebSession, hash_token(cookie))
     if row is None or row.ended_at is not None or row.expires_at <= now:
         return None
+    roles = frozenset(Role(r) for r in row.roles)
+    if row.partner_id is not None:  # a partner organisation's user
+        return _identity_of_staff(StaffClaims(
+            staff_id=row.staff_id, name=row.name or row.staff_id, roles=roles, agency=None,
+            email=None, phone=None, partner_id=row.partner_id), "session", row.csrf_token)
     staff = session.get(StaffMember, row.staff_id)
     if staff is None or not staff.active:
         return None
-    return Identity(id=staff.staff_id, name=staff.name,
-                    roles=frozenset(Role(r) for r in row.roles), agency=staff.agency,
+    return Identity(id=staff.staff_id, name=staff.name, roles=roles, agency=staff.agency,
                     via="session", session_csrf=row.csrf_token)
 
 

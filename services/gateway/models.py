@@ -65,6 +65,9 @@ class WebSession(Base):
 
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     staff_id: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Set for a partner organisation's user: the partner it acts for.
+    partner_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     roles: Mapped[list[str]] = mapped_column(JSON)
     # Sent with every form; a request without it is refused (CSRF).
     csrf_token: Mapped[str] = mapped_column(String(64))

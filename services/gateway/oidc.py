@@ -21,6 +21,7 @@ Configuration (`OIDC:` in the gateway's config; docs/security.md):
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -72,6 +73,7 @@ class OidcSettings:
     staff_id_claim: str = "preferred_username"
     role_claim: str = "groups"
     agency_claim: str = "agency"
+    partner_claim: str = "partner_id"  # for partners' users: which partner they act for
     role_map: Mapping[str, StaffRole] = field(default_factory=dict)
     session_hours: float = 8.0
     leeway_seconds: int = 30
@@ -96,6 +98,7 @@ class OidcSettings:
             staff_id_claim=str(section.get("staff_id_claim") or cls.staff_id_claim),
             role_claim=str(section.get("role_claim") or cls.role_claim),
             agency_claim=str(section.get("agency_claim") or cls.agency_claim),
+            partner_claim=str(section.get("partner_claim") or cls.partner_claim),
             role_map=role_map,
             session_hours=float(section.get("session_hours") or cls.session_hours),
             leeway_seconds=int(section.get("leeway_seconds", cls.leeway_seconds)),
@@ -118,6 +121,14 @@ class StaffClaims:
     agency: str | None
     email: str | None
     phone: str | None
+    partner_id: str | None = None  # a partner organisation's user acts for this partner
+
+    @property
+    def is_partner(self) -> bool:
+        return self.partner_id is not None
+
+
+_PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
 def staff_from_claims(claims: Mapping[str, Any], settings: OidcSettings) -> StaffClaims:
@@ -134,6 +145,14 @@ def staff_from_claims(claims: Mapping[str, Any], settings: OidcSettings) -> Staf
     agency = claims.get(settings.agency_claim)
     if agency not in {a.value for a in Agency}:
         agency = None
+    partner_id = None
+    if StaffRole.PARTNER in roles:
+        # A partner's user acts for one partner, and only as a partner.
+        partner_id = claims.get(settings.partner_claim)
+        if not isinstance(partner_id, str) or not _PARTNER_ID.match(partner_id):
+            raise InvalidToken(f"a partner's user needs a {settings.partner_claim} claim")
+        if roles != {StaffRole.PARTNER}:
+            raise InvalidToken("a partner's user cannot also hold a staff role")
     return StaffClaims(
         staff_id=staff_id[:128],
         name=str(claims.get("name") or staff_id)[:200],
@@ -142,6 +161,7 @@ def staff_from_claims(claims: Mapping[str, Any], settings: OidcSettings) -> Staf
         email=claims.get("email") if isinstance(claims.get("email"), str) else None,
         phone=claims.get("phone_number") if isinstance(claims.get("phone_number"), str)
         else None,
+        partner_id=partner_id,
     )
 
 

@@ -171,7 +171,8 @@ def callback(identities: Identities, store: Store, request: Request,
                         "skal bruge systemet.</p>", 403)
         return page("Log ind mislykkedes", again, 401)
     with store.unit_of_work() as uow:
-        upsert_staff(uow.session, staff, now)
+        if not staff.is_partner:  # partners' users are not the municipality's staff
+            upsert_staff(uow.session, staff, now)
         cookie = open_session(uow.session, staff, now=now, hours=provider.settings.session_hours,
                               id_token=id_token)
         uow.commit()

@@ -121,3 +121,15 @@ def test_production_refuses_the_development_provider(system: System) -> None:
     assert production_refusal("https://idp.balk.dk", published) == \
         "production may not use the development OpenID provider"
     assert production_refusal("https://idp.balk.dk", {"issuer": "https://idp.balk.dk"}) is None
+
+
+def test_a_partners_user_signs_in_as_their_partner_and_is_kept_out_of_the_directory(
+        system: System) -> None:
+    token = system.sign_in("kab")
+    me = system.ok("GET", "/api/me", token)
+    assert (me["kind"], me["partner_id"], me["roles"]) == ("partner", "kab-ballerup",
+                                                           ["partner"])
+    system.oidc.browser_sign_in(system.base, "jobcenter")
+    rows = system.rows("gateway", "select staff_id, partner_id from web_sessions")
+    assert [(r.staff_id, r.partner_id) for r in rows] == [("jobcenter", "jobcenter-ballerup")]
+    assert system.rows("gateway", "select staff_id from staff") == []

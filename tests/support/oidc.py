@@ -37,6 +37,7 @@ ROLE_MAP = {
     "samspil-socialvejledning": "social_vejledning",
     "samspil-bolig": "housing_officer",
     "samspil-drift": "operator",
+    "samspil-partnere": "partner",
 }
 
 

@@ -1,5 +1,10 @@
-"""coordination's routes: pathways, teams, calendars, meetings, plans, the worklists of
-coordinators, tovholdere and team members, and the pathway statistics."""
+"""coordination's routes: pathways, teams, calendars, meetings, plans, offer referrals,
+the worklists of coordinators, tovholdere and team members, the pathway statistics and
+coordination's part of a citizen's access report.
+
+The roles here are the first gate; need-to-know is decided in the service: a pathway
+answers only its tovholder and team (and coordinators while it awaits a tovholder), and
+as missing (404) to everyone else."""
 
 from __future__ import annotations
 
@@ -8,8 +13,13 @@ from services.gateway.routing import COORDINATORS, TOVHOLDER, rpc_route
 
 _PATHWAY = "/api/pathways/<pathway_id>"
 _WORKLIST = ("cursor", "limit")
-# Coordinators appoint tovholdere; Fronten refers and tovholdere pick up pathways too.
-AWAITING_READERS = frozenset({Role.COORDINATOR, Role.FRONTEN, Role.TOVHOLDER})
+# Pathways awaiting a tovholder are the coordinators' (who appoint tovholdere).
+AWAITING_READERS = frozenset({Role.COORDINATOR})
+# While a pathway awaits its tovholder, a coordinator gathers the team, appoints the
+# tovholder or closes it; after that, the tovholder does.
+TEAM_WRITERS = frozenset({Role.TOVHOLDER, Role.COORDINATOR})
+# The citizen's request for insight is answered by Fronten; operators may read it too.
+ACCESS_REPORT = frozenset({Role.FRONTEN, Role.OPERATOR})
 # "My" lists answer for the caller only (the actor's id is the member id in teams), so
 # every staff role that can sit in a team may ask.
 TEAM_STAFF = frozenset({Role.TOVHOLDER, Role.FRONTEN, Role.COORDINATOR,
@@ -25,7 +35,7 @@ ROUTES = [
               query=("citizen_ref",), items=True),
     rpc_route("GET", _PATHWAY, COORDINATORS, "coordination", "get_pathway"),
     rpc_route("GET", f"{_PATHWAY}/timeline", COORDINATORS, "coordination", "timeline"),
-    rpc_route("POST", f"{_PATHWAY}/team", TOVHOLDER, "coordination", "add_member",
+    rpc_route("POST", f"{_PATHWAY}/team", TEAM_WRITERS, "coordination", "add_member",
               status=201),
     rpc_route("POST", f"{_PATHWAY}/team/housing-adviser", TOVHOLDER, "coordination",
               "add_housing_adviser", status=201),
@@ -35,11 +45,15 @@ ROUTES = [
               "add_network_person", status=201),
     rpc_route("GET", f"{_PATHWAY}/network/<participant_id>/contact", COORDINATORS,
               "coordination", "get_participant_contact", query=("purpose",)),
-    rpc_route("PUT", f"{_PATHWAY}/tovholder", TOVHOLDER, "coordination",
+    rpc_route("PUT", f"{_PATHWAY}/tovholder", TEAM_WRITERS, "coordination",
               "appoint_tovholder"),
     rpc_route("POST", f"{_PATHWAY}/tovholder/handover", TOVHOLDER, "coordination",
               "hand_over_tovholder"),
-    rpc_route("POST", f"{_PATHWAY}/closure", TOVHOLDER, "coordination", "close_pathway"),
+    rpc_route("POST", f"{_PATHWAY}/closure", TEAM_WRITERS, "coordination", "close_pathway"),
+    rpc_route("POST", f"{_PATHWAY}/offer-referrals", TOVHOLDER, "coordination",
+              "refer_to_offer", status=201),
+    rpc_route("POST", f"{_PATHWAY}/handoffs/<handoff_id>/acknowledgement", TOVHOLDER,
+              "coordination", "acknowledge_handoff"),
     rpc_route("PUT", f"{_PATHWAY}/preferences", TOVHOLDER, "coordination",
               "set_citizen_preferences"),
     rpc_route("POST", f"{_PATHWAY}/slot-proposals", TOVHOLDER, "coordination",
@@ -79,6 +93,12 @@ ROUTES = [
               query=(*_WORKLIST, "overdue_only")),
     rpc_route("GET", "/api/worklists/me/housing-alerts", TEAM_STAFF, "coordination",
               "my_housing_alerts", query=(*_WORKLIST, "urgent_only")),
+    rpc_route("GET", "/api/worklists/me/handoffs", TEAM_STAFF, "coordination",
+              "my_handoffs", query=(*_WORKLIST, "attention")),
     rpc_route("GET", "/api/statistics/pathways", PATHWAY_STATISTICS, "coordination",
               "pathway_statistics", query=("period_start", "period_end")),
+    # coordination's part of the access report (the gateway merges every service's at
+    # /api/citizens/<citizen_ref>/access-report).
+    rpc_route("GET", "/api/citizens/<citizen_ref>/access-report/coordination", ACCESS_REPORT,
+              "coordination", "access_report", items=True),
 ]

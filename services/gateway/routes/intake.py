@@ -1,5 +1,10 @@
 """intake's routes: Fronten's inquiries, citizens, consent and courses, and the
-worklists of Fronten, the review panel and Social Vejledning."""
+worklists of Fronten, the review panel and Social Vejledning.
+
+The roles here say who may ask at all; which citizen or course each one then sees is
+decided in intake (services.intake.need_to_know): a record the caller may not see
+answers 404 like a missing one. intake's `access_report` is answered through the
+gateway's merged `GET /api/citizens/<citizen_ref>/access-report`."""
 
 from __future__ import annotations
 
@@ -11,6 +16,12 @@ SOCIAL_VEJLEDNING_AND_FRONTEN = frozenset({Role.SOCIAL_VEJLEDNING, Role.FRONTEN}
 # Who may read a course: Fronten, and the units that decide on it (the review panel,
 # Social Vejledning), each from its own worklist.
 COURSE_READERS = frozenset({Role.FRONTEN, Role.REVIEW_PANEL, Role.SOCIAL_VEJLEDNING})
+# Who may ask for a citizen: Fronten; a tovholder or team member for the citizens of
+# their pathways; Social Vejledning (§ 85) and the review panel (its agenda). How much
+# each one sees is intake's decision.
+CITIZEN_READERS = frozenset({Role.FRONTEN, Role.TOVHOLDER, Role.SOCIAL_VEJLEDNING,
+                             Role.REVIEW_PANEL})
+CONTACT_READERS = frozenset({Role.FRONTEN, Role.TOVHOLDER, Role.SOCIAL_VEJLEDNING})
 
 _WORKLIST = ("cursor", "limit")
 _COURSE_LIST = (*_WORKLIST, "kind", "mine")
@@ -25,11 +36,11 @@ ROUTES = [
     rpc_route("POST", "/api/citizens", FRONTEN, "intake", "register_citizen", status=201),
     # CPR numbers go in bodies only: a search is a POST.
     rpc_route("POST", "/api/citizens/search", FRONTEN, "intake", "match_citizen"),
-    rpc_route("GET", "/api/citizens/<citizen_ref>", FRONTEN, "intake", "get_citizen",
+    rpc_route("GET", "/api/citizens/<citizen_ref>", CITIZEN_READERS, "intake", "get_citizen",
               query=("purpose", "show_cpr")),
     rpc_route("PATCH", "/api/citizens/<citizen_ref>", FRONTEN, "intake", "update_contact"),
-    rpc_route("GET", "/api/citizens/<citizen_ref>/contact", FRONTEN, "intake", "get_contact",
-              query=("purpose",)),
+    rpc_route("GET", "/api/citizens/<citizen_ref>/contact", CONTACT_READERS, "intake",
+              "get_contact", query=("purpose",)),
     rpc_route("GET", "/api/citizens/<citizen_ref>/lookups", FRONTEN, "intake",
               "lookups_of_citizen", query=("purpose",), items=True),
     rpc_route("POST", "/api/citizens/<citizen_ref>/consents", FRONTEN, "intake",
@@ -38,6 +49,9 @@ ROUTES = [
               "list_consents", query=("purpose",), items=True),
     rpc_route("POST", "/api/consents/<consent_id>/withdrawal", FRONTEN, "intake",
               "withdraw_consent"),
+    rpc_route("POST", "/api/consents/<consent_id>/correction", FRONTEN, "intake",
+              "correct_consent"),
+    rpc_route("GET", "/api/consent-vocabulary", FRONTEN, "intake", "consent_vocabulary"),
     rpc_route("POST", "/api/courses", FRONTEN, "intake", "start_course", status=201),
     rpc_route("GET", "/api/courses/<course_id>", COURSE_READERS, "intake", "get_course",
               query=("purpose",)),
@@ -61,6 +75,8 @@ ROUTES = [
     rpc_route("POST", "/api/courses/<course_id>/ending/back-on-track", FRONTEN, "intake",
               "record_back_on_track"),
     rpc_route("POST", "/api/courses/<course_id>/end", FRONTEN, "intake", "end_course"),
+    rpc_route("POST", "/api/courses/<course_id>/handover", FRONTEN, "intake",
+              "hand_over_course"),
     rpc_route("POST", "/api/target-group-flags/<flag_id>/decision", FRONTEN, "intake",
               "decide_target_group_flag"),
     rpc_route("GET", "/api/statistics", STATISTICS, "intake", "statistics",
@@ -78,6 +94,8 @@ ROUTES = [
               "worklist_ending_proposed", query=_COURSE_LIST),
     rpc_route("GET", "/api/worklists/fronten/outside-target-group", FRONTEN, "intake",
               "worklist_outside_target_group", query=(*_WORKLIST, "subject")),
+    rpc_route("GET", "/api/worklists/fronten/consents-to-correct", FRONTEN, "intake",
+              "worklist_consents_to_correct", query=_WORKLIST),
     rpc_route("GET", "/api/worklists/review-panel/agenda", REVIEW_PANEL, "intake",
               "worklist_review_agenda", query=(*_COURSE_LIST, "include_not_requested")),
     rpc_route("GET", "/api/worklists/social-vejledning/referrals-85",

@@ -1,8 +1,14 @@
-"""notifications' routes: routing rules, subscriptions, legal bases, deliveries."""
+"""notifications' routes: routing rules, subscriptions, legal bases, deliveries, the
+operators' silent-subscription worklist, and notifications' part of a citizen's access
+report."""
 
 from __future__ import annotations
 
+from services.gateway.auth import Role
 from services.gateway.routing import OPERATOR, rpc_route
+
+# Fronten answers a citizen's request for insight; operators may help.
+ACCESS_REPORT = frozenset({Role.FRONTEN, Role.OPERATOR})
 
 ROUTES = [
     rpc_route("GET", "/api/routing-rules", OPERATOR, "notifications", "list_routing_rules",
@@ -23,7 +29,17 @@ ROUTES = [
               status=201),
     rpc_route("GET", "/api/deliveries", OPERATOR, "notifications", "list_deliveries",
               query=("status", "channel", "recipient_kind", "event_type", "message_id",
-                     "limit"), items=True),
+                     "subscription_id", "limit"), items=True),
     rpc_route("POST", "/api/deliveries/<delivery_id>/retry", OPERATOR, "notifications",
               "retry_delivery"),
+    rpc_route("GET", "/api/worklists/operators/silent-subscriptions", OPERATOR,
+              "notifications", "silent_subscriptions",
+              "The operators' worklist: partner subscriptions that can deliver nothing "
+              "(everything blocked by the consent gate, partner not in the directory or "
+              "deactivated, nothing routed to it), most urgent first. Page with `cursor`.",
+              query=("cursor", "limit")),
+    rpc_route("GET", "/api/citizens/<citizen_ref>/access-report/notifications",
+              ACCESS_REPORT, "notifications", "access_report",
+              "notifications' part of the citizen's access report: what was passed on to "
+              "partners (when, to whom, why, on which basis) and who read it here."),
 ]
