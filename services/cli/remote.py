@@ -78,22 +78,11 @@ def failure_for(exc: BaseException, service: str, method: str, timeout: float) -
 
 
 def service_listening(amqp_uri: str, service: str) -> bool:
-    """Does any instance of `service` consume its RPC queue right now?
+    """Does any instance of `service` consume its RPC queue right now? (Asked before the
+    first call: see services.common.amqp.rpc_listening.)"""
+    from services.common.amqp import rpc_listening
 
-    Asked before the first call: a stopped service's durable queue would keep the
-    request and run it whenever the service comes back, long after we gave up."""
-    from kombu import Connection
-
-    with Connection(amqp_uri, connect_timeout=5) as conn:
-        channel = conn.channel()
-        try:
-            _, _, consumers = channel.queue_declare(queue=f"rpc-{service}", passive=True)
-        except Exception:  # 404: the queue was never declared, the service never ran here
-            return False
-        finally:
-            with contextlib.suppress(Exception):  # closed by the broker already (404)
-                channel.close()
-    return bool(consumers)
+    return rpc_listening(amqp_uri, [service])[service]
 
 
 class Remote:

@@ -8,6 +8,7 @@ vanishing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -132,3 +133,23 @@ class Publisher:
         except Exception:
             self.close()
             raise
+
+
+def rpc_listening(amqp_uri: str, services: Iterable[str]) -> dict[str, bool]:
+    """For each service: does any instance consume its RPC queue right now?
+
+    A stopped service's durable RPC queue would keep a request and run it whenever the
+    service came back, long after its caller gave up: callers ask first."""
+    found: dict[str, bool] = {}
+    with Connection(amqp_uri, connect_timeout=5) as conn:
+        for service in services:
+            channel = conn.channel()
+            try:
+                _, _, consumers = channel.queue_declare(queue=f"rpc-{service}", passive=True)
+                found[service] = bool(consumers)
+            except Exception:  # 404: the queue was never declared, the service never ran
+                found[service] = False
+            finally:
+                with contextlib.suppress(Exception):  # closed by the broker already (404)
+                    channel.close()
+    return found

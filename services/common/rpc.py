@@ -57,7 +57,7 @@ def validated(schema: type[Schema]) -> Callable[[Callable[..., Any]], Callable[.
                     [{"field": "_args", "rule": "keywords_only",
                       "message": "Call with keyword arguments only."}]
                 )
-            problem = sanity.nul_problem(kwargs)
+            problem = sanity.nul_problem(kwargs) or sanity.surrogate_problem(kwargs)
             if problem is None:
                 # A CPR number in free text is reported beside the schema's own errors,
                 # so a form shows every problem at once (the value is never repeated).

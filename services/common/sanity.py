@@ -39,6 +39,17 @@ def nul_problem(value: Any, where: str = "") -> Problem | None:
     return None
 
 
+SURROGATE_MESSAGE = "Text may not contain a lone surrogate (an unpaired \\ud800-\\udfff)."
+
+
+def surrogate_problem(value: Any, where: str = "") -> Problem | None:
+    """A lone UTF-16 surrogate (JSON allows "\\ud800") cannot be stored or sent on."""
+    for path, leaf in _walk(value, where):
+        if isinstance(leaf, str) and any("\ud800" <= ch <= "\udfff" for ch in leaf):
+            return path, "lone_surrogate", SURROGATE_MESSAGE
+    return None
+
+
 def date_problem(value: Any, where: str = "") -> Problem | None:
     for path, leaf in _walk(value, where):
         if isinstance(leaf, dt.date) and not YEARS[0] <= leaf.year <= YEARS[1]:

@@ -164,18 +164,39 @@ def check_url(request: Request) -> None:
                                 "A CPR number must never be sent in a URL; send it in the body.")
         if "\x00" in value:
             raise field_problem(name, "nul_character", NUL_MESSAGE)
+        if any("\ud800" <= ch <= "\udfff" for ch in value):
+            raise field_problem(name, "lone_surrogate", sanity.SURROGATE_MESSAGE)
 
 
 def check_text(value: Any, where: str = "") -> None:
     """No NUL characters anywhere in a body (services.common.sanity), and no CPR number
     outside a field named `cpr` (services.common.pii; the value is never echoed)."""
-    problem = sanity.nul_problem(value, where) or pii.text_problem(value, where)
+    problem = (sanity.nul_problem(value, where) or sanity.surrogate_problem(value, where)
+               or pii.text_problem(value, where))
     if problem:
         raise field_problem(*problem)
 
 
+MAX_JSON_DEPTH = 64
+
+
+def _depth(value: Any) -> int:
+    """How deeply a parsed JSON value nests (iteratively: no recursion limit to hit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def read_json(request: Request, max_bytes: int) -> dict[str, Any]:
     """The JSON object in the body ({} when there is none)."""
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        # A body of unknown length: send Content-Length (the limit is checked up front).
+        raise Problem(411, "Length required", "Send the body with a Content-Length.")
     length = request.content_length
     if length is not None and length > max_bytes:
         raise Problem(413, "Request body too large", f"At most {max_bytes} bytes.")
@@ -188,8 +209,14 @@ def read_json(request: Request, max_bytes: int) -> dict[str, Any]:
         raise Problem(415, "Unsupported media type", "Send JSON (Content-Type: application/json).")
     try:
         body = json.loads(raw)
+    except RecursionError:
+        raise field_problem("_body", "json_depth",
+                            f"The body nests deeper than {MAX_JSON_DEPTH} levels.") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise field_problem("_body", "json", f"The body is not valid JSON: {exc}") from None
+    if _depth(body) > MAX_JSON_DEPTH:
+        raise field_problem("_body", "json_depth",
+                            f"The body nests deeper than {MAX_JSON_DEPTH} levels.")
     if not isinstance(body, dict):
         raise field_problem("_body", "json_object", "The body must be a JSON object.")
     check_text(body)

@@ -18,6 +18,7 @@ from nameko.web.handlers import HttpRequestHandler
 from werkzeug.routing import BaseConverter, Rule
 from werkzeug.wrappers import Request, Response
 
+from services.common.amqp import rpc_listening
 from services.common.clock import Clock
 from services.common.db import Database
 from services.common.deadletters import DeadLetters, find_dead_letter
@@ -294,7 +295,18 @@ class GatewayService:
                               "at": dt.datetime.now(dt.UTC).isoformat()})
 
     def _local_ready(self, request: Request, identity: Any, args: dict[str, str]) -> Response:
+        """Ready when the broker and database answer and every service the gateway routes
+        to has an instance consuming its RPC queue."""
         ready, checks = readiness(self.config["AMQP_URI"], self.db.engine)
+        if checks.get("broker") == "ok":
+            try:
+                listening = rpc_listening(self.config["AMQP_URI"], KNOWN_SERVICES)
+            except Exception as exc:  # the broker went away between the two looks
+                listening = {}
+                checks["broker"] = f"unreachable: {type(exc).__name__}"
+            for service in KNOWN_SERVICES:
+                checks[service] = "ok" if listening.get(service) else "not running"
+            ready = all(v in ("ok", "none") for v in checks.values())
         return json_response({"status": "ready" if ready else "not ready", "checks": checks},
                              200 if ready else 503)
 
