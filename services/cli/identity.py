@@ -58,6 +58,25 @@ def gateway_session(config_path: str | None) -> Iterator[Session]:
         engine.dispose()
 
 
+def _check_partner_exists(config_path: str | None, partner_id: str) -> None:
+    """A partner token only for a partner in the directory (asked of the partners
+    service, which must be running)."""
+    from services.cli import load_config
+    from services.cli.remote import connect
+
+    with connect(load_config(config_path)) as remote:
+        remote.ensure_running("partners")
+        try:
+            found = remote.call("partners", "get_partner", partner_id=partner_id)
+        except CommandFailed as exc:
+            if exc.code == EXIT_NOT_FOUND:
+                raise CommandFailed(EXIT_USAGE, f"no partner {partner_id!r} in the partners "
+                                                "directory: register it first") from None
+            raise
+    if not found.get("active", True):
+        raise CommandFailed(EXIT_USAGE, f"partner {partner_id!r} is deactivated")
+
+
 def cmd_tokens(args: argparse.Namespace) -> int:
     from services.gateway.auth import Role, create_token, list_tokens, revoke_token, token_view
 
@@ -68,6 +87,8 @@ def cmd_tokens(args: argparse.Namespace) -> int:
         role = Role(args.role)
         if role is Role.PARTNER and not args.partner:
             raise CommandFailed(EXIT_USAGE, "a partner token needs --partner <partner id>")
+        if role is Role.PARTNER:
+            _check_partner_exists(args.config, args.partner)
         with gateway_session(args.config) as session:
             token = create_token(session, name=args.name, role=role, partner_id=args.partner,
                                  now=now, expires_at=now + dt.timedelta(days=args.days),

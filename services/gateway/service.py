@@ -266,7 +266,20 @@ class GatewayService:
     def _local_tokens_create(self, request: Request, identity: Identity,
                              args: dict[str, str]) -> Response:
         body = self._body(request)
-        return json_response(signin.tokens_create(self.db, body, identity, wall_clock()), 201)
+        return json_response(signin.tokens_create(self.db, body, identity, wall_clock(),
+                                                  self._partner_exists), 201)
+
+    def _partner_exists(self, partner_id: str) -> bool:
+        """Is the partner in the directory and active? (A token only for a real one.)"""
+        try:
+            found = self._call("partners", "get_partner",
+                               {"actor": "service:gateway", "partner_id": partner_id},
+                               float(self.config.get("RPC_TIMEOUT_SECONDS", 10)))
+        except api.Problem as problem:
+            if problem.status in (400, 404):
+                return False
+            raise
+        return bool(found.get("active", True))
 
     def _local_tokens_revoke(self, request: Request, identity: Identity,
                              args: dict[str, str]) -> Response:

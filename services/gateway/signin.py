@@ -13,6 +13,7 @@ import datetime as dt
 import html
 import logging
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -275,10 +276,14 @@ class TokenArgs(Schema):
 
 
 def tokens_create(store: Store, body: dict[str, Any], identity: Identity,
-                  now: dt.datetime) -> dict[str, Any]:
+                  now: dt.datetime, partner_exists: Callable[[str], bool]) -> dict[str, Any]:
     args = _load(TokenArgs(), body)
     if args["role"] is Role.PARTNER and not args["partner_id"]:
         raise api.field_problem("partner_id", "required", "A partner token needs partner_id.")
+    if args["role"] is Role.PARTNER and not partner_exists(args["partner_id"]):
+        raise api.field_problem("partner_id", "partner_unknown",
+                                "No active partner with this id in the partners directory: "
+                                "register the partner first (POST /api/partners).")
     with store.unit_of_work() as uow:
         token = create_token(uow.session, name=args["name"], role=args["role"],
                              partner_id=args["partner_id"], now=now,

@@ -44,6 +44,8 @@ WORKLISTS: tuple[Worklist, ...] = (
        "worklist_end_overdue", "Ingen forløb er over deres planlagte slut."),
     _w("uden-for-maalgruppen", "Uden for målgruppen", {R.FRONTEN}, "intake",
        "worklist_outside_target_group", "Ingen sager venter på en vurdering af målgruppen."),
+    _w("samtykker-der-skal-rettes", "Samtykker der skal rettes", {R.FRONTEN}, "intake",
+       "worklist_consents_to_correct", "Ingen samtykker skal rettes."),
     _w("udvalgets-dagsorden", "Tværgående udvalgs dagsorden", {R.REVIEW_PANEL}, "intake",
        "worklist_review_agenda", "Ingen forløb venter på udvalget."),
     _w("henvisninger-85", "Henvisninger til § 85", {R.SOCIAL_VEJLEDNING}, "intake",

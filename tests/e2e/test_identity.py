@@ -88,6 +88,14 @@ def test_wrong_audience_expired_and_bad_signature_are_refused(system: System) ->
 
 def test_a_revoked_token_is_refused_and_tokens_expire(system: System) -> None:
     operator = system.token(Role.OPERATOR, "ole")
+    unknown = system.call("POST", "/api/tokens", operator, json={
+        "name": "x", "role": "partner", "partner_id": "kab"})
+    assert unknown.status_code == 400  # only for a partner in the directory
+    assert unknown.json()["errors"][0]["rule"] == "partner_unknown"
+    system.ok("POST", "/api/partners", operator, status=201, json={
+        "partner_id": "kab", "name": "KAB", "category": "housing",
+        "accepts": ["hold_termination"], "contact_name": "Karen", "contact_email":
+        "karen@kab.example", "contact_phone": "+45 33 63 10 00"})
     made = system.ok("POST", "/api/tokens", operator, status=201,
                      json={"name": "kab-system", "role": "partner", "partner_id": "kab",
                            "expires_in_days": 30})
