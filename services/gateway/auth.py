@@ -153,6 +153,16 @@ def upsert_staff(session: Session, staff: StaffClaims, now: dt.datetime,
     return row
 
 
+def list_staff(session: Session, role: str | None = None,
+               agency: str | None = None) -> list[dict[str, Any]]:
+    """Active people in the staff directory, by name (optionally of one role/agency)."""
+    query = select(StaffMember).where(StaffMember.active.is_(True))
+    if agency:
+        query = query.where(StaffMember.agency == agency)
+    rows = [staff_view(r) for r in session.scalars(query.order_by(StaffMember.name))]
+    return [r for r in rows if role is None or role in r["roles"]]
+
+
 def staff_view(row: StaffMember) -> dict[str, Any]:
     return {"staff_id": row.staff_id, "name": row.name, "agency": row.agency,
             "roles": list(row.roles), "email": row.email, "phone": row.phone,

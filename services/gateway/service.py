@@ -25,7 +25,7 @@ from services.common.deadletters import DeadLetters, find_dead_letter
 from services.common.errors import NotFound
 from services.common.health import readiness
 from services.gateway import api, openapi, signin
-from services.gateway.auth import SESSION_COOKIE, Identity, session_identity
+from services.gateway.auth import SESSION_COOKIE, Identity, list_staff, session_identity
 from services.gateway.idempotency import FormSubmissions
 from services.gateway.models import Denial, metadata
 from services.gateway.oidc import InvalidToken, ProviderUnavailable
@@ -78,11 +78,18 @@ catch_all = _CatchAll.decorator
 
 
 class OperatorTools:
-    """What the gateway does itself for operators (the API's and the web app's)."""
+    """What the gateway answers itself (for the API and the web app): dead letters, and
+    the staff directory (the web app's pickers)."""
 
-    def __init__(self, amqp_uri: str, queue_type: str | None) -> None:
+    def __init__(self, amqp_uri: str, queue_type: str | None, store: Any = None) -> None:
         self.amqp_uri = amqp_uri
         self.queue_type = queue_type
+        self.store = store
+
+    def staff(self, role: str | None = None, agency: str | None = None) -> list[dict[str, Any]]:
+        """Active people in the staff directory, by name (optionally one role/agency)."""
+        with self.store.read() as session:
+            return list_staff(session, role, agency)
 
     def dead_letters(self, service: str | None = None) -> list[dict[str, Any]]:
         services = [service] if service else list(DEAD_LETTER_QUEUES)
@@ -337,7 +344,7 @@ class GatewayService:
         return json_response({"items": rows, "count": len(rows)})
 
     def operator_tools(self) -> OperatorTools:
-        return OperatorTools(self.config["AMQP_URI"], self.config.get("QUEUE_TYPE"))
+        return OperatorTools(self.config["AMQP_URI"], self.config.get("QUEUE_TYPE"), self.db)
 
     def _find_dead_letter(self, dead_letter_id: str) -> tuple[DeadLetters, Any]:
         try:

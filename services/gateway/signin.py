@@ -36,6 +36,7 @@ from services.gateway.auth import (
     create_token,
     end_session,
     hash_token,
+    list_staff,
     list_tokens,
     open_session,
     revoke_token,
@@ -43,7 +44,7 @@ from services.gateway.auth import (
     token_view,
     upsert_staff,
 )
-from services.gateway.models import ApiToken, OidcLogin, StaffMember
+from services.gateway.models import ApiToken, OidcLogin
 from services.gateway.oidc import (
     DevelopmentProviderRefused,
     InvalidToken,
@@ -225,12 +226,7 @@ def staff_list(store: Store, request: Request) -> dict[str, Any]:
         raise api.field_problem("role", "one_of", "role must be one of "
                                 + ", ".join(r.value for r in StaffRole) + ".")
     with store.read() as session:
-        query = select(StaffMember).where(StaffMember.active.is_(True))
-        if agency:
-            query = query.where(StaffMember.agency == agency)
-        rows = [staff_view(r) for r in session.scalars(query.order_by(StaffMember.name))]
-    if role:
-        rows = [r for r in rows if role in r["roles"]]
+        rows = list_staff(session, role, agency)
     return {"items": rows, "count": len(rows)}
 
 

@@ -30,7 +30,7 @@ def _w(key: str, title: str, roles: set[StaffRole], service: str, rpc: str, empt
     return Worklist(key, title, frozenset(roles), service, rpc, empty, intro)
 
 
-WORKLISTS: tuple[Worklist, ...] = (
+_WORKLISTS: list[Worklist] = [
     _w("henvendelser", "Åbne henvendelser", {R.FRONTEN}, "intake", "worklist_open_inquiries",
        "Der er ingen åbne henvendelser.", "Ældste først."),
     _w("opfoelgninger", "Opfølgning på forløb", {R.FRONTEN}, "intake", "worklist_follow_ups",
@@ -63,12 +63,25 @@ WORKLISTS: tuple[Worklist, ...] = (
     _w("boligsager", "Huslejesager", {R.HOUSING_OFFICER}, "housing", "case_worklist",
        "Ingen åbne huslejesager.", "Sager, hvor hjælpen ville komme efter påkravsfristen, "
        "står først."),
-)
-BY_KEY = {w.key: w for w in WORKLISTS}
+]
+
+
+def register_worklist(key: str, title: str, roles: set[StaffRole], service: str, rpc: str,
+                      empty: str, intro: str = "", after: str | None = None) -> None:
+    """An area's own list on home (placed after the list `after`, or last)."""
+    wl = _w(key, title, roles, service, rpc, empty, intro)
+    if key in by_key():
+        raise ValueError(f"worklist {key!r} is registered twice")
+    keys = [w.key for w in _WORKLISTS]
+    _WORKLISTS.insert(keys.index(after) + 1 if after in keys else len(_WORKLISTS), wl)
+
+
+def by_key() -> dict[str, Worklist]:
+    return {w.key: w for w in _WORKLISTS}
 
 
 def visible(identity: Any) -> list[Worklist]:
-    return [w for w in WORKLISTS if w.visible_to(identity)]
+    return [w for w in _WORKLISTS if w.visible_to(identity)]
 
 
 # Where an item leads, by its subject type (pages that exist; others are not links).

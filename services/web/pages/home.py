@@ -38,7 +38,7 @@ def home(ctx: WebContext) -> Response:
 
 @page("/arbejdsliste/<key>")
 def worklist(ctx: WebContext) -> Response:
-    wl = worklists.BY_KEY.get(ctx.args["key"])
+    wl = worklists.by_key().get(ctx.args["key"])
     if wl is None or not wl.visible_to(ctx.identity):
         return ctx.render("error.html", status=404, title="Listen findes ikke",
                           text="Gå til din arbejdsliste for at se dine lister.")
