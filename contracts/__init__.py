@@ -7,6 +7,7 @@ from contracts import coordination as coordination  # registers its contracts
 from contracts import housing as housing
 from contracts import intake as intake
 from contracts import notifications as notifications
+from contracts import partners as partners
 from contracts.envelope import Envelope, InvalidMessage, parse_envelope
 from contracts.registry import registry
 

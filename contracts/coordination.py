@@ -207,6 +207,60 @@ class MemberAddedV1(Schema):
 
 
 @registry.event(
+    "coordination.membership_ended",
+    1,
+    summary="A team member leaves the pathway's team after `last_day` (they see nothing "
+            "of the pathway from the day after).",
+    correlation="the pathway id",
+    example={"pathway_id": PATHWAY, "citizen_ref": CITIZEN, "member_id": "m-school",
+             "last_day": "2021-06-30", "ended_at": "2021-06-20T09:00:00+00:00"},
+)
+class MembershipEndedV1(Schema):
+    pathway_id = fields.UUID(required=True)
+    citizen_ref = fields.UUID(required=True)
+    member_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    last_day = fields.Date(required=True)  # their last day in the team, inclusive
+    ended_at = UTCDateTime(required=True)  # when the end was recorded
+
+
+# The partner ids of the directory (services.partners): the same rule as notifications'
+# subscriptions and housing's association ids.
+PARTNER_ID = validate.Regexp(r"^[a-z0-9][a-z0-9._-]{0,63}$",
+                             error="Lowercase letters, digits and . _ -, at most 64.")
+
+
+class ResponsibleSchema(Schema):
+    """The staff member a partner contacts about a hand-off: work contact only."""
+
+    staff_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True, allow_none=True)
+    phone = fields.String(required=True, allow_none=True,
+                          validate=validate.Length(min=1, max=40))
+
+
+@registry.event(
+    "coordination.offer_referral_requested",
+    1,
+    summary="The tovholder referred the citizen to another offer or a volunteer "
+            "organisation: the partners service makes an offer_referral hand-off to the "
+            "named partner. What is asked stays in coordination (the partner gets the "
+            "Danish standard text).",
+    correlation="the pathway id",
+    example={"pathway_id": PATHWAY, "citizen_ref": CITIZEN, "partner_id": "ungdomsklubben",
+             "requested_at": "2021-04-06T09:00:00+00:00",
+             "responsible": {"staff_id": "m-social", "name": "Mette Socialrådgiver",
+                             "email": "mette@balk.dk", "phone": "+45 44 77 34 43"}},
+)
+class OfferReferralRequestedV1(Schema):
+    pathway_id = fields.UUID(required=True)
+    citizen_ref = fields.UUID(required=True)
+    partner_id = fields.String(required=True, validate=PARTNER_ID)
+    requested_at = UTCDateTime(required=True)
+    responsible = fields.Nested(ResponsibleSchema, required=True)  # the tovholder
+
+
+@registry.event(
     "coordination.plan_agreed",
     1,
     summary="The citizen agreed to a version of the handleplan (action plan).",
@@ -333,6 +387,8 @@ class MemberSpecSchema(Schema):
     member_id = fields.String(required=True, validate=_ID)
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     email = fields.Email(required=True)  # work address: invitations go there
+    # Work phone: given to partners as the contact on the tovholder's referrals.
+    phone = fields.String(load_default=None, allow_none=True, validate=PHONE)
     agency = Enum(Agency, required=True)
     role = fields.String(required=True, validate=validate.Length(min=1, max=100))
     active_from = fields.Date(load_default=None, allow_none=True)  # default: today
@@ -449,6 +505,33 @@ class HandOverTovholderArgs(_PathwayArgs):
                        "reason": "Vincent starter på efterskole."})
 class ClosePathwayArgs(_PathwayArgs):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+@registry.rpc(SERVICE, "refer_to_offer",
+              summary="The tovholder refers the citizen to another offer or a volunteer "
+                      "organisation from the partner directory; publishes "
+                      "coordination.offer_referral_requested (partners makes the hand-off). "
+                      "`ask` is what is asked of the offer, shown on the pathway and never "
+                      "sent: it must not be about the citizen's health.",
+              example={"actor": "staff:m-social", "pathway_id": PATHWAY,
+                       "partner_id": "ungdomsklubben",
+                       "ask": "Kan Vincent komme med i klubbens onsdagshold?"})
+class ReferToOfferArgs(_PathwayArgs):
+    partner_id = fields.String(required=True, validate=PARTNER_ID)
+    ask = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+@registry.rpc(SERVICE, "acknowledge_handoff",
+              summary="The tovholder has dealt with a hand-off that needed attention "
+                      "(declined or unanswered): it leaves the list, and the timeline says "
+                      "who and when.",
+              example={"actor": "staff:m-social", "pathway_id": PATHWAY,
+                       "handoff_id": "f4a5b6c7-d8e9-4f0a-9b1c-2d3e4f5a6b7c",
+                       "note": "Vi prøver i stedet et forløb på produktionsskolen."})
+class AcknowledgeHandoffArgs(_PathwayArgs):
+    handoff_id = fields.UUID(required=True)
+    note = fields.String(load_default=None, allow_none=True,
+                         validate=validate.Length(max=2000))
 
 
 # -- calendars ------------------------------------------------------------------------
@@ -628,7 +711,9 @@ _GOALS = [{"goal_id": "g-school", "text": "Jeg vil gerne komme i skole igen.",
 
 
 @registry.rpc(SERVICE, "draft_plan",
-              summary="Version 1 of the pathway's handleplan (goals in the citizen's words).",
+              summary="Version 1 of the pathway's handleplan (goals in the citizen's words). "
+                      "When the pathway already has one (another editor came first), "
+                      "pathway_id / plan.exists names its `current_version`: revise that.",
               example={"actor": "staff:mette", "pathway_id": PATHWAY, "goals": _GOALS})
 class DraftPlanArgs(_PathwayArgs):
     goals = fields.List(fields.Nested(GoalSpecSchema), required=True)
@@ -636,10 +721,19 @@ class DraftPlanArgs(_PathwayArgs):
 
 @registry.rpc(SERVICE, "revise_plan",
               summary="A new version of the handleplan (the old one is kept); actions keep "
-                      "their status by id.",
-              example={"actor": "staff:mette", "pathway_id": PATHWAY, "goals": _GOALS})
+                      "their status by id. With `base_version` (the version the editor "
+                      "started from; over HTTP the If-Match header), a revision whose base "
+                      "is no longer the current version is refused: base_version / "
+                      "plan.version_conflict, naming the current version "
+                      "(`current_version`), so a concurrent edit is never lost.",
+              example={"actor": "staff:mette", "pathway_id": PATHWAY, "goals": _GOALS,
+                       "base_version": 1})
 class RevisePlanArgs(_PathwayArgs):
     goals = fields.List(fields.Nested(GoalSpecSchema), required=True)
+    # The version this revision was based on (optimistic concurrency; optional for API
+    # callers, always sent by the web form). None: no check.
+    base_version = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                  validate=validate.Range(min=1))
 
 
 @registry.rpc(SERVICE, "record_plan_agreement",
@@ -743,6 +837,16 @@ class MyHousingAlertsArgs(WorklistArgs):
     urgent_only = fields.Boolean(load_default=False)
 
 
+@registry.rpc(SERVICE, "my_handoffs", result=WorklistPage,
+              summary="Hand-offs needing my attention as tovholder: declined by the partner, "
+                      "or unanswered past their deadline (escalated); the longest waiting "
+                      "first.",
+              example={"actor": "staff:m-social", "limit": 20})
+class MyHandoffsArgs(WorklistArgs):
+    attention = fields.String(load_default=None, allow_none=True,
+                              validate=validate.OneOf(["declined", "escalated"]))
+
+
 # -- statistics ---------------------------------------------------------------------------
 
 
@@ -755,3 +859,29 @@ class MyHousingAlertsArgs(WorklistArgs):
 class PathwayStatisticsArgs(_Args):
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
+
+
+# -- the citizen's access report ----------------------------------------------------------
+
+
+class AccessEntrySchema(Schema):
+    at = UTCDateTime(required=True)
+    service = fields.String(required=True)
+    actor = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True)
+    action = fields.String(required=True)  # read | search | change | disclosure
+    action_text = fields.String(required=True)  # in Danish
+    what = fields.String(required=True)
+    subject_id = fields.String(required=True, allow_none=True)
+    purpose = fields.String(required=True, allow_none=True)  # in Danish
+
+
+@registry.rpc(SERVICE, "access_report",
+              summary="Everything done with the citizen's data in coordination, oldest "
+                      "first: who, when, what and why (Fronten answers the citizen's "
+                      "request for insight; operators too). Logged as a read.",
+              result=AccessEntrySchema,
+              example={"actor": {"kind": "staff", "id": "anne", "roles": ["fronten"]},
+                       "citizen_ref": CITIZEN})
+class AccessReportArgs(_Args):
+    citizen_ref = fields.UUID(required=True)

@@ -6,8 +6,10 @@ allow-list of what a housing association may ever receive: a typed status, what 
 ask of it, its own tenancy reference, our case reference and dates. No citizen
 reference, no amounts, no free text.
 
-`housing.case_escalated` is sent whenever a case's level changes, up or down (a
-de-escalation has a lower `level` than `previous_level`). In case_escalated v1 and
+`housing.case_escalated` is sent when a case's level goes up, and
+`housing.case_deescalated` (the same payload) when it comes down: `level` is the new
+level, `previous_level` the one before. (Until the de-escalation had its own type,
+case_escalated was sent both ways.) In case_escalated v1, case_deescalated v1 and
 case_closed v1, `association_id` is "" for a case with no housing association (a
 private landlord, reported by Fronten); the newer events carry null instead.
 Internal events (`case_opened`, `warning_flagged`, `action_overdue`) are for the
@@ -46,7 +48,7 @@ class AskSchema(Schema):
              "previous_level": "outreach_due", "next_deadline": "2024-03-01T23:00:00+00:00",
              "asks": [{"addressee": "association", "request": "hold_termination"},
                       {"addressee": "tovholder", "request": "make_plan_or_apply_for_help"}],
-             "occurred_at": "2024-02-16T08:00:00+00:00"},
+             "occurred_at": "2024-02-16T08:00:00+00:00", "hold_until": "2024-03-15"},
 )
 class CaseEscalatedV1(Schema):
     case_id = fields.UUID(required=True)
@@ -58,6 +60,27 @@ class CaseEscalatedV1(Schema):
     next_deadline = UTCDateTime(required=True, allow_none=True)
     asks = fields.List(fields.Nested(AskSchema), required=True)
     occurred_at = UTCDateTime(required=True)
+    # Added later (optional): until when the association is asked to hold the
+    # ophævelse, while the case stands on escalated_to_association; else null.
+    hold_until = fields.Date(load_default=None, allow_none=True)
+
+
+@registry.event(
+    "housing.case_deescalated",
+    1,
+    summary="An arrears case came down the ladder (contact, an agreed payment plan, help "
+    "granted, the ophævelse withdrawn, the udsættelse called off): the new level, the next "
+    "deadline, what is still asked of whom.",
+    correlation="the case id",
+    example={"case_id": CASE, "association_id": "kab-ballerup", "tenancy_ref": "12-0304-2",
+             "citizen_ref": CITIZEN, "level": "reported",
+             "previous_level": "escalated_to_association", "next_deadline": None,
+             "asks": [{"addressee": "association", "request": "for_information"},
+                      {"addressee": "tovholder", "request": "for_information"}],
+             "occurred_at": "2024-03-20T09:00:00+00:00", "hold_until": None},
+)
+class CaseDeescalatedV1(CaseEscalatedV1):
+    """The payload of case_escalated v1, for a move down the ladder."""
 
 
 @registry.event(
@@ -330,8 +353,31 @@ class CloseCaseArgs(CaseArgs):
     closure = Enum(Closure, required=True)
 
 
+class ReportPeriodView(Schema):
+    start = fields.Date(required=True)
+    end = fields.Date(required=True)
+
+
+class AssociationReportResult(Schema):
+    """The report per association and period (definitions: services/housing/reports.py)."""
+
+    association_id = fields.String(required=True)
+    association_name = fields.String(required=True)
+    period = fields.Nested(ReportPeriodView, required=True)
+    cases = fields.Integer(required=True)
+    # Every LadderLevel value, with how many of the period's cases reached it as highest.
+    levels_reached = fields.Dict(keys=fields.String(validate=validate.OneOf(
+        [level.value for level in LadderLevel])), values=fields.Integer(), required=True)
+    evictions_avoided = fields.Integer(required=True)
+    cases_with_contact = fields.Integer(required=True)
+    cases_without_contact = fields.Integer(required=True)
+    median_seconds_to_first_contact = fields.Integer(required=True, allow_none=True)
+    max_seconds_to_first_contact = fields.Integer(required=True, allow_none=True)
+
+
 @registry.rpc(SERVICE, "association_report", summary="Cases, levels reached, evictions "
               "avoided and time to first contact, for one association and period.",
+              result=AssociationReportResult,
               example={"actor": "staff:fronten-anne", "association_id": "kab-ballerup",
                        "start": "2024-01-01", "end": "2024-06-30"})
 class AssociationReportArgs(_ActorArgs):
@@ -361,3 +407,80 @@ class CaseWorklistArgs(WorklistArgs):
     status = fields.String(load_default="open", validate=validate.OneOf(WORKLIST_STATUSES))
     level = Enum(LadderLevel, load_default=None, allow_none=True)
     association_id = fields.String(load_default=None, allow_none=True, validate=_REF)
+
+
+# ----------------------------------------------------------- a housing association's view
+# What a housing association (a partner) is shown of its own cases, by `get_case` (the
+# gateway's partner view) and `association_cases`: typed status and dates, its own
+# tenancy reference; never the citizen, the amount, flags or the staff's notes (ADR 0007).
+
+PARTNER_CASE_FIELDS = (
+    "case_id", "association_id", "tenancy_ref", "level", "is_open", "closure",
+    "reported_at", "hold_until", "termination_on", "eviction_date", "closed_at",
+    "requested", "hold_answer", "hold_granted_until",
+)
+HOLD_ANSWERS = ["granted", "refused", "paid"]
+
+
+class PartnerCaseView(Schema):
+    """What `get_case` answers a housing association (`/api/partner/cases/<case_id>`)."""
+
+    case_id = fields.UUID(required=True)
+    association_id = fields.String(required=True)
+    tenancy_ref = fields.String(required=True, allow_none=True)
+    level = Enum(LadderLevel, required=True)
+    is_open = fields.Boolean(required=True)
+    closure = Enum(Closure, required=True, allow_none=True)
+    reported_at = UTCDateTime(required=True)
+    # Until when we ask the association to hold the ophævelse (hold_termination).
+    hold_until = fields.Date(required=True, allow_none=True)
+    termination_on = fields.Date(required=True, allow_none=True)
+    eviction_date = fields.Date(required=True, allow_none=True)
+    closed_at = UTCDateTime(required=True, allow_none=True)
+    # What we ask of the association now (a HousingRequest value), null once closed.
+    requested = Enum(HousingRequest, required=True, allow_none=True)
+    # The association's own answer to the hold request, and the day it holds until.
+    hold_answer = fields.String(required=True, allow_none=True,
+                                validate=validate.OneOf(HOLD_ANSWERS))
+    hold_granted_until = fields.Date(required=True, allow_none=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "association_cases",
+    summary="A housing association's own arrears cases (the partner's list): open cases "
+    "first by the date that matters to the association (until when it is asked to hold "
+    "the ophævelse, the udsættelse date, its påkrav deadline), or the closed ones, most "
+    "recently closed first. Each item: where the case stands (a code and a Danish "
+    "sentence), the date, and the case's status fields; never the tenant.",
+    result=WorklistPage,
+    example={"actor": "partner:kab-ballerup", "status": "open", "limit": 50},
+)
+class AssociationCasesArgs(WorklistArgs):
+    status = fields.String(load_default="open", validate=validate.OneOf(WORKLIST_STATUSES))
+
+
+@registry.rpc(
+    SERVICE,
+    "refused_reports",
+    summary="Reports of arrears housing refused because the tenancy is not registered to "
+    "the reporting association (or its open case is another association's), newest "
+    "first: the audit that lets the municipality register the tenancy or open the case "
+    "itself. For housing officers and operators.",
+    result=WorklistPage,
+    example={"actor": "staff:boligsocial-lone", "limit": 50},
+)
+class RefusedReportsArgs(WorklistArgs):
+    pass
+
+
+@registry.rpc(
+    SERVICE,
+    "access_report",
+    summary="Everything done with a citizen's data in housing, oldest first: who, when, "
+    "what and why (the citizen's request for insight). For Fronten and operators; the "
+    "read is itself logged.",
+    example={"actor": "staff:fronten-anne", "citizen_ref": CITIZEN},
+)
+class AccessReportArgs(_ActorArgs):
+    citizen_ref = fields.UUID(required=True)

@@ -17,6 +17,7 @@ from contracts.registry import registry
 from contracts.vocabulary import (
     INFORMATION_KINDS,
     Channel,
+    ConsentPurpose,
     CourseKind,
     InquirerKind,
     Outcome,
@@ -186,6 +187,20 @@ class CourseEndedV1(Schema):
     ended_on = fields.Date(required=True)
 
 
+class ResponsibleV1(Schema):
+    """A course's responsible staff member (the known face at Fronten): their work
+    contact, so that a partner knows whom to call. Not citizen data."""
+
+    staff_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True, allow_none=True, validate=validate.Length(max=254))
+    phone = fields.String(required=True, allow_none=True, validate=validate.Length(max=40))
+
+
+_RESPONSIBLE_EXAMPLE = {"staff_id": "fronten-anne", "name": "Anne Andersen",
+                        "email": "anne@balk.dk", "phone": "+45 44 77 34 43"}
+
+
 @registry.event(
     "intake.bridging_due",
     1,
@@ -197,6 +212,7 @@ class CourseEndedV1(Schema):
         "partner_kind": "employment",
         "due_on": "2018-08-09",
         "planned_end": "2018-10-09",
+        "responsible": _RESPONSIBLE_EXAMPLE,
     },
 )
 class BridgingDueV1(Schema):
@@ -205,6 +221,8 @@ class BridgingDueV1(Schema):
     partner_kind = Enum(PartnerKind, required=True)
     due_on = fields.Date(required=True)
     planned_end = fields.Date(required=True)
+    # The course's responsible staff member (issue 10): whom the partner contacts.
+    responsible = fields.Nested(ResponsibleV1, load_default=None, allow_none=True)
 
 
 @registry.rpc(
@@ -312,12 +330,15 @@ class CourseExtendedV1(Schema):
         "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
         "citizen_ref": "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80",
         "referred_on": "2018-09-20",
+        "responsible": _RESPONSIBLE_EXAMPLE,
     },
 )
 class Referral85MadeV1(Schema):
     course_id = fields.UUID(required=True)
     citizen_ref = fields.UUID(required=True)
     referred_on = fields.Date(required=True)
+    # The course's responsible staff member (issue 10): whom Social Vejledning contacts.
+    responsible = fields.Nested(ResponsibleV1, load_default=None, allow_none=True)
 
 
 @registry.event(
@@ -393,6 +414,37 @@ class BridgingCancelledV1(Schema):
     due_on = fields.Date(required=True)  # the due_on of the bridging_due that was sent
     cancelled_on = fields.Date(required=True)  # the day the course ended
     reason = fields.String(required=True, validate=validate.OneOf(BRIDGING_CANCEL_REASONS))
+
+
+# --- issue 10: the course's responsible staff member (known faces) ------------------------
+
+
+@registry.event(
+    "intake.course_responsible_changed",
+    1,
+    summary="A course has a new responsible staff member (the citizen's known face at "
+    "Fronten), recorded like a tovholder handover. Work contact only; the handover note "
+    "stays in intake.",
+    correlation="the course id",
+    example={
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+        "citizen_ref": "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80",
+        "staff_id": "fronten-karl",
+        "name": "Karl Jensen",
+        "changed_at": "2018-06-04T08:00:00+00:00",
+        "email": "karl@balk.dk",
+        "phone": "+45 44 77 34 44",
+    },
+)
+class CourseResponsibleChangedV1(Schema):
+    course_id = fields.UUID(required=True)
+    citizen_ref = fields.UUID(required=True)
+    staff_id = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    changed_at = UTCDateTime(required=True)
+    # The new responsible's work contact (partners update the contact on open hand-offs).
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
 
 
 # --- RPC arguments and results --------------------------------------------------------
@@ -606,15 +658,42 @@ class LookupsOfCitizenArgs(Schema):
 
 @registry.rpc(
     SERVICE,
+    "access_report",
+    summary="intake's part of the citizen's access report (the gateway merges every "
+    "service's): every read, search, change and disclosure of the citizen's data in "
+    "intake, oldest first. Fronten and operators; logged as a read of the access log.",
+    example={
+        "actor": "staff:fronten-anne",
+        "citizen_ref": "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80",
+    },
+)
+class AccessReportArgs(Schema):
+    actor = _actor()
+    citizen_ref = fields.UUID(required=True)
+
+
+def _information_kinds() -> fields.List:
+    return fields.List(
+        fields.String(validate=validate.OneOf(INFORMATION_KINDS)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+
+
+@registry.rpc(
+    SERVICE,
     "give_consent",
     summary="Record a specific consent (samtykke): recipient, kinds of information, "
-    "purpose, form. Publishes intake.consent_given.",
+    "purpose, form. The recipient is a partner id from the directory (for bridging, "
+    "keep_home, offer_referral) or an agency (for pathway_team); the purpose a "
+    "ConsentPurpose. An unknown value is refused with the allowed values listed "
+    "(consent_vocabulary lists them too). Publishes intake.consent_given.",
     example={
         "actor": "staff:fronten-anne",
         "citizen_ref": "0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80",
         "recipient": "jobcenter-ballerup",
         "information_kinds": ["bridging_status", "meeting_schedule"],
-        "purpose": "brobygning til beskæftigelse",
+        "purpose": "bridging_employment",
         "form": "written",
     },
 )
@@ -622,10 +701,43 @@ class GiveConsentArgs(Schema):
     actor = _actor()
     citizen_ref = fields.UUID(required=True)
     recipient = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    information_kinds = fields.List(fields.String(validate=validate.Length(max=64)), required=True)
-    purpose = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    information_kinds = _information_kinds()
+    purpose = Enum(ConsentPurpose, required=True)
     form = fields.String(required=True, validate=validate.Length(min=1, max=16))
     given_at = UTCDateTime(load_default=None, allow_none=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "correct_consent",
+    summary="A person fixes a consent registered in free text before the vocabulary "
+    "(Fronten's list consents-to-correct): the recipient and purpose the citizen meant, "
+    "from the vocabulary. The original text is kept. Publishes intake.consent_given again "
+    "for the same consent_id with the corrected values.",
+    example={
+        "actor": "staff:fronten-anne",
+        "consent_id": "3a1f0c1e-5b2d-4e8f-9a7b-1c2d3e4f5a6b",
+        "recipient": "jobcenter-ballerup",
+        "purpose": "bridging_employment",
+    },
+)
+class CorrectConsentArgs(Schema):
+    actor = _actor()
+    consent_id = fields.UUID(required=True)
+    recipient = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    purpose = Enum(ConsentPurpose, required=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "consent_vocabulary",
+    summary="What a consent can name, for the consent form's pick lists: recipients "
+    "(the partners in the directory and the agencies), purposes and kinds of "
+    "information, each with its Danish name.",
+    example={"actor": "staff:fronten-anne"},
+)
+class ConsentVocabularyArgs(Schema):
+    actor = _actor()
 
 
 @registry.rpc(
@@ -665,6 +777,18 @@ class PlanArgs(Schema):
     follow_up_dates = fields.List(fields.Date(), required=True)
 
 
+class ResponsibleArgs(Schema):
+    """A staff member responsible for a course, from the staff directory: the staff id
+    (the signed-in person's id) and their work contact."""
+
+    staff_id = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$",
+        error="Letters, digits and . _ @ + -, at most 128."))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    phone = fields.String(load_default=None, allow_none=True, validate=_PHONE)
+
+
 @registry.rpc(
     SERVICE,
     "start_course",
@@ -683,6 +807,8 @@ class PlanArgs(Schema):
             "follow_up_dates": ["2018-05-07", "2018-07-02"],
         },
         "bridging_to": ["employment"],
+        "responsible": {"staff_id": "fronten-anne", "name": "Anne Andersen",
+                        "email": "anne@balk.dk", "phone": "+45 44 77 34 43"},
     },
 )
 class StartCourseArgs(Schema):
@@ -697,6 +823,8 @@ class StartCourseArgs(Schema):
     # today, and clocks that fell due before today are settled without reminders or
     # messages to partners.
     imported = fields.Boolean(load_default=False)
+    # The course's responsible staff member (the known face); default: the caller.
+    responsible = fields.Nested(ResponsibleArgs, load_default=None, allow_none=True)
 
 
 class _CourseArgs(Schema):
@@ -852,6 +980,27 @@ class RecordReferral85OutcomeArgs(_CourseArgs):
 class EndCourseArgs(_CourseArgs):
     reason = fields.String(load_default="planned_end", validate=validate.OneOf(_END_REASONS))
     on = fields.Date(load_default=None, allow_none=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "hand_over_course",
+    summary="Give the course a new responsible staff member (the citizen's known face), "
+    "with a note for the new one. Recorded like a tovholder handover: history, the "
+    "course's timeline, and intake.course_responsible_changed.",
+    example={
+        "actor": "staff:fronten-anne",
+        "course_id": "9b2e4c6a-1d3f-4a5b-8c7d-0e1f2a3b4c5d",
+        "responsible": {"staff_id": "fronten-karl", "name": "Karl Jensen",
+                        "email": "karl@balk.dk", "phone": "+45 44 77 34 44"},
+        "note": "Mikkel foretrækker at blive ringet op om formiddagen.",
+    },
+)
+class HandOverCourseArgs(_CourseArgs):
+    responsible = fields.Nested(ResponsibleArgs, required=True)
+    # For the new responsible staff member (staff only, never sent to anyone else).
+    note = fields.String(load_default=None, allow_none=True,
+                         validate=validate.Length(max=2000))
 
 
 @registry.rpc(
@@ -1047,3 +1196,17 @@ class Referrals85Args(WorklistArgs):
 class OutsideTargetGroupArgs(WorklistArgs):
     subject = fields.String(load_default=None, allow_none=True,
                             validate=validate.OneOf(FLAG_SUBJECTS))
+
+
+@registry.rpc(
+    SERVICE,
+    "worklist_consents_to_correct",
+    result=WorklistPage,
+    summary="Fronten: consents (samtykker der skal rettes) whose recipient or purpose is "
+    "not in the vocabulary (free text from before it, or a recipient not in the partner "
+    "directory), not withdrawn, the oldest first. Fixed with correct_consent (or "
+    "withdraw_consent).",
+    example={"actor": "staff:fronten-anne", "limit": 50},
+)
+class ConsentsToCorrectArgs(WorklistArgs):
+    pass

@@ -19,15 +19,18 @@ from services.common import access, deadlines
 from services.common.access import Action
 from services.common.db import Store, UnitOfWork
 from services.common.errors import Conflict, DomainError, NotFound
-from services.coordination import icalfeed, plans, repository
+from services.coordination import handoffs, icalfeed, needtoknow, plans, repository, texts
 from services.coordination.models import (
     ActionAnnouncementRow,
     ActionStatusRow,
     BusyBlockRow,
+    HandoffRow,
     MeetingParticipantRow,
     MeetingRow,
     MemberRow,
     NetworkPersonRow,
+    OfferReferralRow,
+    PartnerRow,
     PathwayRow,
     PlanRow,
     PlanVersionRow,
@@ -35,6 +38,7 @@ from services.coordination.models import (
     TimelineRow,
     TovholderTermRow,
 )
+from services.coordination.needtoknow import Change
 from services.coordination.pathways import (
     MemberAdded,
     MembershipEnded,
@@ -58,6 +62,13 @@ from services.coordination.scheduling import (
     find_slots,
     to_copenhagen,
 )
+from services.coordination.visibility import (
+    as_actor,
+    changeable_pathway,
+    sight,
+    visible_meeting,
+    visible_pathway,
+)
 
 ACTIONS_DEADLINE = "plan.actions"
 # What the citizen reads in the access log about each kind of change (Danish).
@@ -69,6 +80,9 @@ PURPOSES = {
     "preferences": "Registrere borgerens ønsker til møder",
     "meeting": "Planlægge og holde møder i forløbet",
     "plan": "Skrive og følge handleplanen",
+    "offer_referral": "Henvise borgeren til et andet tilbud",
+    "handoff": "Følge op på en overdragelse til en samarbejdspartner",
+    "calendar": "Registrere hvornår borgeren ikke kan mødes",
 }
 # The citizen's display name in invitations: coordination does not know the name;
 # notifications fetches the citizen's contact from intake at send time.
@@ -121,12 +135,15 @@ def _team(pathway: Pathway, at: dt.datetime,
             for m in sorted(pathway.active_members(_today(at)), key=lambda m: m.member_id)]
 
 
-def _upsert_staff(uow: UnitOfWork, member_id: str, name: str, email: str | None) -> None:
+def _upsert_staff(uow: UnitOfWork, member_id: str, name: str, email: str | None,
+                  phone: str | None = None) -> None:
     row = uow.session.get(StaffRow, member_id)
     if row is None:
-        uow.session.add(StaffRow(member_id=member_id, name=name, email=email))
+        uow.session.add(StaffRow(member_id=member_id, name=name, email=email, phone=phone))
     else:
         row.name, row.email = name, email
+        if phone:  # a later spec without a phone keeps the one known
+            row.phone = phone
 
 
 def _member_from_spec(spec: dict[str, Any], today: dt.date) -> TeamMember:
@@ -140,9 +157,26 @@ def _member_from_spec(spec: dict[str, Any], today: dt.date) -> TeamMember:
     )
 
 
-def _load(uow: UnitOfWork, pathway_id: uuid.UUID) -> tuple[PathwayRow, Pathway]:
-    row = repository.pathway_row(uow.session, pathway_id, lock=True)
+def _load(uow: UnitOfWork, actor: str, pathway_id: uuid.UUID,
+          change: Change) -> tuple[PathwayRow, Pathway]:
+    """The pathway, locked, for a change `actor` may make (need-to-know: NotFound when
+    they may not see it, `actor`/`not_allowed` when they may not change it)."""
+    row, _ = changeable_pathway(uow, actor, pathway_id, change)
     return row, repository.load_pathway(uow.session, row)
+
+
+def require_consent(uow: UnitOfWork, citizen_ref: uuid.UUID, agency: Agency) -> None:
+    """A team member from another agency than social services needs the citizen's
+    valid consent to that agency for the pathway team (issue 10)."""
+    if agency is needtoknow.HOLDING_AGENCY:
+        return
+    if repository.consent_kinds(uow.session, citizen_ref, agency.value,
+                                needtoknow.PATHWAY_TEAM) is None:
+        raise DomainError(
+            "agency", "consent.missing",
+            f"the citizen has not consented to sharing with {agency.value} for the "
+            f"pathway team (purpose {needtoknow.PATHWAY_TEAM}); Fronten records the "
+            "consent first")
 
 
 # --- writing a pathway's domain events ----------------------------------------------
@@ -207,6 +241,12 @@ def _write_membership_ended(
         update(MemberRow)
         .where(MemberRow.pathway_id == row.id, MemberRow.member_id == event.member_id)
         .values(active_to=event.last_day)
+    )
+    uow.add_event(
+        "coordination.membership_ended",
+        {"pathway_id": row.id, "citizen_ref": row.citizen_ref, "member_id": event.member_id,
+         "last_day": event.last_day, "ended_at": event.at},
+        correlation_id=str(row.id),
     )
     _timeline(uow, row.id, "membership_ended", event.at, actor, member_id=event.member_id,
               last_day=event.last_day.isoformat())
@@ -324,6 +364,8 @@ def _open(
 ) -> PathwayRow:
     now = uow.clock.now()
     member = _member_from_spec(tovholder, _today(now)) if tovholder else None
+    if member is not None:
+        require_consent(uow, citizen_ref, member.agency)
     pathway_id = uuid.uuid4()
     pathway = Pathway.open(str(pathway_id), str(citizen_ref), now, tovholder=member)
     row = PathwayRow(id=pathway_id, citizen_ref=citizen_ref, opened_at=now, opened_by=actor,
@@ -331,7 +373,8 @@ def _open(
                      under_30=under_30)
     uow.session.add(row)
     if tovholder:
-        _upsert_staff(uow, tovholder["member_id"], tovholder["name"].strip(), tovholder["email"])
+        _upsert_staff(uow, tovholder["member_id"], tovholder["name"].strip(), tovholder["email"],
+                      tovholder.get("phone"))
     uow.session.flush()
     _save_pathway(uow, row, pathway, actor)
     return row
@@ -354,8 +397,10 @@ def open_pathway(
     """Staff open a pathway directly (with its tovholder when already found)."""
     existing = repository.open_pathway_of(uow.session, citizen_ref)
     if existing is not None:
+        # One open pathway per citizen; its id only for those who may see it.
+        shown = f" ({existing.id})" if sight(uow, actor, existing) is not None else ""
         raise Conflict("citizen_ref", "pathway.already_open",
-                       f"the citizen already has an open pathway ({existing.id})")
+                       f"the citizen already has an open pathway{shown}")
     row = _open(uow, citizen_ref, actor, tovholder=tovholder, under_30=under_30)
     _log_change(uow, actor, "pathway", row)
     uow.commit()
@@ -363,8 +408,11 @@ def open_pathway(
 
 
 def find_pathway(uow: UnitOfWork, *, actor: str, citizen_ref: uuid.UUID) -> dict[str, Any] | None:
-    """The citizen's open pathway, or None (a search: logged with the citizen)."""
+    """The citizen's open pathway, or None (a search: logged with the citizen). A
+    pathway the caller may not see is not found, as if there were none."""
     row = repository.open_pathway_of(uow.session, citizen_ref)
+    if row is not None and sight(uow, actor, row) is None:
+        row = None
     access.record(uow, actor=actor, action=Action.SEARCH, what="pathway",
                   citizen_ref=citizen_ref, subject_id=row.id if row else None,
                   criterion="citizen_ref", purpose="Finde borgerens forløb")
@@ -396,11 +444,12 @@ def add_housing_adviser(
 def _add_member(
     uow: UnitOfWork, actor: str, pathway_id: uuid.UUID, agency: Agency, spec: dict[str, Any]
 ) -> dict[str, Any]:
-    row, pathway = _load(uow, pathway_id)
+    row, pathway = _load(uow, actor, pathway_id, Change.TEAM)
     now = uow.clock.now()
     member = _member_from_spec({**spec, "agency": agency}, _today(now))
+    require_consent(uow, row.citizen_ref, member.agency)
     pathway.add_member(member, now)
-    _upsert_staff(uow, member.member_id, member.name, spec["email"])
+    _upsert_staff(uow, member.member_id, member.name, spec["email"], spec.get("phone"))
     uow.session.flush()
     _save_pathway(uow, row, pathway, actor)
     _log_change(uow, actor, "team", row, member.member_id)
@@ -410,7 +459,7 @@ def _add_member(
 def end_membership(
     uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, member_id: str, last_day: dt.date
 ) -> dict[str, Any]:
-    row, pathway = _load(uow, pathway_id)
+    row, pathway = _load(uow, actor, pathway_id, Change.TEAM)
     pathway.end_membership(member_id, last_day, uow.clock.now())
     _save_pathway(uow, row, pathway, actor)
     _log_change(uow, actor, "team", row, member_id)
@@ -425,7 +474,7 @@ def add_network_person(
 ) -> dict[str, Any]:
     """A relative or friend who takes part in meetings; with the citizen's consent
     (`may_contact`) they are invited at their e-mail or phone."""
-    row, pathway = _load(uow, pathway_id)
+    row, pathway = _load(uow, actor, pathway_id, Change.NETWORK)
     name, relation = name.strip(), relation.strip()
     if not name or not relation:
         raise DomainError("name" if not name else "relation", "network.text_missing",
@@ -444,7 +493,7 @@ def add_network_person(
 def appoint_tovholder(
     uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, member_id: str
 ) -> dict[str, Any]:
-    row, pathway = _load(uow, pathway_id)
+    row, pathway = _load(uow, actor, pathway_id, Change.APPOINT)
     pathway.appoint_tovholder(member_id, uow.clock.now())
     _save_pathway(uow, row, pathway, actor)
     _log_change(uow, actor, "tovholder", row, member_id)
@@ -458,7 +507,7 @@ def hand_over_tovholder(
 ) -> dict[str, Any]:
     """A new tovholder; the citizen, the new tovholder and the team are told (the note
     goes to the new tovholder and the team only)."""
-    row, pathway = _load(uow, pathway_id)
+    row, pathway = _load(uow, actor, pathway_id, Change.HANDOVER)
     pathway.hand_over_tovholder(new_tovholder_id, reason, uow.clock.now(), note=handover_note)
     _save_pathway(uow, row, pathway, actor)
     _log_change(uow, actor, "tovholder", row, new_tovholder_id)
@@ -469,7 +518,7 @@ def hand_over_tovholder(
 def close_pathway(
     uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, reason: str
 ) -> dict[str, Any]:
-    row, pathway = _load(uow, pathway_id)
+    row, pathway = _load(uow, actor, pathway_id, Change.CLOSE)
     pathway.close(reason, uow.clock.now())
     _save_pathway(uow, row, pathway, actor)
     _log_change(uow, actor, "pathway", row)
@@ -477,7 +526,156 @@ def close_pathway(
     return {"pathway_id": str(row.id), "closed_at": _iso(row.closed_at)}
 
 
+# --- hand-offs: offer referrals and what needs the tovholder's attention -------------------
+
+
+def _offer_partner(uow: UnitOfWork, partner_id: str) -> PartnerRow:
+    """An active partner of the directory that takes offer referrals (else 400 listing
+    those that do)."""
+    partner = uow.session.get(PartnerRow, partner_id)
+    if partner is not None and partner.active and texts.OFFER_REFERRAL in partner.accepts:
+        return partner
+    allowed = sorted(p.partner_id for p in uow.session.scalars(
+        select(PartnerRow).where(PartnerRow.active.is_(True)))
+        if texts.OFFER_REFERRAL in p.accepts)
+    listed = ", ".join(allowed[:50]) if allowed else "none yet"
+    raise DomainError("partner_id", "partner.unknown",
+                      f"no active partner {partner_id} in the directory takes offer "
+                      f"referrals; allowed: {listed}")
+
+
+def _open_referral_to(uow: UnitOfWork, row: PathwayRow, partner_id: str) -> bool:
+    """Whether an earlier referral of this pathway to the partner is still unanswered
+    or under way (its hand-off not yet declined, completed or cancelled)."""
+    earlier = uow.session.scalars(select(OfferReferralRow.id).where(
+        OfferReferralRow.pathway_id == row.id, OfferReferralRow.partner_id == partner_id)
+    ).first()
+    if earlier is None:
+        return False
+    states = set(uow.session.scalars(select(HandoffRow.state).where(
+        HandoffRow.subject_type == "pathway", HandoffRow.subject_id == row.id,
+        HandoffRow.partner_id == partner_id)))
+    return not states or not states <= handoffs.TERMINAL
+
+
+def refer_to_offer(uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, partner_id: str,
+                   ask: str) -> dict[str, Any]:
+    """The tovholder refers the citizen to another offer or a volunteer organisation:
+    the partners service makes the hand-off from coordination.offer_referral_requested,
+    with the tovholder as the contact. `ask` stays here, on the pathway."""
+    row, pathway = _load(uow, actor, pathway_id, Change.OFFER_REFERRAL)
+    if pathway.is_closed:
+        raise Conflict("pathway", "pathway.closed", "the pathway is closed")
+    text = ask.strip()
+    if not text:
+        raise DomainError("ask", "offer_referral.ask_missing",
+                          "say what is asked of the offer")
+    partner = _offer_partner(uow, partner_id)
+    tovholder = pathway.tovholder_id
+    if tovholder is None:
+        raise Conflict("tovholder", "pathway.tovholder_missing",
+                       "appoint a tovholder first: the partner contacts the tovholder")
+    if _open_referral_to(uow, row, partner_id):
+        raise Conflict("partner_id", "offer_referral.open",
+                       f"the citizen is already referred to {partner_id}; wait for the answer")
+    staff = uow.session.get(StaffRow, tovholder)
+    now = uow.clock.now()
+    referral = OfferReferralRow(id=uuid.uuid4(), pathway_id=row.id, partner_id=partner_id,
+                                ask=text, requested_at=now, requested_by=str(actor)[:160])
+    uow.session.add(referral)
+    uow.add_event(
+        "coordination.offer_referral_requested",
+        {"pathway_id": row.id, "citizen_ref": row.citizen_ref, "partner_id": partner_id,
+         "requested_at": now,
+         "responsible": {"staff_id": tovholder, "name": pathway.members[tovholder].name,
+                         "email": staff.email if staff else None,
+                         "phone": staff.phone if staff else None}},
+        correlation_id=str(row.id),
+    )
+    _timeline(uow, row.id, "offer_referral_requested", now, actor,
+              referral_id=str(referral.id), partner_id=partner_id, partner_name=partner.name,
+              ask=text)
+    _log_change(uow, actor, "offer_referral", row, referral.id)
+    uow.commit()
+    return {"referral_id": str(referral.id), "pathway_id": str(row.id),
+            "partner_id": partner_id, "requested_at": _iso(now)}
+
+
+def acknowledge_handoff(uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID,
+                        handoff_id: uuid.UUID, note: str | None = None) -> dict[str, Any]:
+    """The tovholder has dealt with a declined or unanswered hand-off: off their list
+    (until a new reason for attention comes), and on the timeline."""
+    row, _ = changeable_pathway(uow, actor, pathway_id, Change.HANDOFF)
+    found = uow.session.get(HandoffRow, handoff_id, with_for_update=True)
+    if found is None or found.citizen_ref != row.citizen_ref:
+        raise NotFound("handoff_id", f"no hand-off {handoff_id} on this pathway")
+    state = repository.handoff_of(found)
+    if not state.needs_attention:
+        raise Conflict("handoff_id", "handoff.no_attention_needed",
+                       "the hand-off needs no attention: it was answered, or it is "
+                       "acknowledged already")
+    now = uow.clock.now()
+    reason = state.attention
+    for name, value in repository.handoff_values(
+            handoffs.acknowledge(state, now, str(actor)[:160])).items():
+        setattr(found, name, value)
+    found.updated_at = now
+    cleaned = (note or "").strip() or None
+    _timeline(uow, row.id, "handoff_acknowledged", now, actor, handoff_id=str(handoff_id),
+              handoff_kind=found.kind, partner_id=found.partner_id,
+              attention=reason[0] if reason else None, note=cleaned)
+    _log_change(uow, actor, "handoff", row, handoff_id)
+    uow.commit()
+    return {"handoff_id": str(handoff_id), "acknowledged_at": _iso(now)}
+
+
 # --- calendars ------------------------------------------------------------------------
+
+
+def _calendar_owner(uow: UnitOfWork, actor: str, participant_id: str) -> uuid.UUID | None:
+    """Who may change a person's calendar (need-to-know): the person themself, a
+    tovholder of an open pathway the person takes part in (a team member, a network
+    person, or the citizen, whose participant id is the citizen_ref), or a service.
+    Returns the citizen_ref when the calendar is a citizen's (a change of citizen data,
+    logged)."""
+    who = as_actor(actor)
+    try:
+        citizen: uuid.UUID | None = uuid.UUID(participant_id)
+    except ValueError:
+        citizen = None
+    if who.is_service or who.id == participant_id:
+        return citizen
+    led = select(TovholderTermRow.pathway_id).join(
+        PathwayRow, PathwayRow.id == TovholderTermRow.pathway_id).where(
+        TovholderTermRow.member_id == who.id, TovholderTermRow.until.is_(None),
+        PathwayRow.closed_at.is_(None))
+    takes_part = [
+        select(MemberRow.pathway_id).where(MemberRow.pathway_id.in_(led),
+                                           MemberRow.member_id == participant_id),
+        select(NetworkPersonRow.pathway_id).where(NetworkPersonRow.pathway_id.in_(led),
+                                                  NetworkPersonRow.person_id == participant_id),
+    ]
+    if citizen is not None:
+        takes_part.append(select(PathwayRow.id).where(PathwayRow.id.in_(led),
+                                                      PathwayRow.citizen_ref == citizen))
+    if any(uow.session.execute(query.limit(1)).first() for query in takes_part):
+        return citizen
+    raise DomainError("actor", "not_allowed",
+                      "you may change your own calendar, or the calendars of the people "
+                      "on the pathways you lead")
+
+
+def check_calendar_access(uow: UnitOfWork, actor: str, participant_id: str) -> None:
+    """Refuse, before anything is fetched, a calendar the caller may not change."""
+    _calendar_owner(uow, actor, participant_id)
+
+
+def _log_calendar(uow: UnitOfWork, actor: str, citizen: uuid.UUID | None) -> None:
+    """A change to the citizen's own calendar is a change of the citizen's data."""
+    if citizen is not None:
+        access.record(uow, actor=actor, action=Action.CHANGE, what="calendar",
+                      citizen_ref=citizen, subject_id=citizen,
+                      purpose=PURPOSES["calendar"])
 
 
 def set_working_hours(
@@ -486,6 +684,7 @@ def set_working_hours(
     row = uow.session.get(StaffRow, member_id)
     if row is None:
         raise NotFound("member_id", f"no staff member {member_id} in any team")
+    _calendar_owner(uow, actor, member_id)
     hours: dict[str, list[str]] = {}
     for index, day in enumerate(days):
         if day["weekday"] in hours:
@@ -505,9 +704,11 @@ def add_busy_block(
     uow: UnitOfWork, *, actor: str, participant_id: str, starts_at: dt.datetime,
     ends_at: dt.datetime,
 ) -> dict[str, Any]:
+    citizen = _calendar_owner(uow, actor, participant_id)
     block = BusyBlock(starts_at, ends_at)  # refuses an end before the start
     row = BusyBlockRow(participant_id=participant_id, starts_at=block.start, ends_at=block.end,
                        source="manual", created_at=uow.clock.now(), created_by=actor)
+    _log_calendar(uow, actor, citizen)
     uow.session.add(row)
     uow.commit()
     return {"busy_block_id": row.id}
@@ -518,8 +719,10 @@ def import_calendar(
     window_start: dt.datetime, window_end: dt.datetime,
 ) -> dict[str, Any]:
     """Replace the participant's imported blocks in the window with the feed's."""
+    citizen = _calendar_owner(uow, actor, participant_id)
     feed = icalfeed.import_busy_blocks(calendar, window_start=window_start,
                                        window_end=window_end)
+    _log_calendar(uow, actor, citizen)
     uow.session.execute(
         delete(BusyBlockRow).where(
             BusyBlockRow.participant_id == participant_id,
@@ -547,7 +750,7 @@ def set_citizen_preferences(
     uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, not_before: dt.time | None,
     not_after: dt.time | None, weekdays: list[str], place: Any,
 ) -> dict[str, Any]:
-    row = repository.pathway_row(uow.session, pathway_id, lock=True)
+    row, _ = changeable_pathway(uow, actor, pathway_id, Change.PREFERENCES)
     if not_before is not None and not_after is not None and not_after <= not_before:
         raise DomainError("not_after", "preferences.window_empty",
                           "'not after' must be later than 'not before'")
@@ -683,8 +886,8 @@ def propose_slots(
     horizon_start: dt.datetime, horizon_end: dt.datetime, participants: list[dict[str, Any]],
     limit: int, max_per_day: int | None, meeting_id: uuid.UUID | None,
 ) -> dict[str, Any]:
-    """The best candidate slots (nothing is written)."""
-    row = repository.pathway_row(uow.session, pathway_id)
+    """The best candidate slots (nothing is written); the tovholder's planning tool."""
+    row, _ = changeable_pathway(uow, actor, pathway_id, Change.MEETING)
     pathway = repository.load_pathway(uow.session, row)
     invitees = _invitees(pathway, participants)
     if horizon_end <= horizon_start:
@@ -724,7 +927,7 @@ def schedule_meeting(
     uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, starts_at: dt.datetime,
     ends_at: dt.datetime, place: Any, participants: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    row, pathway = _load(uow, pathway_id)
+    row, pathway = _load(uow, actor, pathway_id, Change.MEETING)
     invitees = _invitees(pathway, participants)
     now = uow.clock.now()
     where = MeetingPlace(getattr(place, "value", place)) if place else (
@@ -759,19 +962,20 @@ def schedule_meeting(
 
 
 def _load_meeting(
-    uow: UnitOfWork, meeting_id: uuid.UUID
+    uow: UnitOfWork, actor: str, meeting_id: uuid.UUID
 ) -> tuple[MeetingRow, PathwayRow, Pathway]:
-    meeting = repository.meeting_row(uow.session, meeting_id)
-    row, pathway = _load(uow, meeting.pathway_id)
+    """A meeting the caller may change, with its pathway locked (a meeting of a pathway
+    they may not see answers as a missing meeting)."""
+    meeting, row, _ = visible_meeting(uow, actor, meeting_id)
     uow.session.refresh(meeting)
-    return meeting, row, pathway
+    return meeting, row, repository.load_pathway(uow.session, row)
 
 
 def reschedule_meeting(
     uow: UnitOfWork, *, actor: str, meeting_id: uuid.UUID, starts_at: dt.datetime,
     ends_at: dt.datetime, reason: str, place: Any,
 ) -> dict[str, Any]:
-    meeting, row, pathway = _load_meeting(uow, meeting_id)
+    meeting, row, pathway = _load_meeting(uow, actor, meeting_id)
     now = uow.clock.now()
     where = MeetingPlace(getattr(place, "value", place)) if place else None
     pathway.reschedule_meeting(str(meeting_id), starts_at, ends_at, now, reason=reason,
@@ -806,7 +1010,7 @@ def reschedule_meeting(
 def cancel_meeting(
     uow: UnitOfWork, *, actor: str, meeting_id: uuid.UUID, reason: str
 ) -> dict[str, Any]:
-    meeting, row, pathway = _load_meeting(uow, meeting_id)
+    meeting, row, pathway = _load_meeting(uow, actor, meeting_id)
     now = uow.clock.now()
     pathway.cancel_meeting(str(meeting_id), reason, now)
     meeting.status = "cancelled"
@@ -826,7 +1030,7 @@ def record_meeting_held(
     uow: UnitOfWork, *, actor: str, meeting_id: uuid.UUID, present: list[str],
     decisions: list[str],
 ) -> dict[str, Any]:
-    meeting, row, pathway = _load_meeting(uow, meeting_id)
+    meeting, row, pathway = _load_meeting(uow, actor, meeting_id)
     now = uow.clock.now()
     held = pathway.record_meeting_held(str(meeting_id), present, now)
     meeting.status = "held"
@@ -961,10 +1165,15 @@ def _save_plan(
     uow.session.flush()
 
 
+def no_plan() -> NotFound:
+    """The answer for a pathway without a plan, and for a plan the caller may not see."""
+    return NotFound("pathway_id", "the pathway has no handleplan yet; draft one")
+
+
 def _open_plan(uow: UnitOfWork, pathway_id: uuid.UUID) -> tuple[PlanRow, plans.Handleplan]:
     row = repository.plan_row(uow.session, pathway_id)
     if row is None:
-        raise NotFound("pathway_id", "the pathway has no handleplan yet; draft one")
+        raise no_plan()
     return row, repository.load_plan(uow.session, row)
 
 
@@ -972,12 +1181,17 @@ def draft_plan(
     uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, goals: list[dict[str, Any]],
     notice_days: int = 0,
 ) -> dict[str, Any]:
-    row, pathway = _load(uow, pathway_id)
+    row, pathway = _load(uow, actor, pathway_id, Change.PLAN)
     if pathway.is_closed:
         raise Conflict("pathway", "pathway.closed", "the pathway is closed")
-    if repository.plan_row(uow.session, pathway_id) is not None:
-        raise Conflict("pathway_id", "plan.exists",
-                       "the pathway has a handleplan; revise it instead")
+    existing = repository.plan_row(uow.session, pathway_id)
+    if existing is not None:
+        # Two editors drafting at once: the second is told which version now stands.
+        current = repository.load_plan(uow.session, existing).current.number
+        raise plans.PlanVersionConflict(
+            "pathway_id", "plan.exists",
+            f"the pathway has a handleplan (version {current}); revise it instead",
+            current_version=current)
     now = uow.clock.now()
     plan_id = uuid.uuid4()
     plan = plans.Handleplan.draft(str(plan_id), str(row.id), _goals(goals),
@@ -993,14 +1207,18 @@ def draft_plan(
 
 def revise_plan(
     uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, goals: list[dict[str, Any]],
-    notice_days: int = 0,
+    base_version: int | None = None, notice_days: int = 0,
 ) -> dict[str, Any]:
-    row, pathway = _load(uow, pathway_id)
+    """A new version of the plan. `base_version` is the version the editor started
+    from: the pathway row is locked (`_load`), so of two revisions based on the same
+    version exactly one is made and the other is refused (plan.version_conflict)."""
+    row, pathway = _load(uow, actor, pathway_id, Change.PLAN)
     if pathway.is_closed:
         raise Conflict("pathway", "pathway.closed", "the pathway is closed")
     plan_row, plan = _open_plan(uow, pathway_id)
     now = uow.clock.now()
-    plan.revise(_goals(goals), _team_ids(pathway, now), now, revised_by=actor)
+    plan.revise(_goals(goals), _team_ids(pathway, now), now, revised_by=actor,
+                based_on=base_version)
     _save_plan(uow, plan_row, plan, row, actor, notice_days)
     _log_change(uow, actor, "plan", row, plan_row.id)
     uow.commit()
@@ -1011,7 +1229,7 @@ def record_plan_agreement(
     uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, version: int, how: str,
     notice_days: int = 0,
 ) -> dict[str, Any]:
-    row, _pathway = _load(uow, pathway_id)
+    row, _pathway = _load(uow, actor, pathway_id, Change.PLAN)
     plan_row, plan = _open_plan(uow, pathway_id)
     plan.record_agreement(version, uow.clock.now(), how, recorded_by=actor)
     _save_plan(uow, plan_row, plan, row, actor, notice_days)
@@ -1024,8 +1242,16 @@ def set_action_status(
     uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, action_id: str, status: str,
     notice_days: int = 0,
 ) -> dict[str, Any]:
-    row, _pathway = _load(uow, pathway_id)
+    """The action's status, by the tovholder or by the action's owner (a team member
+    who sees the plan)."""
+    row, seen = visible_pathway(uow, actor, pathway_id, lock=True)
+    if not seen.sees(needtoknow.PLAN):
+        raise no_plan()  # a plan the caller may not see answers as no plan
     plan_row, plan = _open_plan(uow, pathway_id)
+    owner = next((a.owner_id for _, a in plan.current.actions if a.action_id == action_id),
+                 None)
+    needtoknow.require_change(seen, Change.ACTION_STATUS,
+                              owns_action=owner is not None and owner == as_actor(actor).id)
     plan.mark_action(action_id, plans.ActionStatus(status), uow.clock.now())
     _save_plan(uow, plan_row, plan, row, actor, notice_days)
     _log_change(uow, actor, "plan", row, action_id)

@@ -7,7 +7,8 @@ order; `merge` folds them into one state that does not depend on that order:
 - the level, next deadline and what housing asks of the tovholder come from the
   newest event that carries them (by the time housing decided it, `occurred_at`);
 - warning flags are kept once raised, until the case is closed;
-- an overdue deadline is shown until housing moves the case on (a newer escalation);
+- an overdue deadline is shown until housing moves the case on (a newer escalation or
+  de-escalation), also when the move arrives before the overdue it settles;
 - a closed case stays closed: a late, older event does not bring it back.
 
 The list is sorted by `priority` then `sort_deadline` (then the case id):
@@ -32,6 +33,7 @@ FAR = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 
 OPENED = "case_opened"
 ESCALATED = "case_escalated"
+DEESCALATED = "case_deescalated"  # down the ladder: folded like an escalation
 WARNING = "warning_flagged"
 OVERDUE = "action_overdue"
 CLOSED = "case_closed"
@@ -41,7 +43,7 @@ CLOSED = "case_closed"
 class CaseNews:
     """One housing event about a case, as coordination needs it."""
 
-    kind: str  # OPENED | ESCALATED | WARNING | OVERDUE | CLOSED
+    kind: str  # OPENED | ESCALATED | DEESCALATED | WARNING | OVERDUE | CLOSED
     occurred_at: dt.datetime  # when housing decided it
     level: str | None = None  # None only for CLOSED
     next_deadline: dt.datetime | None = None
@@ -67,6 +69,7 @@ class CaseState:
     overdue_at: dt.datetime | None = None
     closed_at: dt.datetime | None = None
     closure: str | None = None
+    moved_at: dt.datetime | None = None  # the newest move on the ladder (up or down)
 
     @property
     def is_closed(self) -> bool:
@@ -100,12 +103,17 @@ def merge(state: CaseState | None, news: CaseNews) -> CaseState:
         flags = state.flags if news.flag in state.flags else (*state.flags, news.flag)
         state = replace(state, flags=flags,
                         pakrav_deadline=news.pakrav_deadline or state.pakrav_deadline)
-    if news.kind == OVERDUE and (state.overdue_at is None
-                                 or news.occurred_at >= state.overdue_at):
+    if news.kind in (ESCALATED, DEESCALATED) and (state.moved_at is None
+                                                  or news.occurred_at > state.moved_at):
+        state = replace(state, moved_at=news.occurred_at)
+    if (news.kind == OVERDUE
+            and (state.overdue_at is None or news.occurred_at >= state.overdue_at)
+            and (state.moved_at is None or news.occurred_at >= state.moved_at)):
         state = replace(state, overdue_kind=news.deadline_kind, overdue_at=news.occurred_at)
-    # A newer move on the ladder settles an overdue deadline reported before it.
-    if (news.kind == ESCALATED and state.overdue_at is not None
-            and news.occurred_at > state.overdue_at):
+    # A newer move on the ladder (up or down) settles an overdue deadline reported
+    # before it.
+    if (state.overdue_at is not None and state.moved_at is not None
+            and state.moved_at > state.overdue_at):
         state = replace(state, overdue_kind=None, overdue_at=None)
     return state
 

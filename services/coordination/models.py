@@ -99,6 +99,8 @@ class StaffRow(Base):
     member_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    # Work phone: the contact partners get on the tovholder's referrals.
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
     # {"mon": ["08:00", "15:30"], ...}; None: the municipality's standard hours.
     working_hours: Mapped[dict[str, list[str]] | None] = mapped_column(JSON, nullable=True)
 
@@ -280,6 +282,9 @@ class HousingAlertRow(Base):
     pakrav_deadline: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     overdue_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
     overdue_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The newest move on the ladder (escalation or de-escalation): it settles an overdue
+    # deadline reported before it, whichever arrives first.
+    moved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     requests: Mapped[list[str]] = mapped_column(JSON)  # what housing asks of the tovholder
     last_event: Mapped[str] = mapped_column(String(32))
     # The list's sort key: 0 help comes after the påkrav deadline, 1 another warning or
@@ -315,3 +320,97 @@ class TimelineRow(Base):
     kind: Mapped[str] = mapped_column(String(64))
     actor: Mapped[str | None] = mapped_column(String(128), nullable=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# --- need-to-know and hand-offs (issues 10 and 16) --------------------------------------
+
+
+class ConsentRow(Base):
+    """A consent (samtykke) of a citizen, as intake's events told it: coordination's
+    copy, so that a team member from another agency sees only what the citizen agreed
+    to for that agency (recipient = the agency, purpose pathway_team). The withdrawal
+    may arrive before the consent (events of different types travel on different
+    queues): then the row is made by the withdrawal and stays withdrawn."""
+
+    __tablename__ = "consents"
+    __table_args__ = (Index("ix_consents_citizen_recipient", "citizen_ref", "recipient"),)
+
+    consent_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    citizen_ref: Mapped[uuid.UUID] = mapped_column(Uuid)
+    recipient: Mapped[str] = mapped_column(String(128))
+    purpose: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    given_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ConsentKindRow(Base):
+    """One kind of information a consent covers (contracts.vocabulary.INFORMATION_KINDS)."""
+
+    __tablename__ = "consent_kinds"
+
+    consent_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("consents.consent_id"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class PartnerRow(Base):
+    """The partner directory as partners.partner_registered tells it: names for the
+    hand-off texts, and which partners take offer referrals."""
+
+    __tablename__ = "partners"
+
+    partner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(32))
+    accepts: Mapped[list[str]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class OfferReferralRow(Base):
+    """The tovholder's referral of the citizen to another offer: what was asked stays
+    here (the partner gets the Danish standard text from the partners service)."""
+
+    __tablename__ = "offer_referrals"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    pathway_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("pathways.id"), index=True)
+    partner_id: Mapped[str] = mapped_column(String(64))
+    ask: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    requested_by: Mapped[str] = mapped_column(String(160))
+
+
+class HandoffRow(Base):
+    """A hand-off of a citizen with an open pathway, as partners' events told it
+    (handoff_updated, handoff_escalated, in any order): the tovholder's list of
+    hand-offs needing attention (declined, or escalated while unanswered)."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (Index("ix_handoffs_citizen_attention", "citizen_ref", "attention"),)
+
+    handoff_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    citizen_ref: Mapped[uuid.UUID] = mapped_column(Uuid)
+    kind: Mapped[str] = mapped_column(String(32))
+    partner_id: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    state: Mapped[str] = mapped_column(String(16))
+    # When the partner (or staff) moved it to `state`: a late, older update does not
+    # overwrite a newer one.
+    state_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)  # declined
+    outcome: Mapped[str | None] = mapped_column(String(64), nullable=True)  # completed
+    hold_until: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    title: Mapped[str | None] = mapped_column(String(300), nullable=True)  # Danish status
+    answered_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    answer_by: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # declined | escalated | None; since when (the list's sort key).
+    attention: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    attention_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -41,3 +41,10 @@ def housing_key(priority: int, sort_deadline: dt.datetime,
     """Housing alerts: by priority (services.coordination.housing_alerts), then the
     nearest deadline."""
     return (priority, sort_deadline, case_id)
+
+
+def handoff_key(attention_since: dt.datetime, handoff_id: uuid.UUID) -> tuple[dt.datetime,
+                                                                              uuid.UUID]:
+    """Hand-offs needing my attention: the longest waiting (declined or escalated the
+    earliest) first."""
+    return (attention_since, handoff_id)

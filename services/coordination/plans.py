@@ -5,6 +5,9 @@ Pure domain, no I/O. Rules:
   voiced by the citizen (others may add goals, e.g. the parents' "go to school");
 - each goal has small, stepped actions, each owned by a team member, with a due date;
 - plans are versioned and never overwritten: `revise` makes version n+1 and keeps n;
+- a revision may say which version it was based on: if that is no longer the current
+  one, someone else revised the plan meanwhile and the revision is refused
+  (`PlanVersionConflict`, naming the current version), so no one's update is lost;
 - the citizen's agreement to a version is recorded (when, and how);
 - an action's status (open/done/dropped) is progress, not a change of plan: it is
   kept per action id across versions and needs no new agreement;
@@ -23,6 +26,7 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
 from services.common.errors import Conflict, DomainError, NotFound
 from services.coordination.scheduling import to_copenhagen
@@ -86,6 +90,22 @@ class PlanVersion:
     @property
     def actions(self) -> list[tuple[Goal, Action]]:
         return [(goal, action) for goal in self.goals for action in goal.actions]
+
+
+class PlanVersionConflict(Conflict):
+    """A change based on a version of the plan that is no longer the current one (or a
+    first version when the pathway already has a plan): another editor came first.
+    `current_version` travels with the error, so the caller can show the current plan
+    and let the person add their changes to it (HTTP: 409, the ETag/If-Match check)."""
+
+    def __init__(self, field: str, rule: str, message: str, current_version: int) -> None:
+        super().__init__(field, rule, message)
+        self.current_version = current_version
+
+    def as_problem(self) -> dict[str, Any]:
+        problem = super().as_problem()
+        problem["errors"][0]["current_version"] = self.current_version
+        return problem
 
 
 # --- domain events -----------------------------------------------------------
@@ -292,11 +312,24 @@ class Handleplan:
         at: dt.datetime,
         *,
         revised_by: str | None = None,
+        based_on: int | None = None,
     ) -> PlanVersion:
         """Make version n+1 from the full new set of goals; version n stays as it was.
 
         Actions keep their status by id; new actions start open. The new version
-        needs the citizen's agreement again."""
+        needs the citizen's agreement again. `based_on` is the version the editor
+        started from: when it is not the current one, the revision is refused with
+        `PlanVersionConflict` (optimistic concurrency: the second editor sees the
+        current plan first). None skips the check."""
+        current = self.current.number
+        if based_on is not None and based_on != current:
+            raise PlanVersionConflict(
+                "base_version",
+                "plan.version_conflict",
+                f"the handleplan is at version {current}, but this revision was based on "
+                f"version {based_on}: read version {current} and revise that",
+                current_version=current,
+            )
         return self._add_version(goals, team_member_ids, at, revised_by)
 
     def record_agreement(

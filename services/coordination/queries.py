@@ -2,9 +2,15 @@
 contact, the worklists, and the pathway statistics.
 
 Every read of a citizen's data is written to the access log in the read's own unit
-of work (a worklist page: one SEARCH entry naming the list). Worklists are keyset
-pages (services.common.worklist) sorted by urgency; each item says why it is on the
-list in Danish (services.coordination.texts) and by when.
+of work (a worklist page: one SEARCH entry naming the list), with the caller's purpose
+or a Danish default. Worklists are keyset pages (services.common.worklist) sorted by
+urgency; each item says why it is on the list in Danish (services.coordination.texts)
+and by when.
+
+Need-to-know (services.coordination.needtoknow) decides every read: a pathway the
+caller may not see answers exactly as a missing one, and a team member from another
+agency sees each section only as far as the citizen's consent goes. The "my" lists
+select in SQL only what the caller may see (`_sees`).
 """
 
 from __future__ import annotations
@@ -14,22 +20,34 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
 
+from contracts.actor import StaffRole
 from contracts.vocabulary import Agency
 from services.common import access, worklist
 from services.common.access import Action
 from services.common.db import UnitOfWork
-from services.common.errors import NotFound
+from services.common.errors import DomainError, NotFound
 from services.common.localtime import local_day, start_of_local_day
-from services.coordination import housing_alerts, repository, statistics, texts
+from services.coordination import (
+    housing_alerts,
+    needtoknow,
+    repository,
+    statistics,
+    texts,
+)
 from services.coordination.models import (
     CitizenActivity,
+    ConsentKindRow,
+    ConsentRow,
+    HandoffRow,
     HousingAlertRow,
     MeetingParticipantRow,
     MeetingRow,
     MemberRow,
     NetworkPersonRow,
+    OfferReferralRow,
+    PartnerRow,
     PathwayRow,
     PlanActionRow,
     PlanRow,
@@ -37,7 +55,9 @@ from services.coordination.models import (
     TimelineRow,
     TovholderTermRow,
 )
+from services.coordination.needtoknow import Sight
 from services.coordination.scheduling import CitizenPreferences
+from services.coordination.visibility import as_actor, visible_pathway
 
 CITIZEN_LABEL = "Borgeren"
 AGREEMENT_HOW = {"in_meeting": "på et møde", "phone": "telefonisk", "written": "skriftligt"}
@@ -53,15 +73,20 @@ def _iso(value: dt.datetime | dt.date | None) -> str | None:
     return value.isoformat()
 
 
+def _purpose(actor: str, default: str) -> str:
+    """The caller's purpose when it gave one, else the read's own Danish default."""
+    return getattr(actor, "purpose", None) or default
+
+
 def _read(uow: UnitOfWork, actor: str, what: str, row: PathwayRow, purpose: str,
           subject_id: Any = None) -> None:
     access.record(uow, actor=actor, action=Action.READ, what=what, citizen_ref=row.citizen_ref,
-                  subject_id=subject_id or row.id, purpose=purpose)
+                  subject_id=subject_id or row.id, purpose=_purpose(actor, purpose))
 
 
 def _searched(uow: UnitOfWork, actor: str, list_name: str, purpose: str) -> None:
     access.record(uow, actor=actor, action=Action.SEARCH, what="pathway", criterion=list_name,
-                  purpose=purpose)
+                  purpose=_purpose(actor, purpose))
 
 
 def _me(actor: str) -> str:
@@ -72,9 +97,60 @@ def _me(actor: str) -> str:
 # --- a pathway -------------------------------------------------------------------------------
 
 
+def _restricted_view(row: PathwayRow, seen: Sight, role: str | None) -> dict[str, Any]:
+    """What a team member without the citizen's consent sees: that the pathway exists
+    (the citizen's first name comes from intake, by `citizen_ref`), nothing more."""
+    return {
+        "pathway_id": str(row.id), "citizen_ref": str(row.citizen_ref),
+        "opened_at": _iso(row.opened_at), "closed_at": _iso(row.closed_at),
+        "under_30": None, "referred_at": None, "tovholder_id": None, "members": [],
+        "network": [], "preferences": None, "meetings": [], "plan": None,
+        "continuity": None, "offer_referrals": [], "my_standing": seen.standing.value,
+        "restricted": True, "restricted_reason": texts.restricted_reason(role),
+        "withheld": ["team", *seen.withheld()],
+    }
+
+
+def _offer_referrals(uow: UnitOfWork, row: PathwayRow) -> list[dict[str, Any]]:
+    """The pathway's referrals to other offers, each with what was asked and its
+    hand-off's state as partners last told it (None until then)."""
+    referrals = list(uow.session.scalars(
+        select(OfferReferralRow).where(OfferReferralRow.pathway_id == row.id)
+        .order_by(OfferReferralRow.requested_at, OfferReferralRow.id)))
+    if not referrals:
+        return []
+    names = dict(uow.session.execute(select(PartnerRow.partner_id, PartnerRow.name).where(
+        PartnerRow.partner_id.in_({r.partner_id for r in referrals}))).all())
+    states = {h.partner_id: h for h in uow.session.scalars(
+        select(HandoffRow).where(HandoffRow.subject_type == "pathway",
+                                 HandoffRow.subject_id == row.id)
+        .order_by(HandoffRow.state_at))}
+    return [
+        {"referral_id": str(r.id), "partner_id": r.partner_id,
+         "partner_name": names.get(r.partner_id), "ask": r.ask,
+         "requested_at": _iso(r.requested_at), "requested_by": r.requested_by,
+         "handoff_id": str(states[r.partner_id].handoff_id) if r.partner_id in states
+         else None,
+         "handoff_state": states[r.partner_id].state if r.partner_id in states else None,
+         "handoff_title": states[r.partner_id].title if r.partner_id in states else None}
+        for r in referrals
+    ]
+
+
 def get_pathway(uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID) -> dict[str, Any]:
-    """Team, tovholder, network, meetings, the current plan and the continuity figure."""
-    row = repository.pathway_row(uow.session, pathway_id)
+    """Team, tovholder, network, meetings, the current plan, the continuity figure and
+    the offer referrals; a team member from another agency sees each section only
+    when the citizen's consent covers it (`withheld` names the others), and without
+    any consent nothing but that the pathway exists (`restricted`)."""
+    row, seen = visible_pathway(uow, actor, pathway_id)
+    if seen.restricted:
+        role = uow.session.execute(select(MemberRow.role).where(
+            MemberRow.pathway_id == row.id, MemberRow.member_id == as_actor(actor).id)
+        ).scalar_one_or_none()
+        view = _restricted_view(row, seen, role)
+        _read(uow, actor, "pathway", row, "Se forløbet: team, møder og handleplan")
+        uow.commit()
+        return view
     pathway = repository.load_pathway(uow.session, row)
     staff = repository.staff(uow.session, pathway.members)
     today = local_day(uow.clock.now())
@@ -136,7 +212,17 @@ def get_pathway(uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID) -> dict[s
             "share": continuity.share,
             "tovholder_changes": continuity.tovholder_changes,
         },
+        "offer_referrals": _offer_referrals(uow, row),
+        "my_standing": seen.standing.value,
+        "restricted": False,
+        "restricted_reason": None,
+        "withheld": seen.withheld(),
     }
+    # Sections the citizen's consent does not cover for the caller's agency.
+    empty: dict[str, Any] = {"network": [], "preferences": None, "meetings": [],
+                             "continuity": None, "plan": None, "offer_referrals": []}
+    for section in view["withheld"]:
+        view[section] = empty[section]
     _read(uow, actor, "pathway", row, "Se forløbet: team, møder og handleplan")
     uow.commit()
     return view
@@ -144,34 +230,40 @@ def get_pathway(uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID) -> dict[s
 
 def timeline(uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID) -> dict[str, Any]:
     """The pathway's own entries and what other services reported about the citizen,
-    in one chronological list (ties keep the order they were written in)."""
-    row = repository.pathway_row(uow.session, pathway_id)
+    in one chronological list (ties keep the order they were written in). A team
+    member from another agency sees the entries of the kinds of information the
+    citizen's consent covers (services.coordination.needtoknow.TIMELINE_KINDS)."""
+    row, seen = visible_pathway(uow, actor, pathway_id)
     entries: list[tuple[dt.datetime, int, int, dict[str, Any]]] = []
     for t in uow.session.scalars(select(TimelineRow).where(TimelineRow.pathway_id == row.id)):
-        entries.append((t.occurred_at, 1, t.id, {
-            "at": _iso(t.occurred_at), "kind": t.kind, "source": "coordination",
-            "actor": t.actor, "details": t.details}))
+        if seen.sees_entry(t.kind, t.details.get("handoff_kind")):
+            entries.append((t.occurred_at, 1, t.id, {
+                "at": _iso(t.occurred_at), "kind": t.kind, "source": "coordination",
+                "actor": t.actor, "details": t.details}))
     for a in uow.session.scalars(
         select(CitizenActivity).where(CitizenActivity.citizen_ref == row.citizen_ref)
     ):
-        entries.append((a.occurred_at, 0, a.id, {
-            "at": _iso(a.occurred_at), "kind": a.kind, "source": "other_service",
-            "actor": None, "details": a.details}))
+        if seen.sees_entry(a.kind, str(a.details.get("handoff_kind") or "")):
+            entries.append((a.occurred_at, 0, a.id, {
+                "at": _iso(a.occurred_at), "kind": a.kind, "source": "other_service",
+                "actor": None, "details": a.details}))
     entries.sort(key=lambda e: (e[0], e[1], e[2]))
     _read(uow, actor, "timeline", row, "Se forløbets tidslinje")
     uow.commit()
     return {"pathway_id": str(row.id), "citizen_ref": str(row.citizen_ref),
-            "entries": [e[3] for e in entries]}
+            "restricted": seen.restricted, "entries": [e[3] for e in entries]}
 
 
 # --- plan versions ---------------------------------------------------------------------------
 
 
-def _plan(uow: UnitOfWork, pathway_id: uuid.UUID) -> tuple[PathwayRow, PlanRow,
-                                                          list[PlanVersionRow]]:
-    row = repository.pathway_row(uow.session, pathway_id)
+def _plan(uow: UnitOfWork, actor: str, pathway_id: uuid.UUID) -> tuple[
+        PathwayRow, PlanRow, list[PlanVersionRow]]:
+    """The plan and its versions, for a caller who sees the plan (a plan the citizen's
+    consent does not show to the caller answers as no plan)."""
+    row, seen = visible_pathway(uow, actor, pathway_id)
     plan_row = repository.plan_row(uow.session, row.id)
-    if plan_row is None:
+    if plan_row is None or not seen.sees(needtoknow.PLAN):
         raise NotFound("pathway_id", "the pathway has no handleplan yet")
     versions = list(uow.session.scalars(
         select(PlanVersionRow).where(PlanVersionRow.plan_id == plan_row.id)
@@ -202,7 +294,7 @@ def _version_summary(v: PlanVersionRow, following: PlanVersionRow | None) -> dic
 
 def list_plan_versions(uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID) -> dict[str, Any]:
     """Every version of the handleplan, oldest first, each with its agreement (if any)."""
-    row, plan_row, versions = _plan(uow, pathway_id)
+    row, plan_row, versions = _plan(uow, actor, pathway_id)
     following: list[PlanVersionRow | None] = [*versions[1:], None]
     agreed = [v.number for v in versions if v.agreed_at is not None]
     _read(uow, actor, "plan", row, "Se handleplanens versioner", plan_row.id)
@@ -219,7 +311,7 @@ def get_plan_version(uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID,
                      version: int) -> dict[str, Any]:
     """One version exactly as it was written and agreed; `status_now` is each action's
     status today (progress is kept per action across versions)."""
-    row, plan_row, versions = _plan(uow, pathway_id)
+    row, plan_row, versions = _plan(uow, actor, pathway_id)
     if not 1 <= version <= len(versions):
         raise NotFound("version", f"the handleplan has no version {version}")
     v = versions[version - 1]
@@ -250,10 +342,12 @@ def get_plan_version(uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID,
 def get_participant_contact(uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID,
                             participant_id: str, purpose: str) -> dict[str, Any]:
     """A network person's e-mail and phone, only when the citizen agreed that they are
-    contacted; every answer is logged as a disclosure with its purpose."""
-    row = repository.pathway_row(uow.session, pathway_id)
+    contacted; every answer is logged as a disclosure with its purpose. Staff see it
+    as far as they see the network (a team member from another agency: with the
+    citizen's consent to contact_status)."""
+    row, seen = visible_pathway(uow, actor, pathway_id)
     person = uow.session.get(NetworkPersonRow, (row.id, participant_id))
-    if person is None:
+    if person is None or not seen.sees(needtoknow.NETWORK):
         raise NotFound("participant_id",
                        f"{participant_id} is not a network person of this pathway")
     if not person.may_contact:
@@ -276,7 +370,12 @@ def awaiting_tovholder(
     appoint_within_days: int,
 ) -> dict[str, Any]:
     """Pathways awaiting a tovholder: under-30s first, then the longest waiting. `due_on`
-    is the service target for appointing one (`appoint_within_days` after the referral)."""
+    is the service target for appointing one (`appoint_within_days` after the referral).
+    The coordinators' list: nobody else sees pathways without a tovholder."""
+    who = as_actor(actor)
+    if not (who.is_service or who.has_role(StaffRole.COORDINATOR)):
+        raise DomainError("actor", "not_allowed",
+                          "the list of pathways awaiting a tovholder is the coordinators'")
     now = uow.clock.now()
     today = local_day(now)
     first = case((PathwayRow.under_30.is_(True), 0), else_=1)
@@ -341,6 +440,24 @@ def _member_of(me: str, today: dt.date, *, agency: Agency | None = None) -> Sele
     return query
 
 
+def _sees(me: str, today: dt.date, kind: str) -> ColumnElement[bool]:
+    """On `PathwayRow`: `me` sees information of `kind` on the pathway (the rule of
+    services.coordination.needtoknow, in SQL): I am its tovholder, or in its team (not
+    ended) for social services, or for another agency that the citizen's valid
+    pathway_team consent covering `kind` names."""
+    consented = exists().where(
+        ConsentRow.citizen_ref == PathwayRow.citizen_ref,
+        ConsentRow.recipient == MemberRow.agency,
+        ConsentRow.purpose == needtoknow.PATHWAY_TEAM,
+        ConsentRow.given_at.is_not(None), ConsentRow.withdrawn_at.is_(None),
+        ConsentKindRow.consent_id == ConsentRow.consent_id, ConsentKindRow.kind == kind)
+    member = exists().where(
+        MemberRow.pathway_id == PathwayRow.id, MemberRow.member_id == me,
+        or_(MemberRow.active_to.is_(None), MemberRow.active_to >= today),
+        or_(MemberRow.agency == needtoknow.HOLDING_AGENCY.value, consented))
+    return or_(PathwayRow.id.in_(_tovholder_of(me)), member)
+
+
 def _my_pathways_query(me: str, today: dt.date, role: str | None) -> tuple[Select[Any], list[
         worklist.SortColumn]]:
     is_tovholder = PathwayRow.id.in_(_tovholder_of(me))
@@ -364,15 +481,38 @@ def _tovholders(uow: UnitOfWork, pathway_ids: Sequence[uuid.UUID]) -> dict[uuid.
             TovholderTermRow.pathway_id.in_(pathway_ids), TovholderTermRow.until.is_(None)))}
 
 
-def _pathway_facts(uow: UnitOfWork, me: str, pathway_ids: Sequence[uuid.UUID],
+def _sights(uow: UnitOfWork, me: str, rows: Sequence[PathwayRow], today: dt.date,
+            tovholders: dict[uuid.UUID, str]) -> dict[uuid.UUID, Sight | None]:
+    """My sight of each pathway of a page (a few queries per page)."""
+    if not rows:
+        return {}
+    agencies = dict(uow.session.execute(
+        select(MemberRow.pathway_id, MemberRow.agency).where(
+            MemberRow.pathway_id.in_([r.id for r in rows]), MemberRow.member_id == me,
+            or_(MemberRow.active_to.is_(None), MemberRow.active_to >= today))).all())
+    consents = repository.consents_of(uow.session, (r.citizen_ref for r in rows),
+                                      needtoknow.PATHWAY_TEAM)
+    return {
+        r.id: needtoknow.sight_of(
+            kind="staff", actor_id=me, tovholder_id=tovholders.get(r.id),
+            closed=r.closed_at is not None, member_agency=agencies.get(r.id),
+            consent_kinds=consents.get((r.citizen_ref, agencies.get(r.id, ""))))
+        for r in rows
+    }
+
+
+def _pathway_facts(uow: UnitOfWork, me: str, rows: Sequence[PathwayRow],
                    now: dt.datetime) -> dict[str, dict[uuid.UUID, Any]]:
-    """For a page of pathways: my role, the tovholder, the plan's state, the next
-    meeting and the first open action's due date (a few queries per page)."""
+    """For a page of pathways: my role and sight, the tovholder, the plan's state, the
+    next meeting and the first open action's due date (a few queries per page)."""
+    pathway_ids = [r.id for r in rows]
     if not pathway_ids:
-        return {"role": {}, "tovholder": {}, "plan": {}, "meeting": {}, "action": {}}
+        return {"role": {}, "tovholder": {}, "plan": {}, "meeting": {}, "action": {},
+                "sight": {}}
     session = uow.session
     roles = dict(session.execute(select(MemberRow.pathway_id, MemberRow.role).where(
         MemberRow.pathway_id.in_(pathway_ids), MemberRow.member_id == me)).all())
+    tovholders = _tovholders(uow, pathway_ids)
     plans: dict[uuid.UUID, tuple[int, bool]] = {}
     for pid, number, agreed_at in session.execute(
         select(PlanRow.pathway_id, PlanVersionRow.number, PlanVersionRow.agreed_at)
@@ -390,26 +530,38 @@ def _pathway_facts(uow: UnitOfWork, me: str, pathway_ids: Sequence[uuid.UUID],
         select(PlanActionRow.pathway_id, func.min(PlanActionRow.due_on))
         .where(PlanActionRow.pathway_id.in_(pathway_ids), PlanActionRow.status == "open")
         .group_by(PlanActionRow.pathway_id)).all())
-    return {"role": roles, "tovholder": _tovholders(uow, pathway_ids), "plan": plans,
-            "meeting": meetings, "action": actions}
+    return {"role": roles, "tovholder": tovholders, "plan": plans,
+            "meeting": meetings, "action": actions,
+            "sight": _sights(uow, me, rows, local_day(now), tovholders)}
 
 
 def _pathway_item(row: PathwayRow, facts: dict[str, dict[uuid.UUID, Any]], me: str,
                   today: dt.date) -> dict[str, Any]:
     tovholder = facts["tovholder"].get(row.id)
     is_tovholder = tovholder == me
-    plan = facts["plan"].get(row.id)
+    seen: Sight | None = facts["sight"].get(row.id)
+    role = facts["role"].get(row.id)
+    if seen is None or seen.restricted:  # in the team, without the citizen's consent
+        return worklist.item(
+            kind="pathway", subject_type="pathway", subject_id=row.id,
+            reason_code="team_member_without_consent", reason=texts.restricted_reason(role),
+            today=today, citizen_ref=row.citizen_ref, my_role="member", role=role,
+            restricted=True, tovholder_id=None, opened_at=_iso(row.opened_at),
+            under_30=None, plan_state=None, plan_version=None, next_meeting_at=None,
+            next_action_due_on=None)
+    plan = facts["plan"].get(row.id) if seen.sees(needtoknow.PLAN) else None
     plan_state = "none" if plan is None else ("agreed" if plan[1] else "unagreed")
-    next_meeting = facts["meeting"].get(row.id)
-    next_due = facts["action"].get(row.id)
+    next_meeting = facts["meeting"].get(row.id) if seen.sees(needtoknow.MEETINGS) else None
+    next_due = facts["action"].get(row.id) if seen.sees(needtoknow.PLAN) else None
+    shown_state = plan_state if seen.sees(needtoknow.PLAN) else None
     return worklist.item(
         kind="pathway", subject_type="pathway", subject_id=row.id,
         reason_code="tovholder" if is_tovholder else "team_member",
-        reason=texts.pathway_reason(is_tovholder, facts["role"].get(row.id), plan_state),
+        reason=texts.pathway_reason(is_tovholder, role, shown_state or "hidden"),
         due_on=next_due, today=today, citizen_ref=row.citizen_ref,
-        my_role="tovholder" if is_tovholder else "member", role=facts["role"].get(row.id),
+        my_role="tovholder" if is_tovholder else "member", role=role, restricted=False,
         tovholder_id=tovholder, opened_at=_iso(row.opened_at), under_30=row.under_30,
-        plan_state=plan_state, plan_version=plan[0] if plan else None,
+        plan_state=shown_state, plan_version=plan[0] if plan else None,
         next_meeting_at=_iso(next_meeting), next_action_due_on=_iso(next_due))
 
 
@@ -422,7 +574,7 @@ def my_pathways(uow: UnitOfWork, *, actor: str, cursor: str | None, limit: int,
     query, order = _my_pathways_query(me, today, role)
     page = worklist.paginate(uow.session, query, order=order, list_name=MY_PATHWAYS,
                              cursor=cursor, limit=limit)
-    facts = _pathway_facts(uow, me, [r[3].id for r in page.rows], now)
+    facts = _pathway_facts(uow, me, [r[3] for r in page.rows], now)
     _searched(uow, actor, MY_PATHWAYS, "Arbejdsliste: mine forløb")
     uow.commit()
     return page.render(lambda r: _pathway_item(r[3], facts, me, today))
@@ -472,7 +624,8 @@ def my_meetings(uow: UnitOfWork, *, actor: str, cursor: str | None, limit: int,
         .join(PathwayRow, PathwayRow.id == MeetingRow.pathway_id)
         .where(MeetingRow.status == "planned", PathwayRow.closed_at.is_(None),
                MeetingRow.starts_at >= start_of_local_day(today),
-               or_(invited, MeetingRow.pathway_id.in_(_tovholder_of(me))))
+               or_(invited, MeetingRow.pathway_id.in_(_tovholder_of(me))),
+               _sees(me, today, needtoknow.MEETINGS))
     ))
     if until is not None:
         query = query.where(MeetingRow.starts_at < start_of_local_day(until + dt.timedelta(days=1)))
@@ -522,7 +675,8 @@ def my_actions(uow: UnitOfWork, *, actor: str, cursor: str | None, limit: int,
         .where(PlanActionRow.status == "open", PathwayRow.closed_at.is_(None),
                PlanActionRow.due_on <= horizon,
                or_(PlanActionRow.owner_id == me,
-                   PlanActionRow.pathway_id.in_(_tovholder_of(me))))
+                   PlanActionRow.pathway_id.in_(_tovholder_of(me))),
+               _sees(me, today, needtoknow.PLAN))
     ))
     page = worklist.paginate(
         uow.session, query, order=[worklist.asc(PlanActionRow.due_on),
@@ -565,7 +719,8 @@ def my_housing_alerts(uow: UnitOfWork, *, actor: str, cursor: str | None, limit:
                HousingAlertRow, PathwayRow.id)
         .join(PathwayRow, and_(PathwayRow.citizen_ref == HousingAlertRow.citizen_ref,
                                PathwayRow.closed_at.is_(None)))
-        .where(HousingAlertRow.closed_at.is_(None), mine)
+        .where(HousingAlertRow.closed_at.is_(None), mine,
+               _sees(me, today, needtoknow.HOUSING))
     ))
     if urgent_only:
         query = query.where(HousingAlertRow.priority <= 1)
@@ -605,6 +760,81 @@ def my_housing_alerts(uow: UnitOfWork, *, actor: str, cursor: str | None, limit:
     _searched(uow, actor, MY_HOUSING_ALERTS, "Arbejdsliste: huslejesager for mine borgere")
     uow.commit()
     return page.render(render)
+
+
+MY_HANDOFFS = "coordination.my_handoffs"
+
+
+def my_handoffs(uow: UnitOfWork, *, actor: str, cursor: str | None, limit: int,
+                attention: str | None) -> dict[str, Any]:
+    """Hand-offs of the citizens of the pathways I lead that need my attention: declined
+    by the partner, or unanswered past their deadline (escalated); the longest waiting
+    first. `due_on` is the answer deadline an escalated hand-off missed."""
+    me, now = _me(actor), uow.clock.now()
+    today = local_day(now)
+    query = cast("Select[Any]", (
+        select(HandoffRow.attention_since, HandoffRow.handoff_id, HandoffRow, PathwayRow.id)
+        .join(PathwayRow, and_(PathwayRow.citizen_ref == HandoffRow.citizen_ref,
+                               PathwayRow.closed_at.is_(None)))
+        .where(HandoffRow.attention.is_not(None),
+               PathwayRow.id.in_(_tovholder_of(me)))
+    ))
+    if attention is not None:
+        query = query.where(HandoffRow.attention == attention)
+    page = worklist.paginate(
+        uow.session, query, order=[worklist.asc(HandoffRow.attention_since),
+                                   worklist.asc(HandoffRow.handoff_id)],
+        list_name=MY_HANDOFFS, cursor=cursor, limit=limit)
+    names = dict(uow.session.execute(select(PartnerRow.partner_id, PartnerRow.name).where(
+        PartnerRow.partner_id.in_({r[2].partner_id for r in page.rows}))).all()) \
+        if page.rows else {}
+
+    def render(r: Any) -> dict[str, Any]:
+        handoff: HandoffRow = r[2]
+        partner = names.get(handoff.partner_id) or handoff.partner_id
+        code = handoff.attention or ""
+        return worklist.item(
+            kind=f"handoff_{code}", subject_type="handoff", subject_id=handoff.handoff_id,
+            reason_code=f"handoff_{code}",
+            reason=texts.handoff_reason(attention=code, handoff_kind=handoff.kind,
+                                        partner=partner, reason=handoff.reason,
+                                        answer_by=handoff.answer_by),
+            due_on=handoff.answer_by if code == "escalated" else None, today=today,
+            citizen_ref=handoff.citizen_ref, pathway_id=str(r[3]),
+            handoff_kind=handoff.kind,
+            handoff_kind_text=texts.HANDOFF_KINDS.get(handoff.kind, handoff.kind),
+            partner_id=handoff.partner_id, partner_name=names.get(handoff.partner_id),
+            subject_type_of_handoff=handoff.subject_type,
+            subject_id_of_handoff=str(handoff.subject_id), state=handoff.state,
+            title=handoff.title, declined_reason=handoff.reason,
+            requested_at=_iso(handoff.requested_at), answer_by=_iso(handoff.answer_by),
+            escalated_at=_iso(handoff.escalated_at),
+            attention_since=_iso(handoff.attention_since))
+
+    _searched(uow, actor, MY_HANDOFFS, "Arbejdsliste: overdragelser der kræver opfølgning")
+    uow.commit()
+    return page.render(render)
+
+
+# --- the citizen's access report ---------------------------------------------------------------
+
+ACCESS_REPORT_ROLES = (StaffRole.FRONTEN, StaffRole.OPERATOR)
+
+
+def access_report(uow: UnitOfWork, *, actor: str, citizen_ref: uuid.UUID) -> list[dict[str, Any]]:
+    """Who has read, searched, changed or passed on the citizen's data in coordination,
+    when and why, oldest first (the citizen's request for insight is answered by Fronten;
+    operators may read it too). The report itself is logged as a read."""
+    who = as_actor(actor)
+    if not (who.is_service or who.has_role(*ACCESS_REPORT_ROLES)):
+        raise DomainError("actor", "not_allowed",
+                          "the access report is read by Fronten (or an operator)")
+    entries = access.entries_of_citizen(uow.session, uow.metadata, citizen_ref, "coordination")
+    access.record(uow, actor=actor, action=Action.READ, what="access_log",
+                  citizen_ref=citizen_ref,
+                  purpose=_purpose(actor, "Svare borgeren: hvem har set mine oplysninger"))
+    uow.commit()
+    return entries
 
 
 # --- statistics ---------------------------------------------------------------------------------

@@ -6,7 +6,14 @@
 - housing's news about a rent-arrears case goes on the timeline too, and into the
   housing-alert read model that the tovholder's list is built on; an escalation or a
   warning for a citizen with an open pathway is passed on to the tovholder
-  (`coordination.housing_escalation_noted`, `coordination.housing_warning_noted`).
+  (`coordination.housing_escalation_noted`, `coordination.housing_warning_noted`); a
+  de-escalation moves the alert down the ladder (nobody is asked to act);
+- intake's consents are kept (`consents`), for need-to-know: what a team member from
+  another agency may see (services.coordination.needtoknow);
+- partners' directory is kept (`partners`: names, who takes offer referrals), and
+  partners' news about a hand-off of a citizen with an open pathway goes on the
+  timeline and into the hand-off read model behind the tovholder's list of hand-offs
+  needing attention (services.coordination.handoffs).
 
 Each handler runs in the unit of work of one delivery (the kit claims the message in
 the inbox and commits), so a redelivered message changes nothing.
@@ -18,12 +25,22 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from sqlalchemy import select
+
 from contracts.envelope import Envelope
 from contracts.vocabulary import Addressee
 from services.common.db import UnitOfWork
-from services.coordination import handlers, housing_alerts, repository
+from services.coordination import handlers, handoffs, housing_alerts, repository
+from services.coordination.handoffs import HandoffNews
 from services.coordination.housing_alerts import CaseNews, CaseState
-from services.coordination.models import CitizenActivity, HousingAlertRow
+from services.coordination.models import (
+    CitizenActivity,
+    ConsentKindRow,
+    ConsentRow,
+    HandoffRow,
+    HousingAlertRow,
+    PartnerRow,
+)
 
 
 def _activity(
@@ -147,6 +164,7 @@ def _state_of(row: HousingAlertRow) -> CaseState:
         association_id=row.association_id, flags=tuple(row.flags),
         pakrav_deadline=row.pakrav_deadline, overdue_kind=row.overdue_kind,
         overdue_at=row.overdue_at, closed_at=row.closed_at, closure=row.closure,
+        moved_at=row.moved_at,
     )
 
 
@@ -161,6 +179,7 @@ def _update_alert(uow: UnitOfWork, citizen_ref: uuid.UUID, case_id: uuid.UUID,
         "level": state.level, "next_deadline": state.next_deadline, "state_at": state.state_at,
         "flags": list(state.flags), "pakrav_deadline": state.pakrav_deadline,
         "overdue_kind": state.overdue_kind, "overdue_at": state.overdue_at,
+        "moved_at": state.moved_at,
         "requests": list(state.requests), "last_event": state.last_event,
         "priority": housing_alerts.priority(state),
         "sort_deadline": housing_alerts.sort_deadline(state),
@@ -213,6 +232,22 @@ def on_housing_case_escalated(uow: UnitOfWork, event: Envelope) -> None:
     )
 
 
+def on_housing_case_deescalated(uow: UnitOfWork, event: Envelope) -> None:
+    """The case moved down the ladder (e.g. a payment plan was agreed): on the timeline
+    and the alerts, which follow the level; nobody is asked to act, so the tovholder is
+    not told apart."""
+    p = event.payload
+    citizen_ref = p["citizen_ref"]
+    if citizen_ref is None:
+        return
+    _activity(uow, event, citizen_ref, "housing_case_deescalated", p["occurred_at"],
+              case_id=str(p["case_id"]), level=p["level"].value,
+              previous_level=p["previous_level"].value if p["previous_level"] else None,
+              next_deadline=_iso(p["next_deadline"]),
+              requests=[r.value for r in _tovholder_requests(p)])
+    _update_alert(uow, citizen_ref, p["case_id"], _news(housing_alerts.DEESCALATED, p))
+
+
 def on_housing_warning_flagged(uow: UnitOfWork, event: Envelope) -> None:
     """A warning on a case (e.g. help would come after the påkrav deadline): on the
     timeline and the alerts, first on the list; with an open pathway, the tovholder is
@@ -261,3 +296,122 @@ def record_housing_case_closed(uow: UnitOfWork, event: Envelope) -> None:
     _activity(uow, event, p["citizen_ref"], "housing_case_closed", p["closed_at"],
               case_id=str(p["case_id"]), closure=p["closure"].value)
     _update_alert(uow, p["citizen_ref"], p["case_id"], _news(housing_alerts.CLOSED, p))
+
+
+# --- intake's consents (need-to-know) -------------------------------------------------------
+
+
+def record_consent_given(uow: UnitOfWork, event: Envelope) -> None:
+    """A consent of the citizen: kept with the kinds of information it covers. A
+    withdrawal that came first keeps it withdrawn."""
+    p = event.payload
+    row = uow.session.get(ConsentRow, p["consent_id"], with_for_update=True)
+    if row is None:
+        row = ConsentRow(consent_id=p["consent_id"], citizen_ref=p["citizen_ref"],
+                         recipient=str(p["recipient"]))
+        uow.session.add(row)
+    row.citizen_ref, row.recipient = p["citizen_ref"], str(p["recipient"])
+    row.purpose = str(getattr(p["purpose"], "value", p["purpose"]))
+    row.given_at = p["given_at"]
+    uow.session.flush()
+    known = set(uow.session.scalars(
+        select(ConsentKindRow.kind).where(ConsentKindRow.consent_id == row.consent_id)))
+    for kind in sorted(set(map(str, p["information_kinds"])) - known):
+        uow.session.add(ConsentKindRow(consent_id=row.consent_id, kind=kind))
+
+
+def record_consent_withdrawn(uow: UnitOfWork, event: Envelope) -> None:
+    """The citizen withdrew a consent: from now on it covers nothing. Team members who
+    saw the pathway under it keep their membership and see nothing of it until the
+    citizen consents again."""
+    p = event.payload
+    row = uow.session.get(ConsentRow, p["consent_id"], with_for_update=True)
+    if row is None:  # the withdrawal overtook the consent
+        uow.session.add(ConsentRow(consent_id=p["consent_id"], citizen_ref=p["citizen_ref"],
+                                   recipient=str(p["recipient"]),
+                                   withdrawn_at=p["withdrawn_at"]))
+        return
+    if row.withdrawn_at is None or p["withdrawn_at"] < row.withdrawn_at:
+        row.withdrawn_at = p["withdrawn_at"]
+
+
+# --- partners: the directory and hand-offs -------------------------------------------------
+
+
+def record_partner(uow: UnitOfWork, event: Envelope) -> None:
+    """A partner was registered or changed: its name and what it takes (the newest
+    change wins, whatever order the events arrive in)."""
+    p = event.payload
+    values = {"name": p["name"], "category": str(getattr(p["category"], "value",
+                                                         p["category"])),
+              "accepts": [str(getattr(a, "value", a)) for a in p["accepts"]],
+              "active": bool(p["active"]), "changed_at": p["changed_at"]}
+    row = uow.session.get(PartnerRow, p["partner_id"], with_for_update=True)
+    if row is None:
+        uow.session.add(PartnerRow(partner_id=p["partner_id"], **values))
+    elif p["changed_at"] >= row.changed_at:
+        for name, value in values.items():
+            setattr(row, name, value)
+
+
+def _code(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+def _fold_handoff(uow: UnitOfWork, handoff_id: uuid.UUID, citizen_ref: uuid.UUID,
+                  news: HandoffNews) -> None:
+    row = uow.session.get(HandoffRow, handoff_id, with_for_update=True)
+    state = handoffs.merge(None if row is None else repository.handoff_of(row), news)
+    values = repository.handoff_values(state)
+    now = uow.clock.now()
+    if row is None:
+        uow.session.add(HandoffRow(handoff_id=handoff_id, citizen_ref=citizen_ref,
+                                   updated_at=now, **values))
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.updated_at = now
+    uow.session.flush()
+
+
+def on_handoff_updated(uow: UnitOfWork, event: Envelope) -> None:
+    """A hand-off of a citizen with an open pathway changed state (the partner received,
+    accepted, declined or completed it; or it was cancelled): on the timeline, and a
+    declined one on the tovholder's list. Hand-offs of citizens without an open pathway
+    are not coordination's business."""
+    p = event.payload
+    if p["citizen_ref"] is None or repository.open_pathway_of(uow.session,
+                                                              p["citizen_ref"]) is None:
+        return
+    kind, state = _code(p["kind"]), _code(p["state"])
+    previous = _code(p["previous_state"])
+    _activity(uow, event, p["citizen_ref"], "handoff_updated", p["at"],
+              handoff_id=str(p["handoff_id"]), handoff_kind=kind, partner_id=p["partner_id"],
+              subject_type=_code(p["subject_type"]), subject_id=str(p["subject_id"]), state=state,
+              previous_state=previous, reason=p["reason"], outcome=p["outcome"],
+              hold_until=_iso(p["hold_until"]), title=p["title"],
+              answered_by=p["answered_by"])
+    _fold_handoff(uow, p["handoff_id"], p["citizen_ref"], HandoffNews(
+        kind=handoffs.UPDATED, at=p["at"], handoff_kind=kind, partner_id=p["partner_id"],
+        subject_type=_code(p["subject_type"]), subject_id=str(p["subject_id"]), state=state,
+        reason=p["reason"], outcome=p["outcome"], hold_until=p["hold_until"],
+        title=p["title"], answered_by=p["answered_by"]))
+
+
+def on_handoff_escalated(uow: UnitOfWork, event: Envelope) -> None:
+    """A hand-off of a citizen with an open pathway was not answered in time: on the
+    timeline, and on the tovholder's list until the partner answers."""
+    p = event.payload
+    if p["citizen_ref"] is None or repository.open_pathway_of(uow.session,
+                                                              p["citizen_ref"]) is None:
+        return
+    kind = _code(p["kind"])
+    _activity(uow, event, p["citizen_ref"], "handoff_escalated", p["escalated_at"],
+              handoff_id=str(p["handoff_id"]), handoff_kind=kind, partner_id=p["partner_id"],
+              subject_type=_code(p["subject_type"]), subject_id=str(p["subject_id"]),
+              requested_at=_iso(p["requested_at"]), answer_by=_iso(p["answer_by"]))
+    _fold_handoff(uow, p["handoff_id"], p["citizen_ref"], HandoffNews(
+        kind=handoffs.ESCALATED, at=p["escalated_at"], handoff_kind=kind,
+        partner_id=p["partner_id"], subject_type=_code(p["subject_type"]),
+        subject_id=str(p["subject_id"]), requested_at=p["requested_at"],
+        answer_by=p["answer_by"]))

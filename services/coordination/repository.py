@@ -12,16 +12,20 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from contracts.vocabulary import Agency
 from services.common.errors import NotFound
+from services.coordination import handoffs as handoffs_domain
 from services.coordination import plans as plans_domain
 from services.coordination.models import (
     ActionAnnouncementRow,
     ActionStatusRow,
     BusyBlockRow,
+    ConsentKindRow,
+    ConsentRow,
+    HandoffRow,
     MeetingParticipantRow,
     MeetingRow,
     MemberRow,
@@ -79,6 +83,53 @@ def current_tovholder(session: Session, pathway_id: uuid.UUID) -> str | None:
         select(TovholderTermRow.member_id).where(
             TovholderTermRow.pathway_id == pathway_id, TovholderTermRow.until.is_(None))
     ).scalar_one_or_none()
+
+
+def membership_agency(session: Session, pathway_id: uuid.UUID, member_id: str,
+                      today: dt.date) -> str | None:
+    """The agency `member_id` sits in the pathway's team for, if their membership has
+    not ended by `today` (one starting later counts: they are joining); else None."""
+    return session.execute(
+        select(MemberRow.agency).where(
+            MemberRow.pathway_id == pathway_id, MemberRow.member_id == member_id,
+            or_(MemberRow.active_to.is_(None), MemberRow.active_to >= today))
+    ).scalar_one_or_none()
+
+
+def consent_kinds(session: Session, citizen_ref: uuid.UUID, recipient: str,
+                  purpose: str) -> frozenset[str] | None:
+    """The kinds of information the citizen's valid consents to `recipient` for
+    `purpose` cover together, or None when there is no valid consent (never given,
+    or withdrawn)."""
+    valid = list(session.scalars(
+        select(ConsentRow.consent_id).where(
+            ConsentRow.citizen_ref == citizen_ref, ConsentRow.recipient == recipient,
+            ConsentRow.purpose == purpose, ConsentRow.given_at.is_not(None),
+            ConsentRow.withdrawn_at.is_(None))))
+    if not valid:
+        return None
+    return frozenset(session.scalars(
+        select(ConsentKindRow.kind).where(ConsentKindRow.consent_id.in_(valid))))
+
+
+def consents_of(session: Session, citizen_refs: Iterable[uuid.UUID],
+                purpose: str) -> dict[tuple[uuid.UUID, str], frozenset[str]]:
+    """For many citizens at once: (citizen, recipient) -> the kinds their valid
+    consents for `purpose` cover (a pair without a valid consent is absent)."""
+    refs = list(set(citizen_refs))
+    if not refs:
+        return {}
+    found: dict[tuple[uuid.UUID, str], set[str]] = {}
+    for citizen_ref, recipient, kind in session.execute(
+        select(ConsentRow.citizen_ref, ConsentRow.recipient, ConsentKindRow.kind)
+        .outerjoin(ConsentKindRow, ConsentKindRow.consent_id == ConsentRow.consent_id)
+        .where(ConsentRow.citizen_ref.in_(refs), ConsentRow.purpose == purpose,
+               ConsentRow.given_at.is_not(None), ConsentRow.withdrawn_at.is_(None))
+    ):
+        kinds = found.setdefault((citizen_ref, recipient), set())
+        if kind is not None:
+            kinds.add(kind)
+    return {key: frozenset(kinds) for key, kinds in found.items()}
 
 
 def staff_email(session: Session, member_id: str | None) -> str | None:
@@ -337,3 +388,32 @@ def goal_from_json(data: dict[str, Any]) -> plans_domain.Goal:
             for a in data["actions"]
         ),
     )
+
+
+# --- hand-offs ------------------------------------------------------------------------
+
+
+def handoff_of(row: HandoffRow) -> handoffs_domain.Handoff:
+    return handoffs_domain.Handoff(
+        handoff_kind=row.kind, partner_id=row.partner_id, subject_type=row.subject_type,
+        subject_id=str(row.subject_id), state=row.state, state_at=row.state_at,
+        reason=row.reason, outcome=row.outcome, hold_until=row.hold_until, title=row.title,
+        answered_by=row.answered_by, requested_at=row.requested_at, answer_by=row.answer_by,
+        escalated_at=row.escalated_at, acknowledged_at=row.acknowledged_at,
+        acknowledged_by=row.acknowledged_by)
+
+
+def handoff_values(state: handoffs_domain.Handoff) -> dict[str, Any]:
+    """The row's columns for `state`: `attention` is set only while it is on the list."""
+    reason = state.attention if state.needs_attention else None
+    return {
+        "kind": state.handoff_kind, "partner_id": state.partner_id,
+        "subject_type": state.subject_type, "subject_id": uuid.UUID(state.subject_id),
+        "state": state.state, "state_at": state.state_at, "reason": state.reason,
+        "outcome": state.outcome, "hold_until": state.hold_until, "title": state.title,
+        "answered_by": state.answered_by, "requested_at": state.requested_at,
+        "answer_by": state.answer_by, "escalated_at": state.escalated_at,
+        "attention": reason[0] if reason else None,
+        "attention_since": reason[1] if reason else None,
+        "acknowledged_at": state.acknowledged_at, "acknowledged_by": state.acknowledged_by,
+    }

@@ -135,6 +135,20 @@ class CoordinationService:
         with self.db.unit_of_work() as uow:
             return handlers.close_pathway(uow, **args)
 
+    # -- hand-offs -------------------------------------------------------------------------
+
+    @rpc
+    @validated(c.ReferToOfferArgs)
+    def refer_to_offer(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.refer_to_offer(uow, **args)
+
+    @rpc
+    @validated(c.AcknowledgeHandoffArgs)
+    def acknowledge_handoff(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.acknowledge_handoff(uow, **args)
+
     # -- calendars --------------------------------------------------------------------------
 
     @rpc
@@ -154,6 +168,8 @@ class CoordinationService:
     def import_calendar(self, **args: Any) -> dict[str, Any]:
         feed_url = args.pop("feed_url")
         if feed_url is not None:  # fetched before the transaction: no I/O inside it
+            with self.db.unit_of_work() as uow:  # ... and only for who may change it
+                handlers.check_calendar_access(uow, args["actor"], args["participant_id"])
             args["calendar"] = feeds.fetch_feed(
                 feed_url,
                 timeout=float(self.config.get("CALENDAR_FEED_TIMEOUT_SECONDS", 10)),
@@ -278,6 +294,20 @@ class CoordinationService:
     def my_housing_alerts(self, **args: Any) -> dict[str, Any]:
         with self.db.unit_of_work() as uow:
             return queries.my_housing_alerts(uow, **args)
+
+    @rpc
+    @validated(c.MyHandoffsArgs)
+    def my_handoffs(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return queries.my_handoffs(uow, **args)
+
+    # -- the citizen's access report ------------------------------------------------------
+
+    @rpc
+    @validated(c.AccessReportArgs)
+    def access_report(self, **args: Any) -> list[dict[str, Any]]:
+        with self.db.unit_of_work() as uow:
+            return queries.access_report(uow, **args)
 
     # -- statistics ----------------------------------------------------------------------------
 

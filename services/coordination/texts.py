@@ -133,3 +133,40 @@ def housing_reason(*, late_help: bool, pakrav_deadline: dt.date | None,
         deadline = f" ({date_text(pakrav_deadline)})" if pakrav_deadline else ""
         return f"Påkravsfristen{deadline} er kortere end lovens frist. " + LEVELS.get(level, "")
     return LEVELS.get(level, "Der er en huslejesag.")
+
+
+# --- hand-offs needing the tovholder's attention ----------------------------------------------
+
+OFFER_REFERRAL = "offer_referral"  # HandoffKind.OFFER_REFERRAL
+
+HANDOFF_KINDS = {
+    "bridging_employment": "brobygningen til beskæftigelse",
+    "bridging_education": "brobygningen til uddannelse",
+    "bridging_health": "brobygningen til sundhed",
+    "referral_85": "henvisningen til en § 85-vurdering",
+    "offer_referral": "henvisningen til tilbuddet",
+    "hold_termination": "anmodningen om at vente med at ophæve lejemålet",
+}
+
+
+def handoff_reason(*, attention: str, handoff_kind: str, partner: str,
+                   reason: str | None, answer_by: dt.date | None) -> str:
+    """Why a hand-off is on the tovholder's list: the partner said no (with its reason),
+    or it did not answer in time."""
+    what = HANDOFF_KINDS.get(handoff_kind, "overdragelsen")
+    if attention == "declined":
+        why = f" Begrundelse: {reason.strip()}" if reason and reason.strip() else ""
+        return f"{partner} har afvist {what}.{why} Aftal det videre med borgeren."
+    deadline = f"; svarfristen var {date_text(answer_by)}" if answer_by else ""
+    return f"{partner} har ikke svaret på {what}{deadline}. Følg op hos {partner}."
+
+
+RESTRICTED = ("Borgeren har ikke givet samtykke til, at din organisation ser forløbet. "
+              "Du er stadig med i teamet.")
+
+
+def restricted_reason(role: str | None) -> str:
+    """A team member from another agency without the citizen's consent (never given or
+    withdrawn): they keep the membership, and see why they see nothing."""
+    first = f"Du er med i teamet som {role}." if role else "Du er med i teamet."
+    return f"{first} Borgeren har ikke givet samtykke til, at din organisation ser forløbet."

@@ -34,7 +34,10 @@ from services.housing.ladder import (
     EscalationReason,
     Flag,
     HelpParagraph,
+    HelpStatus,
+    HoldAnswer,
     Level,
+    PaymentPlanStatus,
     local,
 )
 
@@ -153,7 +156,10 @@ def next_step(case: ArrearsCase) -> NextStep:
             text = (f"Aftal en afdragsordning, eller få hjælp bevilget, inden påkravsfristen "
                     f"{on}. {_if_missed(case)}")
         case DeadlineKind.HOLD_EXPIRES:
-            if case.association_id:
+            if case.hold_answer is HoldAnswer.GRANTED:
+                text = (f"Boligforeningen har lovet at vente med at ophæve lejemålet til og "
+                        f"med {on}. Aftal en afdragsordning, eller søg hjælp, inden da.")
+            elif case.association_id:
                 text = (f"Boligforeningen er bedt om at vente med at ophæve lejemålet til og "
                         f"med {on}. Aftal en afdragsordning, eller søg hjælp, inden da.")
             else:
@@ -199,17 +205,30 @@ def reason(case: ArrearsCase) -> tuple[str, str]:
     if not case.is_open:
         closure = case.closure or Closure.TENANCY_ENDED
         return "case_closed", f"Sagen er lukket: {CLOSURE_TEXT[closure]}."
+    level = case.level
+    # The association's answer comes first: it changes what the officers must do now.
+    if case.hold_answer is HoldAnswer.PAID:
+        # Paid, but an ophævelse or udsættelse stands: the case cannot close by itself.
+        return "association_reports_paid", (
+            "Boligforeningen oplyser, at restancen er betalt. Registrér, at ophævelsen er "
+            "trukket tilbage (og at udsættelsen er afblæst), og derefter betalingen.")
+    if level is Level.ESCALATED_TO_ASSOCIATION and case.hold_answer is HoldAnswer.REFUSED:
+        return "hold_refused", (
+            "Boligforeningen har afvist at vente med at ophæve lejemålet. Aftal en "
+            "afdragsordning, eller søg hjælp, straks.")
     warning = warning_text(case)
     if warning is not None:
         return Flag.PROCESSING_EXCEEDS_PAKRAV_DEADLINE.value, warning
-    level = case.level
     if level is Level.EVICTION_EMERGENCY:
         text = "Fogedretten har fastsat en dato for udsættelse."
     elif level is Level.TERMINATION_URGENT:
         text = "Udlejer har ophævet lejemålet."
     elif level is Level.ESCALATED_TO_ASSOCIATION:
         text = _ESCALATION_TEXT.get(case.escalation_reason, "Sagen er rykket et trin op.")
-        if case.association_id:
+        if case.hold_answer is HoldAnswer.GRANTED and case.hold_granted_until:
+            text += (" Boligforeningen venter med at ophæve lejemålet til og med "
+                     f"{danish_date(case.hold_granted_until)}.")
+        elif case.association_id:
             text += " Boligforeningen er bedt om at vente med at ophæve lejemålet."
     elif level is Level.OUTREACH_DUE:
         text = "Huslejerestance: borgeren skal kontaktes straks."
@@ -238,6 +257,102 @@ def details(case: ArrearsCase, today: dt.date) -> dict[str, Any]:
         "tenancy_ref": case.tenancy_ref,
         "amount_dkk": str(case.amount_dkk) if case.amount_dkk is not None else None,
         "months_behind": case.months_behind,
+        "reported_on": local(case.reported_at, tz).date().isoformat(),
+        "is_open": case.is_open,
+        "closure": case.closure.value if case.closure else None,
+        "closed_on": local(case.closed_at, tz).date().isoformat() if case.closed_at else None,
+        "hold_answer": case.hold_answer.value if case.hold_answer else None,
+        "hold_granted_until": _iso(case.hold_granted_until),
+    }
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+# ------------------------------------------------------------ the association's own list
+# What a housing association sees of its cases (`association_cases`): the allow-list
+# of contracts.housing.PARTNER_CASE_FIELDS, never the citizen, amounts or our notes. Its
+# "deadline" is the date that matters to the association: until when we ask it to hold
+# (or it promised to), the udsættelse date, or its own påkrav deadline.
+
+#: Where a case with no date for the association sorts on its list: last.
+PARTNER_NO_DUE = dt.date(9999, 12, 31)
+
+
+def partner_due_on(case: ArrearsCase) -> dt.date | None:
+    """The date that matters to the association on this case, or None."""
+    if not case.is_open or not case.association_id:
+        return None
+    match case.level:
+        case Level.EVICTION_EMERGENCY:
+            return case.eviction_date
+        case Level.TERMINATION_URGENT:
+            return None
+        case Level.ESCALATED_TO_ASSOCIATION:
+            if case.hold_answer is HoldAnswer.GRANTED:
+                return case.hold_granted_until
+            if case.hold_answer is HoldAnswer.REFUSED:
+                return None
+            return case.hold_until
+    return None if case.plan_settled else case.pakrav_deadline
+
+
+def partner_sort_due(case: ArrearsCase) -> dt.date:
+    """The stored sort key of the association's list (never NULL)."""
+    return partner_due_on(case) or PARTNER_NO_DUE
+
+
+def partner_reason(case: ArrearsCase) -> tuple[str, str]:
+    """Where the case stands, for the association: a code (the statuses' vocabulary
+    where one fits) and a Danish sentence addressed to the association."""
+    if not case.is_open:
+        return "case_closed", "Sagen er lukket."
+    match case.level:
+        case Level.EVICTION_EMERGENCY:
+            day = danish_date(case.eviction_date) if case.eviction_date else "den fastsatte dag"
+            return "postpone_eviction_requested", (
+                f"Udsættelsen er fastsat til {day}. Kommunen beder jer udsætte den, mens "
+                "der laves en plan for lejeren.")
+        case Level.TERMINATION_URGENT:
+            return "hold_eviction_requested", (
+                "Lejemålet er ophævet. Kommunen beder jer vente med at begære udsættelse, "
+                "mens kommunen hjælper lejeren.")
+        case Level.ESCALATED_TO_ASSOCIATION:
+            if case.hold_answer is HoldAnswer.GRANTED and case.hold_granted_until:
+                return "hold_granted", (
+                    "I har svaret, at I venter med at ophæve lejemålet til og med "
+                    f"{danish_date(case.hold_granted_until)}.")
+            if case.hold_answer is HoldAnswer.REFUSED:
+                return "hold_refused", (
+                    "I har svaret, at I ikke kan vente med at ophæve lejemålet. Kommunen "
+                    "arbejder videre med sagen.")
+            until = f" til og med {danish_date(case.hold_until)}" if case.hold_until else ""
+            return "hold_termination_requested", (
+                f"Kommunen beder jer vente med at ophæve lejemålet{until}. Svar venligst "
+                "på anmodningen.")
+    if case.payment_plan is PaymentPlanStatus.AGREED:
+        return "payment_plan_agreed", "Der er aftalt en afdragsordning."
+    if case.help_status is HelpStatus.GRANTED:
+        return "help_granted", "Kommunen har bevilget hjælp til restancen."
+    if case.level is Level.OUTREACH_DUE:
+        return "outreach_started", "Restancen er registreret. Kommunen kontakter lejeren."
+    return "contact_established", "Kommunen har kontakt med lejeren."
+
+
+def partner_details(case: ArrearsCase) -> dict[str, Any]:
+    """The association's list's own fields (docs/housing.md explains each)."""
+    tz = case.settings.tz
+    request = case.association_request()
+    return {
+        "tenancy_ref": case.tenancy_ref,
+        "level": case.level.value,
+        "requested": request.value if request else None,
+        "hold_until": _iso(case.hold_until),
+        "hold_answer": case.hold_answer.value if case.hold_answer else None,
+        "hold_granted_until": _iso(case.hold_granted_until),
+        "termination_on": _iso(case.termination_on),
+        "eviction_date": _iso(case.eviction_date),
         "reported_on": local(case.reported_at, tz).date().isoformat(),
         "is_open": case.is_open,
         "closure": case.closure.value if case.closure else None,

@@ -15,20 +15,21 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from contracts.actor import ActorKind
+from contracts.actor import Actor
 from contracts.envelope import Envelope
+from contracts.housing import PARTNER_CASE_FIELDS
 from services.common import access, deadlines, worklist
 from services.common.access import Action
 from services.common.db import Store, UnitOfWork
-from services.common.errors import DomainError, NotFound
+from services.common.errors import DomainError
 from services.common.localtime import local_day
-from services.housing import case_list, wire
+from services.housing import case_list, visibility, wire
 from services.housing.ladder import (
     ArrearsCase,
     ArrearsReport,
@@ -44,11 +45,19 @@ from services.housing.models import (
     Association,
     Department,
     PathwayTovholder,
+    RefusedReport,
     Tenancy,
 )
 from services.housing.partners import Department as DomainDepartment
-from services.housing.partners import HousingAssociation, PartnerRegistry
+from services.housing.partners import (
+    HousingAssociation,
+    PartnerRegistry,
+    ReportRefusal,
+    partner_report_refusal,
+    tenancy_not_registered_to_you,
+)
 from services.housing.reports import ReportPeriod, association_report
+from services.housing.visibility import CaseFacts, as_actor, case_not_found, partner_of
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +77,9 @@ PURPOSE_CASE = "opfølgning på huslejerestance"
 PURPOSE_DEADLINE = "frist i sag om huslejerestance"
 PURPOSE_WORKLIST = "arbejdsliste over huslejerestancer"
 PURPOSE_PARTNER_STATUS = "besked til boligforeningen om lejemålet"
+PURPOSE_ASSOCIATION_LIST = "boligforeningens liste over egne sager"
+PURPOSE_HOLD_ANSWER = "boligforeningens svar på anmodning om at vente med ophævelse"
+PURPOSE_ACCESS_REPORT = "borgerens anmodning om indsigt"
 
 #: What the access log calls an arrears case.
 WHAT_CASE = "arrears_case"
@@ -212,7 +224,34 @@ def has_tovholder(session: Session, citizen_ref: str | None) -> bool:
     return found is not None
 
 
-def record_pathway_opened(uow: UnitOfWork, event: Envelope) -> None:
+def is_tovholder_of(session: Session, staff_id: str, citizen_ref: Any) -> bool:
+    """Is `staff_id` the tovholder of the citizen in an open pathway (coordination's
+    events)? The need-to-know of a tovholder."""
+    if not citizen_ref:
+        return False
+    found = session.execute(
+        select(PathwayTovholder.pathway_id)
+        .where(PathwayTovholder.citizen_ref == uuid.UUID(str(citizen_ref)))
+        .where(PathwayTovholder.closed_at.is_(None))
+        .where(PathwayTovholder.tovholder_id == staff_id)
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def _visible(session: Session, actor: Actor, row: ArrearsCaseRow) -> bool:
+    """May `actor` see this case (services.housing.visibility)?"""
+    reach = visibility.reach(actor)
+    tovholder = (reach is visibility.Reach.OWN_CITIZENS
+                 and is_tovholder_of(session, actor.id, row.citizen_ref))
+    return visibility.may_see(actor, CaseFacts(row.association_id, tovholder))
+
+
+# The message map's handlers are called with the service's LadderSettings too
+# (`consumes(..., context_attr="settings")`); the projection does not need them.
+
+
+def record_pathway_opened(uow: UnitOfWork, event: Envelope, settings: Any = None) -> None:
     payload = event.payload
     row = uow.session.get(PathwayTovholder, payload["pathway_id"])
     if row is None:
@@ -230,7 +269,9 @@ def record_pathway_opened(uow: UnitOfWork, event: Envelope) -> None:
         row.tovholder_id = payload["tovholder_id"]
 
 
-def record_tovholder_handed_over(uow: UnitOfWork, event: Envelope) -> None:
+def record_tovholder_handed_over(
+    uow: UnitOfWork, event: Envelope, settings: Any = None
+) -> None:
     payload = event.payload
     row = uow.session.get(PathwayTovholder, payload["pathway_id"])
     if row is None:
@@ -248,7 +289,7 @@ def record_tovholder_handed_over(uow: UnitOfWork, event: Envelope) -> None:
         row.changed_at = event.occurred_at
 
 
-def record_pathway_closed(uow: UnitOfWork, event: Envelope) -> None:
+def record_pathway_closed(uow: UnitOfWork, event: Envelope, settings: Any = None) -> None:
     payload = event.payload
     row = uow.session.get(PathwayTovholder, payload["pathway_id"])
     if row is None:  # closed before we heard it open: remember, so a late opening stays closed
@@ -297,6 +338,7 @@ def case_columns(case: ArrearsCase) -> dict[str, Any]:
         "closure": case.closure.value if case.closure else None,
         "worklist_priority": key.priority,
         "worklist_due_at": key.due_at,
+        "partner_due_on": case_list.partner_sort_due(case),
     }
 
 
@@ -393,7 +435,22 @@ def case_view(case: ArrearsCase) -> dict[str, Any]:
         "flags": sorted(flag.value for flag in case.flags),
         "deadlines": [{"kind": d.kind.value, "due": iso(d.due)} for d in case.deadlines()],
         "closed_at": iso(case.closed_at),
+        "requested": (request.value if (request := case.association_request()) else None),
+        "hold_answer": case.hold_answer.value if case.hold_answer else None,
+        "hold_granted_until": iso(case.hold_granted_until),
     }
+
+
+def partner_case_view(case: ArrearsCase) -> dict[str, Any]:
+    """The case as its housing association sees it: contracts.housing.PartnerCaseView
+    (status and dates; never the citizen, the amount, flags or deadlines)."""
+    view = case_view(case)
+    return {name: view[name] for name in PARTNER_CASE_FIELDS}
+
+
+def view_for(actor: Actor, case: ArrearsCase) -> dict[str, Any]:
+    """What `actor` is shown of a case it may see."""
+    return partner_case_view(case) if partner_of(actor) else case_view(case)
 
 
 def report_arrears(
@@ -416,7 +473,22 @@ def report_arrears(
 ) -> dict[str, Any]:
     """Open a case, or update the open case of the same tenancy (or, without a tenancy,
     of the same citizen). Without a citizen_ref, intake is asked to match the tenant
-    first, outside the transaction; the match data is never stored."""
+    first, outside the transaction; the match data is never stored.
+
+    A housing association reports for itself, with source "association", and only for
+    a tenancy registered to it (services.housing.partners.partner_report_refusal); any
+    other report of an association is refused with one answer and audited."""
+    who = as_actor(actor)
+    visibility.check_may_report(who)
+    partner = partner_of(who)
+    if partner is not None:
+        if source != ReportSource.ASSOCIATION.value:
+            raise DomainError("source", "housing.association_reports_as_association",
+                              'A housing association reports with source "association".')
+        if association_id is not None and association_id != partner:
+            raise DomainError("association_id", "housing.association_reports_for_itself",
+                              "A housing association reports for itself only.")
+        association_id = partner
     match_data = {k: v for k, v in (match or {}).items() if v is not None}
     report = ArrearsReport(
         source=ReportSource(source),
@@ -433,29 +505,79 @@ def report_arrears(
     )
     # Refuse bad input before asking intake anything.
     validate_report(report, store.clock.now(), settings)
-    with store.read() as session:
-        _check_partner(session, report)
-    if report.citizen_ref is None and match_data:
-        found = match_citizen(actor=actor, **match_data)  # network I/O: no transaction open
-        if found:
-            report = dataclasses.replace(report, citizen_ref=str(found))
-
     try:
-        case, opened = _open_or_update(store, settings, report, actor)
-    except IntegrityError:
-        # Another report for the same tenancy opened its case in the meantime (the
-        # one-open-case-per-tenancy constraint): this report now updates that case.
-        case, opened = _open_or_update(store, settings, report, actor)
-    return {**case_view(case), "opened": opened}
+        with store.read() as session:
+            _check_reporter(session, report, partner)
+        if report.citizen_ref is None and match_data:
+            found = match_citizen(actor=actor, **match_data)  # network I/O: no transaction
+            if found:
+                report = dataclasses.replace(report, citizen_ref=str(found))
+        try:
+            case, opened = _open_or_update(store, settings, report, who, partner)
+        except IntegrityError:
+            # Another report for the same tenancy opened its case in the meantime (the
+            # one-open-case-per-tenancy constraint): this report now updates that case.
+            case, opened = _open_or_update(store, settings, report, who, partner)
+    except _Refused as refused:
+        _audit_refused_report(store, who, report, refused.reason)
+        raise tenancy_not_registered_to_you() from None
+    return {**view_for(who, case), "opened": opened}
+
+
+class _Refused(Exception):
+    """An association's report refused by partner_report_refusal (audited, then
+    answered with the one refusal)."""
+
+    def __init__(self, reason: ReportRefusal) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _check_reporter(session: Session, report: ArrearsReport, partner: str | None) -> None:
+    """Staff: the association must be known and the tenancy not another's. An
+    association: the tenancy must be registered to it (`_Refused` otherwise)."""
+    if partner is None:
+        _check_partner(session, report)
+        return
+    PartnerRegistry(_associations(session, [partner])).get(partner)  # its own: known?
+    assert report.tenancy_ref  # validate_report: an association names the tenancy
+    ref = report.tenancy_ref.strip()
+    owner = session.get(Tenancy, ref)
+    open_case = session.scalars(
+        select(ArrearsCaseRow.association_id).where(ArrearsCaseRow.open_tenancy_ref == ref)
+    ).first()
+    refusal = partner_report_refusal(
+        partner, owner_association_id=owner.association_id if owner else None,
+        open_case_association_id=open_case,
+    )
+    if refusal is not None:
+        raise _Refused(refusal)
+
+
+def _audit_refused_report(
+    store: Store, actor: Actor, report: ArrearsReport, reason: ReportRefusal
+) -> None:
+    """Record a refused association report in its own transaction (the report itself
+    wrote nothing): who, which of its references, when and why. No tenant data."""
+    with store.unit_of_work() as uow:
+        uow.session.add(RefusedReport(
+            at=uow.clock.now(), actor=str(actor)[:160],
+            association_id=(report.association_id or "")[:64],
+            tenancy_ref=(report.tenancy_ref or "").strip()[:64], reason=reason.value,
+        ))
+        uow.commit()
+    log.warning("housing: refused a report of %s for a tenancy not registered to it (%s)",
+                actor, reason.value)
 
 
 def _open_or_update(
-    store: Store, settings: LadderSettings, report: ArrearsReport, actor: str
+    store: Store, settings: LadderSettings, report: ArrearsReport, actor: Actor,
+    partner: str | None,
 ) -> tuple[ArrearsCase, bool]:
     with store.unit_of_work() as uow:
         now = uow.clock.now()
         session = uow.session
-        _check_partner(session, report)
+        _check_reporter(session, report, partner)  # again, in the writing transaction
         row = _open_case_row(session, report)
         if row is None:
             case = ArrearsCase.open(
@@ -533,17 +655,20 @@ def run_command(
     case_id: uuid.UUID,
     **args: Any,
 ) -> dict[str, Any]:
-    """Apply one ladder command to a case; NotFound for an unknown case id."""
+    """Apply one ladder command to a case. Only the municipality changes a case; a case
+    the actor may not see answers like an unknown case id (NotFound)."""
+    who = as_actor(actor)
+    visibility.check_may_change_cases(who)
     with store.unit_of_work() as uow:
         row = _load_row(uow.session, case_id)
-        if row is None:
-            raise NotFound("case_id", "No arrears case with this id.")
+        if row is None or not _visible(uow.session, who, row):
+            raise case_not_found()
         case = _case(uow.session, row, settings)
         level_before = case.level
         now = uow.clock.now()
         COMMANDS[command](case, now, **args)
-        _save(uow, row, case, case.pull_events(), level_before, actor=actor,
-              purpose=purpose_of(actor, PURPOSE_CASE))
+        _save(uow, row, case, case.pull_events(), level_before, actor=who,
+              purpose=purpose_of(who, PURPOSE_CASE))
         uow.commit()
     return case_view(case)
 
@@ -551,16 +676,17 @@ def run_command(
 def get_case(
     store: Store, settings: LadderSettings, *, actor: str, case_id: uuid.UUID
 ) -> dict[str, Any]:
-    """The case as staff see it (the gateway narrows it for a partner); the read is
-    logged."""
+    """The case as staff see it, or as its association sees it (`partner_case_view`);
+    a case the actor may not see answers like an unknown case id. The read is logged."""
+    who = as_actor(actor)
     with store.unit_of_work() as uow:
         row = uow.session.get(ArrearsCaseRow, case_id)
-        if row is None:
-            raise NotFound("case_id", "No arrears case with this id.")
-        view = case_view(_case(uow.session, row, settings))
+        if row is None or not _visible(uow.session, who, row):
+            raise case_not_found()
+        view = view_for(who, _case(uow.session, row, settings))
         access.record(
-            uow, actor=actor, action=Action.READ, what=WHAT_CASE,
-            purpose=purpose_of(actor, PURPOSE_CASE), citizen_ref=row.citizen_ref,
+            uow, actor=who, action=Action.READ, what=WHAT_CASE,
+            purpose=purpose_of(who, PURPOSE_CASE), citizen_ref=row.citizen_ref,
             subject_id=row.id,
         )
         uow.commit()
@@ -571,16 +697,18 @@ def report_for_association(
     store: Store,
     settings: LadderSettings,
     *,
+    actor: str,
     association_id: str,
     start: dt.date,
     end: dt.date,
 ) -> dict[str, Any]:
-    """The report per association and period (definitions: services.housing.reports)."""
+    """The report per association and period (definitions: services.housing.reports).
+    An association reads its own only: another's answers like an unknown association."""
     period = ReportPeriod(start, end)
+    own = visibility.check_may_read_association_report(as_actor(actor), association_id)
     with store.read() as session:
-        association = PartnerRegistry(_associations(session, [association_id])).get(
-            association_id
-        )
+        known = _associations(session, [association_id]) if own else []
+        association = PartnerRegistry(known).get(association_id)
         rows = session.scalars(
             select(ArrearsCaseRow).where(ArrearsCaseRow.association_id == association_id)
         ).all()
@@ -673,10 +801,9 @@ def case_worklist(
     association_id: str | None = None,
 ) -> dict[str, Any]:
     """One page of the housing officers' worklist (services.housing.case_list), logged
-    as one search. Not for partners: a boligforening sees its own cases one by one."""
-    if getattr(actor, "kind", None) is ActorKind.PARTNER:
-        raise DomainError("actor", "housing.worklist_for_staff_only",
-                          "The worklist of arrears cases is for the municipality's staff.")
+    as one search. For housing officers and Fronten; an association has its own list
+    (`association_cases`)."""
+    visibility.check_may_read_worklist(as_actor(actor))
     query, order, name = case_worklist_query(
         status=status, level=level, association_id=association_id)
     page = worklist.paginate(uow.session, query, order=order, list_name=name,
@@ -702,3 +829,173 @@ def case_item(case: ArrearsCase, today: dt.date) -> dict[str, Any]:
         reason_code=code, reason=text, due_on=step.due_on, due_at=step.due_at, today=today,
         citizen_ref=case.citizen_ref, **case_list.details(case, today),
     )
+
+
+# ------------------------------------------------------------ the association's own list
+
+ASSOCIATION_OPEN = "housing.association_cases.open"
+ASSOCIATION_CLOSED = "housing.association_cases.closed"
+
+
+def association_cases(
+    uow: UnitOfWork,
+    settings: LadderSettings,
+    *,
+    actor: str,
+    cursor: str | None = None,
+    limit: int = worklist.DEFAULT_LIMIT,
+    status: str = "open",
+) -> dict[str, Any]:
+    """One page of a housing association's own cases (issue 16 point 4): open cases by
+    the date that matters to the association (case_list.partner_due_on), or its closed
+    cases most recently closed first. Each item is the association's view: where the
+    case stands and its status fields, never the tenant. Logged as one search."""
+    association = visibility.check_is_partner(as_actor(actor))
+    if status not in WORKLIST_STATUSES:
+        raise DomainError("status", "housing.worklist_status_unknown",
+                          "Choose the open or the closed cases.")
+    cases = ArrearsCaseRow
+    mine = cases.association_id == association
+    if status == "open":
+        order = [worklist.asc(cases.partner_due_on), worklist.asc(cases.id)]
+        query = select(cases.partner_due_on, cases.id, cases.state).where(
+            mine, cases.closed_at.is_(None))
+        name = ASSOCIATION_OPEN
+    else:
+        order = [worklist.desc(cases.closed_at), worklist.desc(cases.id)]
+        query = select(cases.closed_at, cases.id, cases.state).where(
+            mine, cases.closed_at.is_not(None))
+        name = ASSOCIATION_CLOSED
+    page = worklist.paginate(uow.session, query, order=order, list_name=name,
+                             cursor=cursor, limit=limit)
+    access.record(uow, actor=actor, action=Action.SEARCH, what=WHAT_CASE,
+                  purpose=purpose_of(actor, PURPOSE_ASSOCIATION_LIST), criterion=name)
+    uow.commit()
+    today = local_day(uow.clock.now())
+    return page.render(lambda row: association_item(
+        ArrearsCase.from_state(row.state, settings), today))
+
+
+def association_item(case: ArrearsCase, today: dt.date) -> dict[str, Any]:
+    """One item of the association's list (contracts.worklist's shape, no citizen)."""
+    code, text = case_list.partner_reason(case)
+    return worklist.item(
+        kind="association_case", subject_type="arrears_case", subject_id=case.case_id,
+        reason_code=code, reason=text, due_on=case_list.partner_due_on(case), today=today,
+        citizen_ref=None, **case_list.partner_details(case),
+    )
+
+
+# ------------------------------------------------------------------ refused reports
+
+REFUSED_REPORTS = "housing.refused_reports"
+
+_REFUSAL_TEXT = {
+    ReportRefusal.TENANCY_NOT_REGISTERED:
+        "{who} har meldt huslejerestance for lejemål {ref}, som ikke er registreret i "
+        "Samspil. Registrér lejemålet hos boligforeningen, så den kan melde igen, eller "
+        "opret sagen fra Fronten, hvis lejeren er i risiko.",
+    ReportRefusal.TENANCY_OF_OTHER_ASSOCIATION:
+        "{who} har meldt huslejerestance for lejemål {ref}, som er registreret hos en "
+        "anden boligforening. Undersøg, om registreringen er rigtig.",
+    ReportRefusal.CASE_OF_OTHER_ASSOCIATION:
+        "{who} har meldt huslejerestance for lejemål {ref}, hvis åbne sag hører til en "
+        "anden boligforening. Undersøg sagen.",
+}
+
+
+def refused_reports(
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    cursor: str | None = None,
+    limit: int = worklist.DEFAULT_LIMIT,
+) -> dict[str, Any]:
+    """The audit of refused association reports, newest first, for housing officers and
+    operators: who tried to report which tenancy, when, and why it was refused."""
+    visibility.check_may_read_refused_reports(as_actor(actor))
+    refused = RefusedReport
+    query = cast(Select[Any], (
+        select(refused.at, refused.id, refused.actor, refused.association_id,
+               refused.tenancy_ref, refused.reason, Association.name)
+        .outerjoin(Association, Association.association_id == refused.association_id)
+    ))
+    page = worklist.paginate(uow.session, query,
+                             order=[worklist.desc(refused.at), worklist.desc(refused.id)],
+                             list_name=REFUSED_REPORTS, cursor=cursor, limit=limit)
+    today = local_day(uow.clock.now())
+    return page.render(lambda row: refused_report_item(row, today))
+
+
+def refused_report_item(row: Any, today: dt.date) -> dict[str, Any]:
+    reason = ReportRefusal(row.reason)
+    who = row.name or row.association_id
+    return worklist.item(
+        kind="refused_report", subject_type="refused_report", subject_id=row.id,
+        reason_code=reason.value,
+        reason=_REFUSAL_TEXT[reason].format(who=who, ref=row.tenancy_ref), today=today,
+        association_id=row.association_id, association_name=row.name,
+        tenancy_ref=row.tenancy_ref, reported_by=row.actor,
+        reported_at=row.at.astimezone(dt.UTC).isoformat(),
+    )
+
+
+# ---------------------------------------------------------------- the access report
+
+
+def access_report(uow: UnitOfWork, *, actor: str, citizen_ref: uuid.UUID) -> list[dict[str, Any]]:
+    """Everything done with the citizen's data in housing, oldest first (the citizen's
+    request for insight, answered by Fronten); the read of the log is itself logged."""
+    visibility.check_may_read_access_report(as_actor(actor))
+    entries = access.entries_of_citizen(uow.session, uow.metadata, citizen_ref, "housing")
+    access.record(uow, actor=actor, action=Action.READ, what="access_log",
+                  purpose=purpose_of(actor, PURPOSE_ACCESS_REPORT), citizen_ref=citizen_ref)
+    uow.commit()
+    return entries
+
+
+# ------------------------------------------------- the association answers a hold request
+
+
+def record_handoff_updated(uow: UnitOfWork, event: Envelope, settings: LadderSettings) -> None:
+    """partners.handoff_updated: the association answered our request to hold the
+    ophævelse (a hand-off of kind hold_termination on the case). The case follows:
+
+    - accepted with `hold_until`: hold granted until that day (ladder.record_hold_granted);
+    - declined, or completed with outcome "refused": hold refused, the escalation goes
+      on (ladder.record_hold_refused);
+    - completed with outcome "paid": the paid-in-full path (ladder.record_paid_by_association).
+
+    Other states (received, in progress, cancelled, other outcomes) change nothing on
+    the case. Hand-offs of other kinds, of unknown cases, of another association's case
+    and answers older than the last one recorded are ignored (and logged)."""
+    payload = event.payload
+    if str(payload["kind"]) != "hold_termination" or payload["subject_type"] != "case":
+        return
+    row = _load_row(uow.session, payload["subject_id"])
+    if row is None or row.association_id != payload["partner_id"]:
+        log.warning("housing: hand-off %s is for no case of %s; ignored",
+                    payload["handoff_id"], payload["partner_id"])
+        return
+    case = _case(uow.session, row, settings)
+    answered_at = payload["at"]
+    if not case.is_open or case.is_older_answer(answered_at):
+        return
+    state, outcome = str(payload["state"]), payload.get("outcome")
+    now = uow.clock.now()
+    level_before = case.level
+    try:
+        if state == "accepted":
+            case.record_hold_granted(now, payload.get("hold_until"), answered_at=answered_at)
+        elif state == "declined" or (state == "completed" and outcome == "refused"):
+            case.record_hold_refused(now, answered_at=answered_at)
+        elif state == "completed" and outcome == "paid":
+            case.record_paid_by_association(now, answered_at=answered_at)
+        else:
+            return
+    except DomainError as refused:
+        log.warning("housing: hand-off %s (%s) not applied to case %s: %s",
+                    payload["handoff_id"], state, row.id, refused)
+        return
+    _save(uow, row, case, case.pull_events(), level_before,
+          actor=str(payload["answered_by"]), purpose=PURPOSE_HOLD_ANSWER)

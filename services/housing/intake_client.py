@@ -2,7 +2,10 @@
 
 The match data (CPR number, name, birth date) goes to intake's `match_citizen` and
 nowhere else: housing neither stores nor logs it. Called before the unit of work
-opens, so no transaction waits on the network.
+opens, so no transaction waits on the network, and with a timeout
+(`HOUSING_INTAKE_TIMEOUT_SECONDS`, default 5 s), so a hung intake cannot pin a housing
+worker after the gateway has given up: a report whose lookup times out opens its case
+unidentified (Fronten is asked to find the citizen), as when intake is down.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 import logging
 from typing import Any
 
+import eventlet
 from nameko.exceptions import RemoteError, UnknownService
 
 from services.common.errors import DomainError
@@ -22,12 +26,16 @@ log = logging.getLogger(__name__)
 #: dates and purposes of lookups of their data reads it, so it is plain Danish.
 MATCH_PURPOSE = "lejer med huslejerestance"
 
+#: How long a report waits for intake's answer (seconds), unless configured.
+DEFAULT_TIMEOUT_SECONDS = 5.0
+
 
 class IntakeMatcher:
     """A callable over intake's RPC proxy: (actor, cpr, name, birth_date) -> citizen_ref."""
 
-    def __init__(self, proxy: Any) -> None:
+    def __init__(self, proxy: Any, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
         self.proxy = proxy
+        self.timeout = timeout
 
     def __call__(
         self,
@@ -37,6 +45,7 @@ class IntakeMatcher:
         name: str | None = None,
         birth_date: dt.date | None = None,
     ) -> str | None:
+        timer = eventlet.Timeout(self.timeout)
         try:
             result = self.proxy.match_citizen(
                 actor=actor,
@@ -45,6 +54,12 @@ class IntakeMatcher:
                 name=name,
                 birth_date=birth_date.isoformat() if birth_date else None,
             )
+        except eventlet.Timeout as exc:
+            if exc is not timer:
+                raise  # someone else's timeout
+            log.warning("intake.match_citizen did not answer within %g s; case opens "
+                        "unidentified", self.timeout)
+            return None
         except RemoteError as exc:
             if exc.exc_type == "InvalidInput":
                 raise DomainError(
@@ -58,6 +73,8 @@ class IntakeMatcher:
         except UnknownService:
             log.warning("intake is not running; case opens unidentified")
             return None
+        finally:
+            timer.cancel()
         ref = (result or {}).get("citizen_ref")
         return str(ref) if ref else None
 

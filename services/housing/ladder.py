@@ -124,6 +124,15 @@ class HelpStatus(StrEnum):
 
 
 
+class HoldAnswer(StrEnum):
+    """The housing association's answer to our request to hold the ophævelse (its
+    hold_termination hand-off, answered in the partners service)."""
+
+    GRANTED = "granted"  # it holds the ophævelse until a date it names
+    REFUSED = "refused"  # it will not hold: it may ophæve at any time
+    PAID = "paid"  # it says the tenant has paid the arrears in full
+
+
 class Flag(StrEnum):
     """Warnings raised at once and kept on the case."""
 
@@ -376,6 +385,16 @@ class ActionOverdue(HousingEvent):
     deadline_kind: DeadlineKind
 
 
+@dataclass(frozen=True, kw_only=True)
+class HoldAnswered(HousingEvent):
+    """The association answered the request to hold the ophævelse. Internal: the
+    association knows its own answer; the tovholder sees it through the hand-off."""
+
+    event_type: ClassVar[str] = "hold_answered"
+    answer: HoldAnswer
+    granted_until: dt.date | None
+
+
 def all_event_types() -> tuple[type[HousingEvent], ...]:
     """Every concrete event class (used by the partner allow-list test and by wiring)."""
     found: list[type[HousingEvent]] = []
@@ -547,6 +566,11 @@ class ArrearsCase:
     emergency_plan_at: dt.datetime | None = None
     closure: Closure | None = None
     closed_at: dt.datetime | None = None
+    #: The association's last answer to the hold request, and when it gave it (the
+    #: hand-off's own time: an older answer arriving late changes nothing).
+    hold_answer: HoldAnswer | None = None
+    hold_granted_until: dt.date | None = None
+    hold_answered_at: dt.datetime | None = None
     flags: set[Flag] = field(default_factory=set)
     #: The first time each level was reached (for reports: highest level by a date).
     reached_at: dict[Level, dt.datetime] = field(default_factory=dict)
@@ -567,6 +591,18 @@ class ArrearsCase:
         return (
             self.payment_plan is PaymentPlanStatus.AGREED or self.help_status is HelpStatus.GRANTED
         )
+
+    def association_request(self) -> Request | None:
+        """What the case now asks of its housing association (None: no association, or
+        closed): the standing request of its level."""
+        if not self.is_open or not self.association_id:
+            return None
+        return next(a.request for a in self._level_asks(self.level)
+                    if a.addressee is Addressee.ASSOCIATION)
+
+    def is_older_answer(self, answered_at: dt.datetime) -> bool:
+        """Was an answer given at `answered_at` overtaken by one already recorded?"""
+        return self.hold_answered_at is not None and answered_at < self.hold_answered_at
 
     @property
     def outreach_pending(self) -> bool:
@@ -1012,6 +1048,86 @@ class ArrearsCase:
             )
         ]
 
+    # ------------------------------------------------ the association's hold answers
+    # The request to hold the ophævelse (ESCALATED_TO_ASSOCIATION) is a hand-off to the
+    # association in the partners service; its answers come back here. Each records the
+    # answer; what the ladder does with it depends on the rung the case stands on.
+
+    @_atomic
+    def record_hold_granted(
+        self, now: dt.datetime, until: dt.date | None, *, answered_at: dt.datetime
+    ) -> list[HousingEvent]:
+        """The association holds the ophævelse until `until` (inclusive).
+
+        While the case stands on ESCALATED_TO_ASSOCIATION, no ophævelse is expected
+        before then: `hold_until` becomes the association's date and HOLD_EXPIRES falls
+        due at its end (earlier than we asked, if the association gave less time; later,
+        if more). On another rung the answer is recorded only."""
+        now = self._begin(now, "hold_until")
+        if until is None:
+            raise DomainError("hold_until", "housing.hold_until_required",
+                              "A granted hold names the day it lasts until.")
+        self.hold_answer = HoldAnswer.GRANTED
+        self.hold_granted_until = until
+        self.hold_answered_at = answered_at
+        if self.level is Level.ESCALATED_TO_ASSOCIATION:
+            self.hold_until = until
+            self._arm(DeadlineKind.HOLD_EXPIRES, end_of_day(until, self.settings.tz))
+        self._settle(now)
+        events = [self._emit(HoldAnswered, now, asks=(Ask(self._municipal(),
+                                                           Request.FOR_INFORMATION),),
+                             answer=HoldAnswer.GRANTED, granted_until=until)]
+        events += self.escalate_if_due(now)  # a hold that has already run out
+        return events
+
+    @_atomic
+    def record_hold_refused(
+        self, now: dt.datetime, *, answered_at: dt.datetime
+    ) -> list[HousingEvent]:
+        """The association will not hold the ophævelse: the escalation goes on.
+
+        On ESCALATED_TO_ASSOCIATION the time the hold was to give is gone: HOLD_EXPIRES
+        falls due now, so the tovholder (or Fronten) is asked at once to make a plan or
+        apply for help (housing.action_overdue), and the next step is an ophævelse,
+        registered when it comes. On another rung the answer is recorded only."""
+        now = self._begin(now, "state")
+        self.hold_answer = HoldAnswer.REFUSED
+        self.hold_granted_until = None
+        self.hold_answered_at = answered_at
+        escalated = self.level is Level.ESCALATED_TO_ASSOCIATION
+        request = Request.MAKE_PLAN_OR_APPLY_FOR_HELP if escalated else Request.FOR_INFORMATION
+        events = [self._emit(HoldAnswered, now, asks=(Ask(self._municipal(), request),),
+                             answer=HoldAnswer.REFUSED, granted_until=None)]
+        if escalated:
+            self._arm(DeadlineKind.HOLD_EXPIRES, now)
+        self._settle(now)
+        events += self.escalate_if_due(now)
+        return events
+
+    @_atomic
+    def record_paid_by_association(
+        self, now: dt.datetime, *, answered_at: dt.datetime
+    ) -> list[HousingEvent]:
+        """The association says the tenant paid the arrears in full: the paid-in-full
+        path, closing the case with the tenancy kept.
+
+        While an ophævelse or udsættelse stands the case cannot close by payment alone
+        (`record_paid_in_full`): the answer is recorded, and the housing officers' list
+        asks them to register the ophævelse's withdrawal (or the eviction's resolution)
+        and then the payment."""
+        now = self._begin(now, "outcome")
+        self.hold_answer = HoldAnswer.PAID
+        self.hold_answered_at = answered_at
+        events = [self._emit(HoldAnswered, now, asks=(Ask(self._municipal(),
+                                                           Request.FOR_INFORMATION),),
+                             answer=HoldAnswer.PAID, granted_until=self.hold_granted_until)]
+        if self.eviction_date is not None or self.termination_registered_at is not None:
+            self._settle(now)
+            return events
+        self.escalation_reason = None
+        self.hold_until = None
+        return events + self._close(Closure.TENANCY_KEPT, now)
+
     def escalate_if_due(self, now: dt.datetime) -> list[HousingEvent]:
         """Fire every stored deadline due at `now`, each exactly once, earliest first.
 
@@ -1073,6 +1189,9 @@ class ArrearsCase:
             "emergency_plan_at": iso(self.emergency_plan_at),
             "closure": self.closure.value if self.closure else None,
             "closed_at": iso(self.closed_at),
+            "hold_answer": self.hold_answer.value if self.hold_answer else None,
+            "hold_granted_until": iso(self.hold_granted_until),
+            "hold_answered_at": iso(self.hold_answered_at),
             "flags": sorted(flag.value for flag in self.flags),
             "reached_at": {lv.value: at.isoformat() for lv, at in self.reached_at.items()},
             "deadlines": {k.value: due.isoformat() for k, due in self.stored_deadlines.items()},
@@ -1124,6 +1243,10 @@ class ArrearsCase:
             emergency_plan_at=when(state["emergency_plan_at"]),
             closure=enum(Closure, state["closure"]),
             closed_at=when(state["closed_at"]),
+            # Added after state_version 1 was first stored: absent means no answer yet.
+            hold_answer=enum(HoldAnswer, state.get("hold_answer")),
+            hold_granted_until=day(state.get("hold_granted_until")),
+            hold_answered_at=when(state.get("hold_answered_at")),
             flags={Flag(v) for v in state["flags"]},
             reached_at={
                 Level(k): dt.datetime.fromisoformat(v).astimezone(tz)
@@ -1280,6 +1403,9 @@ class ArrearsCase:
         self._settle(now)
         if self.level is not Level.ESCALATED_TO_ASSOCIATION or was is self.level:
             return []  # a higher rung stands (or already escalated): its asks already apply
+        # A new request to hold: an answer to an earlier one no longer stands.
+        self.hold_answer = None
+        self.hold_granted_until = None
         return [self._emit(EscalatedToAssociation, now, reason=reason)]
 
     def _register_termination(

@@ -14,7 +14,19 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, SmallInteger, String, Uuid, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.tables import add_kit_tables
@@ -95,6 +107,9 @@ class ArrearsCaseRow(Base):
     worklist_priority: Mapped[int] = mapped_column(SmallInteger)
     # The next stored deadline; case_list.NO_DEADLINE when there is none.
     worklist_due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # The association's own list sorts on this (case_list.partner_sort_due): the date
+    # that matters to the association, case_list.PARTNER_NO_DUE when there is none.
+    partner_due_on: Mapped[dt.date] = mapped_column(Date)
 
     __table_args__ = (
         # The open cases' list, whole and filtered by level or association: an index
@@ -112,6 +127,10 @@ class ArrearsCaseRow(Base):
               sqlite_where=text("closed_at IS NULL")),
         # The closed cases' list: most recently closed first.
         Index("ix_arrears_cases_closed", "closed_at", "id"),
+        # An association's own open cases, by the date that matters to it.
+        Index("ix_arrears_cases_partner", "association_id", "partner_due_on", "id",
+              postgresql_where=text("closed_at IS NULL"),
+              sqlite_where=text("closed_at IS NULL")),
     )
 
 
@@ -130,3 +149,29 @@ class PathwayTovholder(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # occurred_at of the last event applied: an older event arriving late changes nothing.
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class RefusedReport(Base):
+    """The audit of refused association reports: an association reported arrears for a
+    tenancy not registered to it (or whose open case is another association's).
+
+    The association is told only that the tenancy is not registered to it; this row
+    says why, for the housing officers and operators (services.housing.partners
+    .ReportRefusal). No tenant data: never the CPR number, name or citizen_ref the
+    report carried; only who reported which of its references, when."""
+
+    __tablename__ = "refused_reports"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(160))
+    association_id: Mapped[str] = mapped_column(String(64))
+    tenancy_ref: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(48))
+
+    __table_args__ = (
+        # The list: newest first.
+        Index("ix_refused_reports_at", "at", "id"),
+    )

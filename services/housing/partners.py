@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from contracts.vocabulary import PartnerStatus
@@ -35,6 +36,7 @@ from services.housing.ladder import (
     HelpAppliedFor,
     HelpGranted,
     HelpRefused,
+    HoldAnswered,
     HousingEvent,
     OutreachDue,
     PaymentPlanAgreed,
@@ -127,6 +129,64 @@ def check_tenancy_ownership(
             "housing.tenancy_owned_by_other_association",
             f"Tenancy {tenancy_ref.strip()} belongs to another housing association.",
         )
+
+
+# ------------------------------------------------------- what an association may report
+
+
+class ReportRefusal(StrEnum):
+    """Why an association's report was refused: for the audit and the municipality's
+    list only. The association itself always gets the same answer
+    (`tenancy_not_registered_to_you`), whatever the reason, so a report cannot be used
+    to find out whether, or to whom, a tenancy is registered."""
+
+    TENANCY_NOT_REGISTERED = "tenancy_not_registered"  # nobody has registered it
+    TENANCY_OF_OTHER_ASSOCIATION = "tenancy_of_other_association"
+    CASE_OF_OTHER_ASSOCIATION = "case_of_other_association"  # an open case names another
+
+
+def partner_report_refusal(
+    association_id: str,
+    *,
+    owner_association_id: str | None,
+    open_case_association_id: str | None,
+) -> ReportRefusal | None:
+    """May the association `association_id` report arrears for a tenancy registered to
+    `owner_association_id` (None: to nobody) whose open case, if any, names
+    `open_case_association_id`? None: yes.
+
+    **The rule** (also for cases Fronten opened): an association reports, and attaches
+    to a case, only through a tenancy registered to it in the municipality's register
+    (`register_association`, kept by the operators). A report for a tenancy registered
+    to nobody or to another association is refused, as is one for a tenancy whose open
+    case names another association. A report is never matched to a case by the tenant
+    (CPR number or citizen_ref): only the registered tenancy links it to a case. So an
+    association cannot take over a case Fronten opened unless the municipality has
+    registered that case's tenancy to it.
+
+    Refusing an unregistered tenancy is safe for the tenant: the association is told
+    at once, and the refusal is audited and put on the list the housing officers and
+    operators work from, so the municipality registers the tenancy (or opens the case
+    itself) instead of the report silently opening a case.
+    """
+    if owner_association_id is None:
+        return ReportRefusal.TENANCY_NOT_REGISTERED
+    if owner_association_id != association_id:
+        return ReportRefusal.TENANCY_OF_OTHER_ASSOCIATION
+    if open_case_association_id is not None and open_case_association_id != association_id:
+        return ReportRefusal.CASE_OF_OTHER_ASSOCIATION
+    return None
+
+
+def tenancy_not_registered_to_you() -> DomainError:
+    """The one answer to every refused report of an association (see ReportRefusal)."""
+    return DomainError(
+        "tenancy_ref",
+        "housing.tenancy_not_registered_to_association",
+        "This tenancy is not registered to your housing association in Samspil, so the "
+        "report was not saved. The municipality has been told; ask it to register the "
+        "tenancy, then report again.",
+    )
 
 
 class PartnerRegistry:
@@ -235,7 +295,7 @@ STATUS_BY_EVENT: dict[type[HousingEvent], PartnerStatus] = {
 
 #: Events the association never sees (asks only of the tovholder or Fronten).
 INTERNAL_EVENTS: frozenset[type[HousingEvent]] = frozenset(
-    {CitizenIdentified, CaseFlagged, EmergencyHousingPlanMade, ActionOverdue}
+    {CitizenIdentified, CaseFlagged, EmergencyHousingPlanMade, ActionOverdue, HoldAnswered}
 )
 
 

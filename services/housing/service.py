@@ -5,15 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy, rpc
 
 from contracts.housing import (
+    AccessReportArgs,
     ApplyForHelpArgs,
+    AssociationCasesArgs,
     AssociationReportArgs,
     CaseArgs,
     CaseWorklistArgs,
     CloseCaseArgs,
     GrantHelpArgs,
+    RefusedReportsArgs,
     RegisterAssociationArgs,
     RegisterTerminationArgs,
     ReportArrearsArgs,
@@ -26,12 +30,12 @@ from services.common.messaging import consumes
 from services.common.outbox import OutboxRelayRunner
 from services.common.rpc import validated
 from services.housing import handlers, messages
-from services.housing.intake_client import IntakeMatcher
+from services.housing.intake_client import DEFAULT_TIMEOUT_SECONDS, IntakeMatcher
 from services.housing.models import metadata
 from services.housing.settings import DEFAULT_SWEEP_SECONDS, Settings, sweep_timer
 
 
-@consumes(messages.EVENT_HANDLERS)
+@consumes(messages.EVENT_HANDLERS, context_attr="settings")
 class HousingService:
     name = "housing"
 
@@ -40,6 +44,7 @@ class HousingService:
     health = HealthServer()
     clock = Clock()
     settings = Settings()
+    config = Config()
     intake = RpcProxy("intake")
 
     # -------------------------------------------------------------- partners, reports
@@ -53,7 +58,10 @@ class HousingService:
     @rpc
     @validated(ReportArrearsArgs)
     def report_arrears(self, actor: str, **args: Any) -> dict[str, Any]:
-        matcher = IntakeMatcher(self.intake)
+        # A hung intake must not pin this worker after the gateway has given up.
+        timeout = float(self.config.get("HOUSING_INTAKE_TIMEOUT_SECONDS")
+                        or DEFAULT_TIMEOUT_SECONDS)
+        matcher = IntakeMatcher(self.intake, timeout=timeout)
         return handlers.report_arrears(self.db, self.settings, matcher, actor=actor, **args)
 
     @rpc
@@ -64,13 +72,31 @@ class HousingService:
     @rpc
     @validated(AssociationReportArgs)
     def association_report(self, actor: str, **args: Any) -> dict[str, Any]:
-        return handlers.report_for_association(self.db, self.settings, **args)
+        return handlers.report_for_association(self.db, self.settings, actor=actor, **args)
 
     @rpc
     @validated(CaseWorklistArgs)
     def case_worklist(self, actor: str, **args: Any) -> dict[str, Any]:
         with self.db.unit_of_work() as uow:
             return handlers.case_worklist(uow, self.settings, actor=actor, **args)
+
+    @rpc
+    @validated(AssociationCasesArgs)
+    def association_cases(self, actor: str, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.association_cases(uow, self.settings, actor=actor, **args)
+
+    @rpc
+    @validated(RefusedReportsArgs)
+    def refused_reports(self, actor: str, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.refused_reports(uow, actor=actor, **args)
+
+    @rpc
+    @validated(AccessReportArgs)
+    def access_report(self, actor: str, citizen_ref: uuid.UUID) -> list[dict[str, Any]]:
+        with self.db.unit_of_work() as uow:
+            return handlers.access_report(uow, actor=actor, citizen_ref=citizen_ref)
 
     # ------------------------------------------------------------------ the ladder
 

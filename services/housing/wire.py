@@ -2,8 +2,8 @@
 
 One domain event can become several messages:
 
-- ``housing.case_escalated`` whenever the level changed (up or down: a de-escalation
-  is the same message with a lower level), with the next deadline and every ask,
+- ``housing.case_escalated`` when the level went up, and ``housing.case_deescalated``
+  (the same payload) when it came down, with the next deadline and every ask,
   including the one of the association; for the tovholder/Fronten and coordination.
 - ``housing.case_opened``, ``housing.warning_flagged``, ``housing.action_overdue``
   and ``housing.case_closed``: internal, for the municipality.
@@ -134,10 +134,13 @@ def outgoing_messages(
             }, correlation))
         if not isinstance(event, CaseClosed):
             if running is not None and event.level is not running:
-                out.append(Outgoing("housing.case_escalated", {
+                direction = ("housing.case_escalated" if event.level.rank > running.rank
+                             else "housing.case_deescalated")
+                out.append(Outgoing(direction, {
                     **common,
                     "association_id": event.association_id or "",  # as case_closed v1
                     "previous_level": LadderLevel(running.value),
+                    "hold_until": event.hold_until,
                 }, correlation))
             running = event.level
         partner = partner_status_payload(event, timezone=timezone)

@@ -13,10 +13,11 @@ thing in every service.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from contracts.vocabulary import Agency, ConsentPurpose
 from services.common.errors import Conflict, DomainError
 
 # The kinds of information a partner can be told. Typed statements only: no
@@ -31,6 +32,55 @@ INFORMATION_KINDS: frozenset[str] = frozenset(
         "action_plan",  # the handleplan's actions (not the citizen's own notes)
     }
 )
+
+
+# Who a consent may name (issue 16): an agency, for the members of a pathway team, or a
+# partner id from the directory (services.intake.projections keeps it), for the rest.
+AGENCIES: tuple[str, ...] = tuple(a.value for a in Agency)
+
+
+class CorrectionReason(StrEnum):
+    """Why a consent must be fixed by a person (Fronten's list "samtykker der skal
+    rettes"). The first three are set by migration 0005 on free text that did not map
+    unambiguously; the last is decided when the list is read."""
+
+    RECIPIENT_UNKNOWN = "recipient_unknown"
+    PURPOSE_UNKNOWN = "purpose_unknown"
+    RECIPIENT_AND_PURPOSE_UNKNOWN = "recipient_and_purpose_unknown"
+    RECIPIENT_NOT_IN_DIRECTORY = "recipient_not_in_directory"
+
+
+def recipients_for(purpose: ConsentPurpose, partner_ids: Iterable[str]) -> list[str]:
+    """The recipients a consent for `purpose` may name: the agencies for a pathway
+    team, otherwise the partners in the directory."""
+    if purpose is ConsentPurpose.PATHWAY_TEAM:
+        return sorted(AGENCIES)
+    return sorted(set(partner_ids))
+
+
+def check_recipient(recipient: str, purpose: ConsentPurpose, partner_ids: Collection[str]) -> str:
+    """The recipient, trimmed, if the vocabulary allows it for `purpose`; otherwise a
+    DomainError on `recipient` that lists the allowed values (never the value given)."""
+    value = recipient.strip()
+    known = set(AGENCIES) | set(partner_ids)
+    if value not in known:
+        raise DomainError(
+            "recipient",
+            "consent.recipient_unknown",
+            "The recipient is neither a partner in the directory nor an agency. Allowed: "
+            + ", ".join(sorted(known)) + ".",
+        )
+    allowed = recipients_for(purpose, partner_ids)
+    if value not in allowed:
+        who = "an agency" if purpose is ConsentPurpose.PATHWAY_TEAM else \
+            "a partner from the directory"
+        raise DomainError(
+            "recipient",
+            "consent.recipient_not_for_purpose",
+            f"A consent for {purpose.value} names {who}. Allowed: "
+            + (", ".join(allowed) or "none registered yet") + ".",
+        )
+    return value
 
 
 class ConsentForm(StrEnum):

@@ -177,3 +177,104 @@ def outside_target_group_reason(*, subject: str, age: int, on: dt.date) -> tuple
         f"{what}, men borgeren var {age} år {date_text(on)} og dermed uden for målgruppen "
         "(16 år til folkepensionsalderen). Tag stilling til, om det skal fortsætte."
     )
+
+
+# --- consent and hand-offs (issues 10 and 16) ------------------------------------------
+
+AGENCIES = {
+    "social_services": "Socialforvaltningen",
+    "jobcenter": "Jobcenteret",
+    "school": "Skolen",
+    "upoint": "Upoint (specialiseret ungeindsats)",
+    "psychiatry_health": "Psykiatrien og sundhed",
+    "housing": "Boligrådgivningen",
+    "mentor": "Mentor",
+}
+CONSENT_PURPOSES = {
+    "bridging_employment": "brobygning til beskæftigelse",
+    "bridging_education": "brobygning til uddannelse",
+    "bridging_health": "brobygning til sundhed",
+    "pathway_team": "samarbejde i et sammenhængende borgerforløb",
+    "keep_home": "at fastholde boligen",
+    "offer_referral": "henvisning til et andet tilbud",
+}
+INFORMATION_KINDS = {
+    "contact_status": "om Fronten har kontakt med borgeren",
+    "course_status": "forløbets status",
+    "meeting_schedule": "tid og sted for møder",
+    "housing_case_status": "huslejesagens status",
+    "bridging_status": "brobygningen",
+    "action_plan": "handleplanens handlinger",
+}
+CORRECTIONS = {
+    "recipient_unknown": "Modtageren er skrevet som fri tekst og findes ikke i listen over "
+    "samarbejdspartnere og forvaltninger",
+    "purpose_unknown": "Formålet er skrevet som fri tekst og passer ikke til et af de faste "
+    "formål",
+    "recipient_and_purpose_unknown": "Både modtager og formål er skrevet som fri tekst",
+    "recipient_not_in_directory": "Modtageren findes ikke i partnerkataloget",
+}
+HANDOFF_KINDS = {
+    "bridging_employment": "Brobygning til beskæftigelse",
+    "bridging_education": "Brobygning til uddannelse",
+    "bridging_health": "Brobygning til sundhed",
+    "referral_85": "Henvisning til § 85-vurdering",
+    "offer_referral": "Henvisning til et andet tilbud",
+    "hold_termination": "Anmodning om at stille ophævelsen i bero",
+}
+HANDOFF_STATES = {
+    "requested": "sendt",
+    "received": "modtaget",
+    "accepted": "accepteret",
+    "declined": "afvist",
+    "in_progress": "i gang",
+    "completed": "afsluttet",
+    "cancelled": "annulleret",
+}
+REFERRAL_85_OUTCOMES = {
+    "granted": "bevilget",
+    "refused": "afslået",
+    "withdrawn": "trukket tilbage",
+}
+
+
+def agency(code: str) -> str:
+    return AGENCIES.get(code, code)
+
+
+def consent_purpose(code: str) -> str:
+    return CONSENT_PURPOSES.get(code, code)
+
+
+def information_kind(code: str) -> str:
+    return INFORMATION_KINDS.get(code, code)
+
+
+def consent_to_correct_reason(*, reason: str, given_on: dt.date) -> tuple[str, str]:
+    """Why a consent is on Fronten's list "samtykker der skal rettes" (the text as
+    registered travels beside it in the item's details)."""
+    why = CORRECTIONS.get(reason, "Samtykket skal rettes")
+    return (
+        f"consent_{reason}",
+        f"{why}. Samtykket er givet {date_text(given_on)}. Vælg den rigtige modtager og "
+        "det rigtige formål, eller tilbagekald samtykket.",
+    )
+
+
+def responsible_changed_text(*, old_name: str | None, new_name: str) -> str:
+    if old_name:
+        return f"{new_name} er nu ansvarlig medarbejder for forløbet (overtaget fra {old_name})."
+    return f"{new_name} er ansvarlig medarbejder for forløbet."
+
+
+def handoff_text(*, kind: str, state: str, partner_name: str, outcome: str | None) -> str:
+    """A hand-off's new state on the course's timeline (when the partner sent no title)."""
+    what = HANDOFF_KINDS.get(kind, kind)
+    text = f"{what}: {HANDOFF_STATES.get(state, state)} af {partner_name}"
+    if outcome:
+        text += f" (udfald: {REFERRAL_85_OUTCOMES.get(outcome, outcome)})"
+    return text + "."
+
+
+def referral_85_outcome_text(outcome: str) -> str:
+    return f"§ 85-afgørelsen er registreret: {REFERRAL_85_OUTCOMES.get(outcome, outcome)}."

@@ -15,14 +15,28 @@ from typing import Any
 
 from sqlalchemy import select
 
-from contracts.vocabulary import Channel, CourseKind, InquirerKind, Outcome, PartnerKind, Topic
+from contracts.envelope import Envelope
+from contracts.vocabulary import (
+    INFORMATION_KINDS,
+    Agency,
+    Channel,
+    ConsentPurpose,
+    CourseKind,
+    HandoffKind,
+    HandoffState,
+    InquirerKind,
+    Outcome,
+    PartnerKind,
+    Topic,
+)
 from services.common import access
 from services.common import deadlines as stored_deadlines
 from services.common.access import Action
 from services.common.db import Store, UnitOfWork
 from services.common.errors import Conflict, DomainError, NotFound
 from services.common.localtime import local_day, start_of_local_day
-from services.intake import courses, flags, inquiries, statistics
+from services.intake import courses, danish, flags, inquiries, projections, statistics
+from services.intake import need_to_know as ntk
 from services.intake.citizens import (
     check_contact,
     clean_address,
@@ -31,18 +45,29 @@ from services.intake.citizens import (
     name_key,
     unambiguous,
 )
-from services.intake.consent import Consent
+from services.intake.consent import AGENCIES, Consent, CorrectionReason, check_recipient
 from services.intake.cpr import parse_cpr, target_group
 from services.intake.models import (
     Citizen,
     ConsentRow,
     CourseNotice,
+    CourseResponsibleRow,
     CourseRow,
+    CourseTimelineRow,
     Inquiry,
     Referral85Row,
     TargetGroupFlag,
 )
-from services.intake.repository import load_consent, load_course, new_course_row, save_course
+from services.intake.repository import (
+    Responsible,
+    get_course_row,
+    load_consent,
+    load_course,
+    new_course_row,
+    responsible_of,
+    save_course,
+    set_responsible,
+)
 from services.intake.settings import IntakeContext
 
 log = logging.getLogger(__name__)
@@ -64,6 +89,10 @@ PURPOSE_ACCESS_LOG = "borgerens indsigt i opslag"
 PURPOSE_IMPORT = "indlæsning af historisk forløb"
 PURPOSE_FOLLOW_UP = "opfølgning i forløb"
 PURPOSE_TARGET_GROUP = "afgørelse om borger uden for målgruppen"
+PURPOSE_HANDOVER = "skift af ansvarlig medarbejder for forløb"
+PURPOSE_CONSENT_CORRECTED = "rettelse af samtykke til ordforrådet"
+PURPOSE_HANDOFF = "svar fra samarbejdspartner på overdragelse"
+PURPOSE_INSIGHT = "borgerens anmodning om indsigt"
 
 # Inquiry outcomes that refer the citizen on: flagged when outside the target group.
 _REFERRAL_FLAGS = {
@@ -86,6 +115,7 @@ def register_inquiry(
     registered_at: dt.datetime | None,
     registered_by: str,
 ) -> dict[str, Any]:
+    ntk.require_fronten(ntk.as_actor(registered_by))
     now = uow.clock.now()
     if citizen_ref is not None and uow.session.get(Citizen, citizen_ref) is None:
         raise DomainError(
@@ -247,6 +277,7 @@ def resolve_inquiry(
     conversations: int | None,
     resolved_at: dt.datetime | None,
 ) -> dict[str, Any]:
+    ntk.require_fronten(ntk.as_actor(actor))
     now = uow.clock.now()
     inquiry = _inquiry(uow, inquiry_id, lock=True)
     resolution = inquiries.resolve_inquiry(
@@ -271,6 +302,8 @@ def resolve_inquiry(
 def get_inquiry(
     uow: UnitOfWork, *, actor: str, inquiry_id: uuid.UUID, purpose: str
 ) -> dict[str, Any]:
+    """One inquiry with the citizen's own words: Fronten's (and services')."""
+    ntk.require_fronten(ntk.as_actor(actor))
     inquiry = _inquiry(uow, inquiry_id)
     if inquiry.citizen_ref is not None:
         access.record(
@@ -302,8 +335,25 @@ def _inquiry_view(inquiry: Inquiry) -> dict[str, Any]:
 def _citizen(uow: UnitOfWork, citizen_ref: uuid.UUID, *, lock: bool = False) -> Citizen:
     row = uow.session.get(Citizen, citizen_ref, with_for_update=lock)
     if row is None:
-        raise NotFound("citizen_ref", "No such citizen.")
+        raise ntk.citizen_not_found()
     return row
+
+
+def _visible_citizen(
+    uow: UnitOfWork, actor: str, citizen_ref: uuid.UUID
+) -> tuple[Citizen, ntk.CitizenScope, ntk.CitizenFacts]:
+    """The citizen and how much of them the caller sees; one that does not exist and
+    one the caller may not see answer alike."""
+    who = ntk.as_actor(actor)
+    citizen = _citizen(uow, citizen_ref)
+    # Fronten and services see everything: no need to look further.
+    sees_all = ntk.is_service(who) or (ntk.is_staff(who) and who.has_role(ntk.R.FRONTEN))
+    facts = (ntk.CitizenFacts() if sees_all
+             else projections.citizen_facts(uow, who.id, citizen.citizen_ref))
+    scope = ntk.citizen_scope(who, facts)
+    if scope is ntk.CitizenScope.NONE:
+        raise ntk.citizen_not_found()
+    return citizen, scope, facts
 
 
 def register_citizen(
@@ -318,6 +368,7 @@ def register_citizen(
     preferred_channel: str,
     address: str | None = None,
 ) -> dict[str, Any]:
+    ntk.require_fronten(ntk.as_actor(actor))
     parsed = parse_cpr(cpr)
     cleaned = clean_name(name)
     check_contact(str(preferred_channel), email, phone)
@@ -370,6 +421,7 @@ def _target_group_view(ctx: IntakeContext, citizen: Citizen, now: dt.datetime) -
 def update_contact(
     uow: UnitOfWork, *, actor: str, citizen_ref: uuid.UUID, **changes: Any
 ) -> dict[str, Any]:
+    ntk.require_fronten(ntk.as_actor(actor))
     citizen = _citizen(uow, citizen_ref, lock=True)
     if "name" in changes:
         citizen.name = clean_name(changes["name"])
@@ -405,7 +457,11 @@ def _contact_view(citizen: Citizen) -> dict[str, Any]:
 def get_contact(
     uow: UnitOfWork, *, actor: str, citizen_ref: uuid.UUID, purpose: str
 ) -> dict[str, Any]:
-    citizen = _citizen(uow, citizen_ref)
+    """Name and contact: Fronten, the citizen's tovholder, a team member the citizen
+    consented to share contact with, Social Vejledning (§ 85), services."""
+    citizen, scope, _ = _visible_citizen(uow, actor, citizen_ref)
+    if scope < ntk.CitizenScope.NAME_AND_CONTACT:
+        raise ntk.citizen_not_found()
     access.record(
         uow, actor=actor, action=Action.READ, what="contact",
         purpose=purpose, citizen_ref=citizen.citizen_ref,
@@ -423,15 +479,35 @@ def get_citizen(
     purpose: str,
     show_cpr: bool,
 ) -> dict[str, Any]:
-    citizen = _citizen(uow, citizen_ref)
-    view = {
-        **_contact_view(citizen),
-        "birth_date": citizen.birth_date.isoformat(),
-        **_target_group_view(ctx, citizen, uow.clock.now()),
-        "cpr": None,
+    """The citizen as far as the caller may see them (services.intake.need_to_know):
+    `scope` says how far; what the caller may not see is null."""
+    citizen, scope, facts = _visible_citizen(uow, actor, citizen_ref)
+    if show_cpr and not ntk.may_see_cpr(ntk.as_actor(actor), facts):
+        raise DomainError(
+            "actor", "not_allowed",
+            "The CPR number is shown to Fronten, and to Social Vejledning for a § 85 referral.",
+        )
+    view: dict[str, Any] = {
+        "citizen_ref": str(citizen.citizen_ref), "name": None, "email": None,
+        "phone": None, "address": None, "preferred_channel": None, "birth_date": None,
+        "age": None, "age_band": None, "in_target_group": None, "under_30": None,
+        "cpr": None, "scope": ntk.SCOPE_CODES[scope],
     }
+    what = "name"
+    if scope is ntk.CitizenScope.FIRST_NAME:
+        view["name"] = ntk.first_name(citizen.name)
+    elif scope is ntk.CitizenScope.NAME:
+        view["name"] = citizen.name
+    elif scope is ntk.CitizenScope.NAME_AND_CONTACT:
+        view.update(_contact_view(citizen))
+        what = "contact"
+    else:
+        view.update(_contact_view(citizen))
+        view["birth_date"] = citizen.birth_date.isoformat()
+        view.update(_target_group_view(ctx, citizen, uow.clock.now()))
+        what = "citizen"
     access.record(
-        uow, actor=actor, action=Action.READ, what="citizen",
+        uow, actor=actor, action=Action.READ, what=what,
         purpose=purpose, citizen_ref=citizen.citizen_ref,
     )
     if show_cpr:
@@ -454,6 +530,7 @@ def match_citizen(
     name: str | None,
     birth_date: dt.date | None,
 ) -> dict[str, Any]:
+    ntk.require_fronten(ntk.as_actor(actor))
     criterion = match_criterion(cpr, name, birth_date)
     if criterion.cpr is not None:
         found = uow.session.scalar(
@@ -481,6 +558,7 @@ def match_citizen(
 def lookups_of_citizen(
     uow: UnitOfWork, *, actor: str, citizen_ref: uuid.UUID, purpose: str
 ) -> list[dict[str, Any]]:
+    ntk.require_fronten(ntk.as_actor(actor))
     entries = access.entries_of_citizen(uow.session, uow.metadata, citizen_ref, "intake")
     access.record(
         uow, actor=actor, action=Action.READ, what="access_log",
@@ -490,7 +568,26 @@ def lookups_of_citizen(
     return entries
 
 
+def access_report(uow: UnitOfWork, *, actor: str, citizen_ref: uuid.UUID) -> list[dict[str, Any]]:
+    """intake's part of the citizen's access report (the gateway merges every
+    service's): who read, searched, changed or passed on the citizen's data, when and
+    why. Answered by Fronten (and operators); the answer is itself logged."""
+    who = ntk.as_actor(actor)
+    ntk.require_role(who, ntk.ACCESS_REPORT_ROLES, "access_report")
+    entries = access.entries_of_citizen(uow.session, uow.metadata, citizen_ref, "intake")
+    access.record(
+        uow, actor=who, action=Action.READ, what="access_log",
+        purpose=who.purpose or PURPOSE_INSIGHT, citizen_ref=citizen_ref,
+    )
+    uow.commit()
+    return entries
+
+
 # --- consent ---------------------------------------------------------------------------
+
+
+def _known_partner_ids(uow: UnitOfWork) -> list[str]:
+    return [p.partner_id for p in projections.active_partners(uow.session)]
 
 
 def give_consent(
@@ -500,18 +597,23 @@ def give_consent(
     citizen_ref: uuid.UUID,
     recipient: str,
     information_kinds: list[str],
-    purpose: str,
+    purpose: ConsentPurpose | str,
     form: str,
     given_at: dt.datetime | None,
 ) -> dict[str, Any]:
+    """Record a specific consent in the vocabulary's words: a partner from the directory
+    or an agency (pathway_team), a ConsentPurpose, kinds from INFORMATION_KINDS."""
+    ntk.require_fronten(ntk.as_actor(actor))
     citizen = _citizen(uow, citizen_ref)
+    purpose = _purpose(purpose)
+    recipient = check_recipient(recipient, purpose, _known_partner_ids(uow))
     now = uow.clock.now()
     at = given_at or now
     if at > now + dt.timedelta(minutes=5):
         raise DomainError(
             "given_at", "consent.in_future", "A consent cannot be given in the future."
         )
-    consent = Consent.give(recipient, information_kinds, purpose, at, actor, form)
+    consent = Consent.give(recipient, information_kinds, purpose.value, at, actor, form)
     row = ConsentRow(
         id=uuid.uuid4(),
         citizen_ref=citizen.citizen_ref,
@@ -521,31 +623,49 @@ def give_consent(
         form=str(consent.form),
         given_at=consent.given_at,
         given_by=consent.given_by,
+        announce_pending=False,
     )
     uow.session.add(row)
-    uow.add_event(
-        "intake.consent_given",
-        {
-            "consent_id": row.id,
-            "citizen_ref": citizen.citizen_ref,
-            "recipient": consent.recipient,
-            "information_kinds": sorted(consent.information_kinds),
-            "purpose": consent.purpose,
-            "given_at": consent.given_at,
-        },
-        correlation_id=str(row.id),
-    )
+    _announce_consent(uow, row)
     access.record(
         uow, actor=actor, action=Action.CHANGE, what="consent",
         purpose=PURPOSE_CONSENT, citizen_ref=citizen.citizen_ref,
     )
     uow.commit()
-    return _consent_view(row)
+    return _consent_view(row, projections.partner_names(uow.session))
+
+
+def _purpose(purpose: ConsentPurpose | str) -> ConsentPurpose:
+    try:
+        return ConsentPurpose(purpose)
+    except ValueError:
+        raise DomainError(
+            "purpose", "consent.purpose_unknown",
+            "Unknown purpose. Allowed: " + ", ".join(p.value for p in ConsentPurpose) + ".",
+        ) from None
+
+
+def _announce_consent(uow: UnitOfWork, row: ConsentRow) -> None:
+    """intake.consent_given for the row as it is now. Sent again for the same
+    consent_id when a consent is mapped or corrected: consumers keep the latest."""
+    uow.add_event(
+        "intake.consent_given",
+        {
+            "consent_id": row.id,
+            "citizen_ref": row.citizen_ref,
+            "recipient": row.recipient,
+            "information_kinds": sorted(row.information_kinds),
+            "purpose": row.purpose,
+            "given_at": row.given_at,
+        },
+        correlation_id=str(row.id),
+    )
 
 
 def withdraw_consent(
     uow: UnitOfWork, *, actor: str, consent_id: uuid.UUID, withdrawn_at: dt.datetime | None
 ) -> dict[str, Any]:
+    ntk.require_fronten(ntk.as_actor(actor))
     row, consent = load_consent(uow.session, consent_id, lock=True)
     now = uow.clock.now()
     at = withdrawn_at or now
@@ -555,6 +675,7 @@ def withdraw_consent(
         )
     consent.withdraw(at, actor)
     row.withdrawn_at, row.withdrawn_by = consent.withdrawn_at, consent.withdrawn_by
+    row.announce_pending = False  # nothing may be shared under it any more
     uow.add_event(
         "intake.consent_withdrawn",
         {
@@ -570,38 +691,141 @@ def withdraw_consent(
         purpose=PURPOSE_CONSENT_WITHDRAWN, citizen_ref=row.citizen_ref,
     )
     uow.commit()
-    return _consent_view(row)
+    return _consent_view(row, projections.partner_names(uow.session))
 
 
 def list_consents(
     uow: UnitOfWork, *, actor: str, citizen_ref: uuid.UUID, purpose: str
 ) -> list[dict[str, Any]]:
+    ntk.require_fronten(ntk.as_actor(actor))
     citizen = _citizen(uow, citizen_ref)
     rows = uow.session.scalars(
         select(ConsentRow)
         .where(ConsentRow.citizen_ref == citizen.citizen_ref)
-        .order_by(ConsentRow.given_at)
+        .order_by(ConsentRow.given_at, ConsentRow.id)
     ).all()
     access.record(
         uow, actor=actor, action=Action.READ, what="consent",
         purpose=purpose, citizen_ref=citizen.citizen_ref,
     )
+    names = projections.partner_names(uow.session)
     uow.commit()
-    return [_consent_view(row) for row in rows]
+    return [_consent_view(row, names) for row in rows]
 
 
-def _consent_view(row: ConsentRow) -> dict[str, Any]:
+def correction_reason(row: ConsentRow, partner_ids: set[str]) -> CorrectionReason | None:
+    """Why a person must fix this consent, or None when it is in the vocabulary."""
+    if row.needs_correction:
+        return CorrectionReason(row.needs_correction)
+    if row.purpose == ConsentPurpose.PATHWAY_TEAM.value:
+        return None if row.recipient in AGENCIES else CorrectionReason.RECIPIENT_UNKNOWN
+    if row.recipient not in partner_ids:
+        return CorrectionReason.RECIPIENT_NOT_IN_DIRECTORY
+    return None
+
+
+def correct_consent(
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    consent_id: uuid.UUID,
+    recipient: str,
+    purpose: ConsentPurpose | str,
+) -> dict[str, Any]:
+    """A person says what a consent registered in free text meant, in the vocabulary's
+    words. The text as registered is kept; the gates are told the new words."""
+    ntk.require_fronten(ntk.as_actor(actor))
+    row, _ = load_consent(uow.session, consent_id, lock=True)
+    if row.withdrawn_at is not None:
+        raise Conflict(
+            "consent_id", "consent.already_withdrawn",
+            "The consent is withdrawn: nothing is shared under it, so nothing to correct.",
+        )
+    all_partners = set(projections.partner_names(uow.session))
+    if correction_reason(row, all_partners) is None:
+        raise Conflict(
+            "consent_id", "consent.nothing_to_correct",
+            "The consent is in the vocabulary already: withdraw it and give a new one to "
+            "change it.",
+        )
+    purpose = _purpose(purpose)
+    recipient = check_recipient(recipient, purpose, _known_partner_ids(uow))
+    if row.original_recipient is None and row.original_purpose is None:
+        row.original_recipient, row.original_purpose = row.recipient, row.purpose
+    row.recipient, row.purpose = recipient, purpose.value
+    row.needs_correction = None
+    row.announce_pending = False
+    row.corrected_at, row.corrected_by = uow.clock.now(), str(actor)[:160]
+    _announce_consent(uow, row)
+    access.record(
+        uow, actor=actor, action=Action.CHANGE, what="consent",
+        purpose=PURPOSE_CONSENT_CORRECTED, citizen_ref=row.citizen_ref, subject_id=row.id,
+    )
+    view = _consent_view(row, projections.partner_names(uow.session))
+    uow.commit()
+    return view
+
+
+def consent_vocabulary(uow: UnitOfWork, *, actor: str) -> dict[str, Any]:
+    """The pick lists of the consent form: no recipient or purpose is ever typed."""
+    ntk.require_fronten(ntk.as_actor(actor))
+    partners = projections.active_partners(uow.session)
+    partner_purposes = [c.value for c in ConsentPurpose if c is not ConsentPurpose.PATHWAY_TEAM]
+    return {
+        "recipients": [
+            *({"recipient": p.partner_id, "name": p.name, "kind": "partner",
+               "category": p.category, "purposes": partner_purposes}
+              for p in partners),
+            *({"recipient": a.value, "name": danish.agency(a.value), "kind": "agency",
+               "category": None, "purposes": [ConsentPurpose.PATHWAY_TEAM.value]}
+              for a in Agency),
+        ],
+        "purposes": [{"purpose": c.value, "text": danish.consent_purpose(c.value)}
+                     for c in ConsentPurpose],
+        "information_kinds": [{"information_kind": k, "text": danish.information_kind(k)}
+                              for k in INFORMATION_KINDS],
+    }
+
+
+def announce_mapped_consents(store: Store) -> int:
+    """Tell the consent gates the vocabulary's words of the consents migration 0005
+    mapped (intake.consent_given again, same consent_id), one consent per unit of work.
+    Run by the sweep; a consent withdrawn meanwhile is not announced."""
+    with store.read() as session:
+        pending = list(session.scalars(
+            select(ConsentRow.id).where(ConsentRow.announce_pending.is_(True))
+        ))
+    for consent_id in pending:
+        with store.unit_of_work() as uow:
+            row = uow.session.get(ConsentRow, consent_id, with_for_update=True)
+            if row is None or not row.announce_pending:
+                continue
+            row.announce_pending = False
+            if row.withdrawn_at is None:
+                _announce_consent(uow, row)
+            uow.commit()
+    return len(pending)
+
+
+def _consent_view(row: ConsentRow, partner_names: dict[str, str]) -> dict[str, Any]:
+    reason = correction_reason(row, set(partner_names)) if row.withdrawn_at is None else None
     return {
         "consent_id": str(row.id),
         "citizen_ref": str(row.citizen_ref),
         "recipient": row.recipient,
+        "recipient_name": partner_names.get(row.recipient) or danish.agency(row.recipient),
         "information_kinds": list(row.information_kinds),
         "purpose": row.purpose,
+        "purpose_text": danish.consent_purpose(row.purpose),
         "form": row.form,
         "given_at": row.given_at.isoformat(),
         "given_by": row.given_by,
         "withdrawn_at": row.withdrawn_at.isoformat() if row.withdrawn_at else None,
         "withdrawn_by": row.withdrawn_by,
+        "needs_correction": str(reason) if reason else None,
+        "original_recipient": row.original_recipient,
+        "original_purpose": row.original_purpose,
+        "corrected_at": row.corrected_at.isoformat() if row.corrected_at else None,
     }
 
 
@@ -620,13 +844,21 @@ def start_course(
     planned_end: dt.date | None,
     bridging_to: list[PartnerKind],
     imported: bool = False,
+    responsible: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Start a course from an inquiry with a registered citizen.
+
+    `responsible` is the course's responsible staff member (the known face); without
+    one, the staff member who starts it is responsible.
 
     In import mode (`imported`) the course is history registered after the fact: the
     inquiry is resolved as of the course's start (not today), and every clock that fell
     due before today is settled without a reminder or a message to a partner
     (`Course.settle_history`); only the maximum length still ends it on its day."""
+    who = ntk.as_actor(actor)
+    ntk.require_fronten(who)
+    chosen = (Responsible.of(responsible) if responsible
+              else Responsible(staff_id=who.id, name=who.name))
     now = uow.clock.now()
     today = local_day(now)
     inquiry = _inquiry(uow, inquiry_id, lock=True)
@@ -679,7 +911,8 @@ def start_course(
         )
         _set_resolution(uow, ctx, inquiry, resolution, actor)
     row = new_course_row(
-        course, inquiry_id=inquiry.id, started_by=actor, now=now, imported=imported
+        course, inquiry_id=inquiry.id, started_by=actor, now=now, imported=imported,
+        responsible=chosen,
     )
     if imported:
         course.settle_history(today)
@@ -690,6 +923,8 @@ def start_course(
         subject_type="course", subject_id=row.id, on=start, actor=actor,
     )
     _save_course_changes(uow, row, course, actor, ctx)
+    set_responsible(uow.session, row, chosen, by=actor, at=now)
+    uow.session.flush()
     if imported:
         access.record(
             uow, actor=actor, action=Action.CHANGE, what="course",
@@ -699,6 +934,22 @@ def start_course(
     return course_view(uow, row, course)
 
 
+def _visible_course_row(
+    uow: UnitOfWork, actor: str, course_id: uuid.UUID, roles: tuple[ntk.StaffRole, ...],
+    what: str, *, lock: bool = False,
+) -> CourseRow:
+    """The course, if the caller's role allows the action and the caller may see the
+    course; a course the caller may not see answers like a missing one."""
+    who = ntk.as_actor(actor)
+    ntk.require_role(who, roles, what)
+    row = get_course_row(uow.session, course_id, lock=lock)
+    if ntk.is_service(who) or who.has_role(ntk.R.FRONTEN):
+        return row  # Fronten and services see every course
+    if not ntk.course_visible(who, projections.course_facts(uow, row)):
+        raise ntk.course_not_found()
+    return row
+
+
 def _course_command(
     uow: UnitOfWork,
     *,
@@ -706,8 +957,12 @@ def _course_command(
     course_id: uuid.UUID,
     command: Callable[[courses.Course, dt.date], None],
     ctx: IntakeContext | None = None,
+    roles: tuple[ntk.StaffRole, ...] = (ntk.R.FRONTEN,),
+    what: str = "fronten",
 ) -> dict[str, Any]:
-    """Load the course (locked), bring its clocks up to today, run the command, save."""
+    """Check who may (`roles`, and the course's need-to-know), load the course (locked),
+    bring its clocks up to today, run the command, save."""
+    _visible_course_row(uow, actor, course_id, roles, what, lock=True)
     row, course = load_course(uow.session, course_id, lock=True)
     today = local_day(uow.clock.now())
     course.apply_due(today)
@@ -770,6 +1025,7 @@ def decide_review(
 ) -> dict[str, Any]:
     return _course_command(
         uow, actor=actor, course_id=course_id, ctx=ctx,
+        roles=ntk.REVIEW_DECIDERS, what="review",
         command=lambda course, today: course.decide_review(
             decision, on or today, new_planned_end=new_planned_end
         ),
@@ -804,6 +1060,7 @@ def record_referral_85_outcome(
 ) -> dict[str, Any]:
     return _course_command(
         uow, actor=actor, course_id=course_id,
+        roles=ntk.REFERRAL_85_DECIDERS, what="referral_85",
         command=lambda course, today: course.record_referral_outcome(outcome, on or today),
     )
 
@@ -838,6 +1095,7 @@ def record_follow_up(
 ) -> dict[str, Any]:
     """The follow-up agreed for `follow_up_on` was held: its notice is done and it leaves
     Fronten's follow-up list. Only a follow-up that has fallen due can be recorded."""
+    ntk.require_fronten(ntk.as_actor(actor))
     row, course = load_course(uow.session, course_id, lock=True)
     notice = uow.session.scalar(
         select(CourseNotice).where(
@@ -872,6 +1130,7 @@ def decide_target_group_flag(
     uow: UnitOfWork, *, actor: str, flag_id: uuid.UUID, decision: str
 ) -> dict[str, Any]:
     """A person decides a flag for a citizen outside the target group; it leaves the list."""
+    ntk.require_fronten(ntk.as_actor(actor))
     flag = uow.session.get(TargetGroupFlag, flag_id, with_for_update=True)
     if flag is None:
         raise NotFound("flag_id", "No such flag.")
@@ -905,6 +1164,9 @@ def target_group_flag_view(flag: TargetGroupFlag) -> dict[str, Any]:
 def get_course(
     uow: UnitOfWork, *, actor: str, course_id: uuid.UUID, purpose: str
 ) -> dict[str, Any]:
+    """A course: Fronten's; the review panel's while it is on its agenda; Social
+    Vejledning's when it has a § 85 referral."""
+    _visible_course_row(uow, actor, course_id, ntk.COURSE_READERS, "course")
     row, course = load_course(uow.session, course_id)
     access.record(
         uow, actor=actor, action=Action.READ, what="course",
@@ -993,7 +1255,7 @@ def _publish_course_event(
         uow.add_event(
             "intake.bridging_due",
             {**ids, "partner_kind": event.partner_kind, "due_on": event.due_on,
-             "planned_end": event.planned_end},
+             "planned_end": event.planned_end, "responsible": responsible_of(row).to_wire()},
             correlation_id=correlation,
         )
         access.record(
@@ -1024,7 +1286,8 @@ def _publish_course_event(
     elif isinstance(event, courses.ReferredTo85):
         uow.add_event(
             "intake.referral_85_made",
-            {**ids, "referred_on": event.referred_on},
+            {**ids, "referred_on": event.referred_on,
+             "responsible": responsible_of(row).to_wire()},
             correlation_id=correlation,
         )
     elif isinstance(event, courses.Referral85Decided):
@@ -1163,7 +1426,148 @@ def course_view(uow: UnitOfWork, row: CourseRow, course: courses.Course) -> dict
         "last_message_on": course.last_message_on.isoformat() if course.last_message_on
         else None,
         "imported": bool(row.imported),
+        "responsible": responsible_of(row).to_wire(),
+        "responsible_history": [
+            {"staff_id": t.staff_id, "name": t.name, "since": t.since.isoformat(),
+             "until": t.until.isoformat() if t.until else None,
+             "assigned_by": t.assigned_by, "handover_note": t.handover_note}
+            for t in uow.session.scalars(
+                select(CourseResponsibleRow).where(CourseResponsibleRow.course_id == row.id)
+                .order_by(CourseResponsibleRow.since, CourseResponsibleRow.id)
+            )
+        ],
+        "timeline": [
+            {"at": e.at.isoformat(), "kind": e.kind, "text": e.text, "actor": e.actor,
+             **e.details}
+            for e in uow.session.scalars(
+                select(CourseTimelineRow).where(CourseTimelineRow.course_id == row.id)
+                .order_by(CourseTimelineRow.at, CourseTimelineRow.id)
+            )
+        ],
     }
+
+
+# --- the responsible staff member and the partners' answers (issues 10 and 16) ------------
+
+
+def _timeline(
+    uow: UnitOfWork, course_id: uuid.UUID, kind: str, at: dt.datetime, actor: str, text: str,
+    **details: Any,
+) -> None:
+    uow.session.add(CourseTimelineRow(
+        course_id=course_id, at=at, kind=kind, actor=str(actor)[:160], text=text[:400],
+        details=details,
+    ))
+
+
+def hand_over_course(
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    course_id: uuid.UUID,
+    responsible: dict[str, Any],
+    note: str | None,
+) -> dict[str, Any]:
+    """Give the course a new responsible staff member, like a tovholder handover: the
+    old term ends with the note for the new one, the timeline says who took over, and
+    intake.course_responsible_changed tells the partners (the contact on open
+    hand-offs)."""
+    ntk.require_fronten(ntk.as_actor(actor))
+    row, course = load_course(uow.session, course_id, lock=True)
+    new = Responsible.of(responsible)
+    if new.staff_id == row.responsible_staff_id:
+        raise Conflict(
+            "responsible.staff_id", "course.same_responsible",
+            "This staff member is already responsible for the course.",
+        )
+    now = uow.clock.now()
+    old_name = row.responsible_name
+    note = (note or "").strip() or None
+    set_responsible(uow.session, row, new, by=actor, at=now, note=note)
+    row.updated_at = now
+    _timeline(
+        uow, row.id, "responsible_changed", now, actor,
+        danish.responsible_changed_text(old_name=old_name, new_name=new.name),
+        staff_id=new.staff_id, name=new.name, handover_note=note,
+    )
+    uow.add_event(
+        "intake.course_responsible_changed",
+        {"course_id": row.id, "citizen_ref": row.citizen_ref, "staff_id": new.staff_id,
+         "name": new.name, "changed_at": now, "email": new.email, "phone": new.phone},
+        correlation_id=str(row.id),
+    )
+    access.record(
+        uow, actor=actor, action=Action.CHANGE, what="course",
+        purpose=PURPOSE_HANDOVER, citizen_ref=row.citizen_ref, subject_id=row.id,
+    )
+    uow.session.flush()
+    view = course_view(uow, row, course)
+    uow.commit()
+    return view
+
+
+_REFERRAL_OUTCOMES = {o.value for o in courses.ReferralOutcome}
+
+
+def handoff_updated(uow: UnitOfWork, event: Envelope) -> None:
+    """A partner answered one of a course's hand-offs (bridging, § 85): the answer goes
+    on the course's timeline. A completed § 85 referral records the course's § 85
+    outcome from `outcome` (granted, refused, withdrawn), as record_referral_85_outcome
+    would: intake.referral_85_decided goes out. Other subjects are not intake's."""
+    p = event.payload
+    if p["subject_type"] != "course":
+        return
+    row = uow.session.get(CourseRow, p["subject_id"], with_for_update=True)
+    if row is None:
+        log.warning("hand-off %s is about course %s, which intake does not know",
+                    p["handoff_id"], p["subject_id"])
+        return
+    at: dt.datetime = p["at"]
+    state, kind = str(p["state"]), str(p["kind"])
+    seen = uow.session.scalars(
+        select(CourseTimelineRow).where(
+            CourseTimelineRow.course_id == row.id, CourseTimelineRow.kind == "handoff_updated"
+        )
+    ).all()
+    if any(e.details.get("handoff_id") == str(p["handoff_id"])
+           and e.details.get("state") == state for e in seen):
+        return  # this answer is on the course already (the same news, sent again)
+    partner_name = projections.partner_names(uow.session).get(p["partner_id"], p["partner_id"])
+    outcome = p.get("outcome")
+    text = p.get("title") or danish.handoff_text(
+        kind=kind, state=state, partner_name=partner_name, outcome=outcome)
+    answered_by = p.get("answered_by") or f"partner:{p['partner_id']}"
+    _timeline(
+        uow, row.id, "handoff_updated", at, answered_by, text,
+        handoff_id=str(p["handoff_id"]), handoff_kind=kind, partner_id=p["partner_id"],
+        partner_name=partner_name, state=state, previous_state=str(p["previous_state"]),
+        reason=p.get("reason"), outcome=outcome,
+    )
+    access.record(
+        uow, actor=answered_by, action=Action.CHANGE, what="course",
+        purpose=PURPOSE_HANDOFF, citizen_ref=row.citizen_ref, subject_id=row.id,
+    )
+    if (kind == HandoffKind.REFERRAL_85.value and state == HandoffState.COMPLETED.value
+            and outcome in _REFERRAL_OUTCOMES):
+        _record_85_outcome_from_handoff(uow, row, str(outcome), at, answered_by)
+
+
+def _record_85_outcome_from_handoff(
+    uow: UnitOfWork, row: CourseRow, outcome: str, at: dt.datetime, answered_by: str
+) -> None:
+    _, course = load_course(uow.session, row.id, lock=True)
+    course.apply_due(local_day(uow.clock.now()))
+    try:
+        course.record_referral_outcome(outcome, local_day(at))
+    except DomainError as refused:
+        # Recorded by hand already, or no referral open: the answer stays on the
+        # timeline; nothing to retry.
+        log.info("§ 85 outcome of course %s from a hand-off not recorded: %s", row.id, refused)
+        course.events.clear()
+        return
+    _save_course_changes(uow, row, course, answered_by, None)
+    _timeline(uow, row.id, "referral_85_decided", at, answered_by,
+              danish.referral_85_outcome_text(outcome), outcome=outcome)
 
 
 # --- statistics ------------------------------------------------------------------------

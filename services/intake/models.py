@@ -103,6 +103,18 @@ class ConsentRow(Base):
     given_by: Mapped[str] = mapped_column(String(128))
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     withdrawn_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # Free text from before the vocabulary (migration 0005) that could not be mapped
+    # unambiguously: why a person must fix it (consent.CORRECTION_REASONS). Never dropped.
+    needs_correction: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # What was registered before it was mapped or corrected (None when never changed).
+    original_recipient: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    original_purpose: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    corrected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    corrected_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    # Mapped by the migration: intake.consent_given goes out again with the vocabulary's
+    # values (the sweep publishes it), so that the consent gates see them.
+    announce_pending: Mapped[bool] = mapped_column(Boolean, server_default=false(),
+                                                   default=False)
 
 
 class CourseRow(Base):
@@ -147,6 +159,88 @@ class CourseRow(Base):
     started_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # The responsible staff member now (the known face; history in course_responsibles):
+    # a staff id from the directory, their name and work contact.
+    responsible_staff_id: Mapped[str] = mapped_column(String(128), index=True)
+    responsible_name: Mapped[str] = mapped_column(String(200))
+    responsible_email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    responsible_phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class CourseResponsibleRow(Base):
+    """One term of a staff member responsible for a course: who, from when, until when,
+    and the handover note written for the next one (like a tovholder's term)."""
+
+    __tablename__ = "course_responsibles"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id"), index=True)
+    staff_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    since: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    assigned_by: Mapped[str] = mapped_column(String(160))
+    # Written at the handover, for the new responsible (staff only).
+    handover_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class CourseTimelineRow(Base):
+    """What happened around a course that its own state does not show: handovers of the
+    responsible staff member and the partners' answers to its hand-offs."""
+
+    __tablename__ = "course_timeline"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(160))
+    text: Mapped[str] = mapped_column(String(400))  # Danish, for the screen
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class PartnerRow(Base):
+    """The partner directory as intake knows it (from partners.partner_registered):
+    who a consent may name as its recipient."""
+
+    __tablename__ = "partners"
+
+    partner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(32))
+    accepts: Mapped[list[str]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class PathwayAccessRow(Base):
+    """A pathway as need-to-know needs it (from coordination's events): whose it is,
+    who leads it, whether it is closed."""
+
+    __tablename__ = "pathway_access"
+
+    pathway_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    citizen_ref: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    tovholder_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # When the current tovholder took over: an older event never overwrites a newer one.
+    tovholder_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PathwayMemberRow(Base):
+    """A team member of a pathway (from coordination's events), active until last_day."""
+
+    __tablename__ = "pathway_members"
+
+    pathway_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
+    # None until member_added arrives (membership_ended may arrive first).
+    agency: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    added_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_day: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class AttendanceRow(Base):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,17 +29,70 @@ from services.intake.courses import (
 from services.intake.models import (
     AttendanceRow,
     ConsentRow,
+    CourseResponsibleRow,
     CourseRow,
     EndingProposalRow,
     Referral85Row,
 )
+from services.intake.need_to_know import course_not_found
 from services.intake.settings import settings_from_json, settings_to_json
+
+
+@dataclass(frozen=True)
+class Responsible:
+    """A course's responsible staff member: the known face, with a work contact."""
+
+    staff_id: str
+    name: str
+    email: str | None = None
+    phone: str | None = None
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Responsible:
+        return cls(
+            staff_id=str(data["staff_id"]).strip(),
+            name=" ".join(str(data["name"]).split()),
+            email=data.get("email") or None,
+            phone=data.get("phone") or None,
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"staff_id": self.staff_id, "name": self.name, "email": self.email,
+                "phone": self.phone}
+
+
+def responsible_of(row: CourseRow) -> Responsible:
+    return Responsible(row.responsible_staff_id, row.responsible_name,
+                       row.responsible_email, row.responsible_phone)
+
+
+def set_responsible(
+    session: Session, row: CourseRow, responsible: Responsible, *, by: str, at: dt.datetime,
+    note: str | None = None,
+) -> None:
+    """Make `responsible` the course's responsible staff member from `at`: the current
+    term ends (with the handover note) and a new one starts."""
+    current = session.scalars(
+        select(CourseResponsibleRow).where(
+            CourseResponsibleRow.course_id == row.id, CourseResponsibleRow.until.is_(None)
+        )
+    ).all()
+    for term in current:
+        term.until, term.handover_note = at, note
+    row.responsible_staff_id = responsible.staff_id
+    row.responsible_name = responsible.name
+    row.responsible_email = responsible.email
+    row.responsible_phone = responsible.phone
+    session.add(CourseResponsibleRow(
+        course_id=row.id, staff_id=responsible.staff_id, name=responsible.name,
+        email=responsible.email, phone=responsible.phone, since=at, assigned_by=str(by)[:160],
+    ))
 
 
 def get_course_row(session: Session, course_id: uuid.UUID, *, lock: bool = False) -> CourseRow:
     row = session.get(CourseRow, course_id, with_for_update=lock)
     if row is None:
-        raise NotFound("course_id", "No such course.")
+        raise course_not_found()
     return row
 
 
@@ -112,6 +167,7 @@ def new_course_row(
     inquiry_id: uuid.UUID | None,
     started_by: str,
     now: dt.datetime,
+    responsible: Responsible,
     imported: bool = False,
 ) -> CourseRow:
     return CourseRow(
@@ -125,6 +181,10 @@ def new_course_row(
         imported=imported,
         created_at=now,
         updated_at=now,
+        responsible_staff_id=responsible.staff_id,
+        responsible_name=responsible.name,
+        responsible_email=responsible.email,
+        responsible_phone=responsible.phone,
     )
 
 

@@ -91,6 +91,12 @@ class IntakeService:
         with self.db.unit_of_work() as uow:
             return handlers.lookups_of_citizen(uow, **args)
 
+    @rpc
+    @validated(contract.AccessReportArgs)
+    def access_report(self, **args: Any) -> list[dict[str, Any]]:
+        with self.db.unit_of_work() as uow:
+            return handlers.access_report(uow, **args)
+
     # --- consent -----------------------------------------------------------------
 
     @rpc
@@ -110,6 +116,18 @@ class IntakeService:
     def list_consents(self, **args: Any) -> list[dict[str, Any]]:
         with self.db.unit_of_work() as uow:
             return handlers.list_consents(uow, **args)
+
+    @rpc
+    @validated(contract.CorrectConsentArgs)
+    def correct_consent(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.correct_consent(uow, **args)
+
+    @rpc
+    @validated(contract.ConsentVocabularyArgs)
+    def consent_vocabulary(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.consent_vocabulary(uow, **args)
 
     # --- courses -----------------------------------------------------------------
 
@@ -198,6 +216,12 @@ class IntakeService:
             return handlers.record_follow_up(uow, **args)
 
     @rpc
+    @validated(contract.HandOverCourseArgs)
+    def hand_over_course(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.hand_over_course(uow, **args)
+
+    @rpc
     @validated(contract.DecideTargetGroupFlagArgs)
     def decide_target_group_flag(self, **args: Any) -> dict[str, Any]:
         with self.db.unit_of_work() as uow:
@@ -205,7 +229,9 @@ class IntakeService:
 
     @sweep_timer
     def sweep_course_deadlines(self) -> None:
-        """Fire course deadlines that are due (interval: config INTAKE_SWEEP_SECONDS)."""
+        """Fire course deadlines that are due, and tell the consent gates the words of
+        consents the migration mapped (interval: config INTAKE_SWEEP_SECONDS)."""
+        handlers.announce_mapped_consents(self.db)
         handlers.sweep_course_deadlines(self.db, self.clock.now())
 
     # --- worklists (services/intake/worklists.py) ----------------------------------
@@ -257,6 +283,12 @@ class IntakeService:
     def worklist_outside_target_group(self, **args: Any) -> dict[str, Any]:
         with self.db.unit_of_work() as uow:
             return worklists.outside_target_group(uow, **args)
+
+    @rpc
+    @validated(contract.ConsentsToCorrectArgs)
+    def worklist_consents_to_correct(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return worklists.consents_to_correct(uow, **args)
 
     # --- statistics --------------------------------------------------------------
 

@@ -15,23 +15,28 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, cast, exists, or_, select
 
-from contracts.vocabulary import CourseKind
+from contracts.actor import StaffRole
+from contracts.vocabulary import ConsentPurpose, CourseKind
 from services.common import access, worklist
 from services.common.access import Action
 from services.common.db import UnitOfWork
 from services.common.holidays import add_working_days
 from services.common.localtime import local_day
 from services.intake import danish
+from services.intake import need_to_know as ntk
+from services.intake.consent import AGENCIES, CorrectionReason
 from services.intake.courses import add_months
 from services.intake.cpr import target_group
 from services.intake.models import (
     Citizen,
+    ConsentRow,
     CourseNotice,
     CourseRow,
     EndingProposalRow,
     Inquiry,
+    PartnerRow,
     Referral85Row,
     TargetGroupFlag,
 )
@@ -45,6 +50,7 @@ END_OVERDUE = "intake.end_overdue"
 ENDING_PROPOSED = "intake.ending_proposed"
 REFERRALS_85 = "intake.referrals_85"
 OUTSIDE_TARGET_GROUP = "intake.outside_target_group"
+CONSENTS_TO_CORRECT = "intake.consents_to_correct"
 
 # What the access log says the list was read for (the actor's own purpose wins).
 TITLES = {
@@ -56,7 +62,21 @@ TITLES = {
     ENDING_PROPOSED: "Frontens forslag om afslutning (4-ugers-reglen)",
     REFERRALS_85: "Social Vejlednings § 85-henvisninger",
     OUTSIDE_TARGET_GROUP: "Frontens borgere uden for målgruppen",
+    CONSENTS_TO_CORRECT: "Frontens samtykker der skal rettes",
 }
+# Who may read each list (the gateway's route roles say the same; services pass).
+READERS: dict[str, tuple[StaffRole, ...]] = {
+    OPEN_INQUIRIES: (StaffRole.FRONTEN,),
+    FOLLOW_UPS: (StaffRole.FRONTEN,),
+    BRIDGING: (StaffRole.FRONTEN,),
+    REVIEW_AGENDA: ntk.REVIEW_DECIDERS,
+    END_OVERDUE: (StaffRole.FRONTEN,),
+    ENDING_PROPOSED: (StaffRole.FRONTEN,),
+    REFERRALS_85: ntk.REFERRAL_85_DECIDERS,
+    OUTSIDE_TARGET_GROUP: (StaffRole.FRONTEN,),
+    CONSENTS_TO_CORRECT: (StaffRole.FRONTEN,),
+}
+_GATE_TEXT = {REVIEW_AGENDA: "review", REFERRALS_85: "referral_85"}
 
 
 # Any select statement (SQLAlchemy types a Select by its columns).
@@ -74,6 +94,8 @@ def _page(
     limit: int,
     render: Callable[[Any], dict[str, Any]],
 ) -> dict[str, Any]:
+    ntk.require_role(ntk.as_actor(actor), READERS[list_name],
+                     _GATE_TEXT.get(list_name, "fronten"))
     page = worklist.paginate(
         uow.session, query, order=order, list_name=list_name, cursor=cursor, limit=limit
     )
@@ -94,7 +116,7 @@ def _course_filters(query: Query, actor: str, kind: CourseKind | None, mine: boo
     if kind is not None:
         query = query.where(CourseRow.kind == str(kind))
     if mine:
-        query = query.where(CourseRow.started_by == str(actor))
+        query = query.where(CourseRow.responsible_staff_id == ntk.as_actor(actor).id)
     return query
 
 
@@ -105,7 +127,8 @@ def _course_details(row: CourseRow) -> dict[str, Any]:
         "course_kind_text": danish.course_kind(row.kind),
         "start_date": row.start_date.isoformat(),
         "planned_end": row.planned_end.isoformat(),
-        "responsible": row.started_by,
+        "responsible": row.responsible_staff_id,
+        "responsible_name": row.responsible_name,
     }
 
 
@@ -461,5 +484,53 @@ def outside_target_group(
     return _page(
         uow, actor=actor, list_name=OUTSIDE_TARGET_GROUP, query=query,
         order=[worklist.asc(TargetGroupFlag.flagged_at), worklist.asc(TargetGroupFlag.id)],
+        cursor=cursor, limit=limit, render=render,
+    )
+
+
+# --- Fronten: consents to correct (samtykker der skal rettes) ------------------------------------
+
+
+def consents_to_correct(
+    uow: UnitOfWork, *, actor: str, cursor: str | None, limit: int,
+) -> dict[str, Any]:
+    """Consents not withdrawn whose recipient or purpose is not in the vocabulary: free
+    text the migration could not map, or a recipient that is not (yet) in the partner
+    directory. correct_consent (or withdraw_consent) takes one off; so does the partner
+    being registered in the directory."""
+    today = _today(uow)
+    in_directory = exists().where(PartnerRow.partner_id == ConsentRow.recipient)
+    pathway_team = ConsentRow.purpose == ConsentPurpose.PATHWAY_TEAM.value
+    query = select(ConsentRow.given_at, ConsentRow.id, ConsentRow).where(
+        ConsentRow.withdrawn_at.is_(None),
+        or_(
+            ConsentRow.needs_correction.is_not(None),
+            and_(pathway_team, ConsentRow.recipient.not_in(AGENCIES)),
+            and_(~pathway_team, ~in_directory),
+        ),
+    )
+
+    def render(r: Any) -> dict[str, Any]:
+        consent: ConsentRow = r[2]
+        if consent.needs_correction:
+            reason = consent.needs_correction
+        elif consent.purpose == ConsentPurpose.PATHWAY_TEAM.value:
+            reason = CorrectionReason.RECIPIENT_UNKNOWN.value
+        else:
+            reason = CorrectionReason.RECIPIENT_NOT_IN_DIRECTORY.value
+        given_on = local_day(consent.given_at)
+        code, text = danish.consent_to_correct_reason(reason=reason, given_on=given_on)
+        return worklist.item(
+            kind="consent_to_correct", subject_type="consent", subject_id=consent.id,
+            reason_code=code, reason=text, due_on=given_on, today=today,
+            citizen_ref=consent.citizen_ref, consent_id=str(consent.id),
+            correction=reason, recipient=consent.recipient, purpose=consent.purpose,
+            information_kinds=list(consent.information_kinds),
+            given_on=given_on.isoformat(),
+        )
+
+    return _page(
+        uow, actor=actor, list_name=CONSENTS_TO_CORRECT, query=query,
+        order=[worklist.asc(ConsentRow.given_at), worklist.asc(ConsentRow.id)],
         cursor=cursor, limit=limit, render=render,
     )

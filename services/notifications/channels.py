@@ -7,7 +7,9 @@ SMS_GATEWAY_TOKEN, SMS_SENDER, MAILBOXES (team -> address: fronten, coordinators
 social_vejledning, review_panel, housing), FRONTEN_EMAIL (Fronten's mailbox where
 MAILBOXES does not name it), DELIVERY_SWEEP_SECONDS, DELIVERY_LEASE_SECONDS,
 DELIVERY_BACKOFF_BASE_SECONDS, DELIVERY_BACKOFF_CAP_SECONDS, DELIVERY_MAX_ATTEMPTS,
-CONTACT_TIMEOUT_SECONDS (intake's and coordination's contact lookups), QUEUE_TYPE.
+CONTACT_TIMEOUT_SECONDS (intake's, coordination's and partners' lookups), QUEUE_TYPE,
+PUBLIC_API_BASE_URL (where partners reach the API, e.g. https://samspil.balk.dk: printed
+before /api/handoffs/<id>/answers in a hand-off mail; left out, the path alone).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class Transports:
         self.fronten_email = self.mailboxes.fronten
         self.lease = dt.timedelta(seconds=float(config.get("DELIVERY_LEASE_SECONDS") or 120))
         self.contact_timeout = float(config.get("CONTACT_TIMEOUT_SECONDS") or 10)
+        self.api_base_url = str(config.get("PUBLIC_API_BASE_URL") or "").rstrip("/")
         defaults = BackoffPolicy()
         self.policy = BackoffPolicy(
             base_seconds=float(config.get("DELIVERY_BACKOFF_BASE_SECONDS")

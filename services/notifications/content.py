@@ -14,12 +14,13 @@ from typing import Any
 from contracts import registry
 from contracts.envelope import Envelope, InvalidMessage
 from contracts.notifications import PARTNER_MESSAGES
-from contracts.vocabulary import MeetingPlace, ParticipantKind
+from contracts.vocabulary import HandoffKind, MeetingPlace, ParticipantKind
 from services.common.errors import DomainError
 from services.common.localtime import local_day
-from services.notifications import ical, templates
+from services.notifications import handoffs, ical, purposes, templates
 from services.notifications.gate import RecipientKind
 from services.notifications.routing import (
+    CASE_MOVED,
     HANDED_OVER,
     MEETING_EVENTS,
     STAFF_PARTICIPANTS,
@@ -76,6 +77,9 @@ class Context:
     citizen_address: str | None = None
     recipient_id: str | None = None
     recipient_name: str | None = None
+    # The partner a hand-off is about, as the directory names it; where the API is.
+    partner_name: str | None = None
+    api_base_url: str = ""
 
 
 NO_CONTEXT = Context()
@@ -128,9 +132,10 @@ def needs_citizen(
     return "citizen_name" in fields or (home and "location" in fields)
 
 
-def lookup_purpose(event_type: str, rule_purpose: str) -> str:
-    """The purpose a send-time lookup is logged under by its owner."""
-    return MEETING_PURPOSE if event_type in MEETING_EVENTS else rule_purpose
+def lookup_purpose(event_type: str, rule_purpose: str | None) -> str:
+    """The purpose a send-time lookup is logged under by its owner, in Danish (the
+    citizen reads it in the access log): the rule's consent purpose in words."""
+    return MEETING_PURPOSE if event_type in MEETING_EVENTS else purposes.text_of(rule_purpose)
 
 
 # -- the values a text may print --------------------------------------------------------------
@@ -192,7 +197,7 @@ def template_data(
             "pakrav_deadline": payload.get("pakrav_deadline") or NOT_GIVEN,
             "deadline": payload["next_deadline"] or NO_DEADLINE,
         }
-    if event_type == "housing.case_escalated":
+    if event_type in CASE_MOVED:
         addressee = "fronten" if recipient_kind is RecipientKind.FRONTEN else "tovholder"
         requests = [str(a["request"]) for a in payload["asks"] if str(a["addressee"]) == addressee]
         return {
@@ -249,7 +254,42 @@ def template_data(
         }
     if event_type == "intake.consent_withdrawn":
         return {"withdrawn_at": payload["withdrawn_at"], "recipient_name": payload["recipient"]}
+    if event_type in (handoffs.REQUESTED, handoffs.UPDATED, handoffs.ESCALATED):
+        return _handoff_data(event_type, payload, context, citizen_name)
     raise DomainError("event_type", "template.not_found", f"No text for {event_type}.")
+
+
+def _handoff_data(
+    event_type: str, payload: Mapping[str, Any], context: Context, citizen_name: str
+) -> dict[str, object]:
+    """A hand-off's values in Danish words: its kind, what is asked, the details and
+    the contact as lines, how to answer; never the citizen for a partner."""
+    kind = handoffs.KIND_TEXTS[HandoffKind(payload["kind"])]
+    partner = context.partner_name or context.recipient_name or str(payload["partner_id"])
+    subject_line = (f"{handoffs.SUBJECT_TEXTS[str(payload['subject_type'])]}, reference "
+                    f"{payload['subject_id']}")
+    common: dict[str, object] = {
+        "kind": kind, "partner_name": partner, "handoff_ref": str(payload["handoff_id"]),
+        "subject_line": subject_line,
+    }
+    if event_type == handoffs.REQUESTED:
+        return common | {
+            "title": payload["title"],
+            "answer_by": payload["answer_by"],
+            "ask": payload["ask"],
+            "details": handoffs.details_text(payload.get("details")),
+            "contact": handoffs.contact_text(payload["contact"]),
+            "answer_where": handoffs.answer_text(payload["handoff_id"],
+                                                 str(payload["partner_id"]),
+                                                 context.api_base_url),
+        }
+    if event_type == handoffs.UPDATED:
+        return common | {"title": payload["title"], "facts": handoffs.update_facts(payload)}
+    return common | {
+        "answer_by": payload["answer_by"],
+        "requested_at": payload["requested_at"],
+        "citizen_name": citizen_name,
+    }
 
 
 def _meeting_data(
@@ -457,16 +497,26 @@ def meeting_invitation(
 _PARTNER_TEXTS = {
     "intake.bridging_due": RecipientKind.JOBCENTER,
     "intake.bridging_cancelled": RecipientKind.JOBCENTER,
+    "housing.partner_status": RecipientKind.HOUSING_ASSOCIATION,
+}
+
+# The Danish words beside the codes of the one-way statements (`<field>_text`).
+_CODE_TEXTS: Mapping[str, Mapping[str, str]] = {
+    "partner_kind": templates.PARTNER_KINDS,
+    "reason": templates.BRIDGING_CANCEL_REASONS,
+    "status": templates.PARTNER_STATUSES,
+    "requested": templates.PARTNER_REQUESTS,
 }
 
 
-def partner_body(envelope: Envelope) -> bytes:
+def partner_body(envelope: Envelope, context: Context = NO_CONTEXT) -> bytes:
     """The JSON a partner receives for `envelope`: exactly its allow-listed fields.
 
     The payload is the wire form (strings, as received); fields outside the partner
     schema are dropped, and what is left is validated strictly before it leaves.
     Where the schema has a `title` and `text`, they are the Danish words of the
-    partner's template, beside the codes."""
+    partner's template, beside the codes. A hand-off's message is built field by field
+    (handoffs.request_message, update_message): codes with their Danish text."""
     schema_cls = PARTNER_MESSAGES.get(envelope.type)
     if schema_cls is None:
         raise DomainError(
@@ -481,7 +531,14 @@ def partner_body(envelope: Envelope) -> bytes:
         "occurred_at": envelope.occurred_at.astimezone(dt.UTC).isoformat(),
     }
     schema = schema_cls()
-    if envelope.type in _PARTNER_TEXTS and "text" in schema.fields:
+    if envelope.type in (handoffs.REQUESTED, handoffs.UPDATED):
+        loaded = registry.load_payload(envelope)
+        build = handoffs.request_message if envelope.type == handoffs.REQUESTED \
+            else handoffs.update_message
+        message = render_text(envelope.type, RecipientKind.PARTNER, loaded, context)
+        data |= build(loaded) | {"title": loaded["title"], "text": message.text}
+        payload = {}  # nothing else is copied: the message is exactly what was built
+    elif envelope.type in _PARTNER_TEXTS and "text" in schema.fields:
         message = render_text(envelope.type, _PARTNER_TEXTS[envelope.type],
                               registry.load_payload(envelope))
         data["title"], data["text"] = message.subject, message.text
@@ -489,6 +546,9 @@ def partner_body(envelope: Envelope) -> bytes:
         key = field.data_key or name
         if key not in data and key in payload:
             data[key] = payload[key]
+    for code, words in _CODE_TEXTS.items():
+        if f"{code}_text" in schema.fields and code in data:
+            data[f"{code}_text"] = None if data[code] is None else words[str(data[code])]
     errors = schema.validate(data)  # only allow-listed keys were copied
     if errors:
         raise InvalidMessage({"partner_message": errors})

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from contracts.vocabulary import PartnerKind
 from services.common.errors import DomainError
+from services.notifications import purposes
 
 
 class Reason(StrEnum):
@@ -125,12 +126,10 @@ def decide(
 
 
 def same_purpose(a: str, b: str) -> bool:
-    """Purposes compare as intake compares them: whitespace collapsed, case folded.
-
-    Intake owns consent (services.intake.consent.normalise_purpose); the gate must
-    not block what intake says is covered, nor allow what it does not.
-    """
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+    """Purposes compare as codes of the consent vocabulary (ConsentPurpose); a Danish
+    phrase from before the vocabulary counts as the code it meant, and other text is
+    compared whitespace-collapsed and case-folded, as intake compared it."""
+    return purposes.same_purpose(a, b)
 
 
 # -- routing rules ----------------------------------------------------------------
@@ -151,6 +150,9 @@ class RecipientKind(StrEnum):
     SOCIAL_VEJLEDNING = "social_vejledning"  # § 85 decisions
     REVIEW_PANEL = "review_panel"  # det tværgående udvalg
     HOUSING_OFFICERS = "housing_officers"  # the boligsocial team
+    # The partner a hand-off names (partners.handoff_requested): on each of its
+    # subscriptions, or by e-mail to its directory contact. Not for routing rules.
+    PARTNER = "partner"
 
 
 # The recipient kinds that are a team's shared mailbox, and the MAILBOXES key of each.
@@ -183,19 +185,34 @@ PARTNER_RECIPIENTS: Mapping[RecipientKind, PartnerKind] = {
     RecipientKind.JOBCENTER: PartnerKind.EMPLOYMENT,
     RecipientKind.HOUSING_ASSOCIATION: PartnerKind.HOUSING,
 }
+# Every recipient outside the municipality: the kinds of partner routing rules reach,
+# and the partner a hand-off names.
+GATED_RECIPIENTS = frozenset({*PARTNER_RECIPIENTS, RecipientKind.PARTNER})
+
+# Hand-offs (issue 16): addressed to one partner by name, on every subscription it has,
+# whatever kind of partner it is. A subscription may also name them explicitly.
+HANDOFF_REQUESTED = "partners.handoff_requested"
+HANDOFF_UPDATED = "partners.handoff_updated"
+HANDOFF_EVENTS = frozenset({HANDOFF_REQUESTED, HANDOFF_UPDATED})
 
 # The event types each kind of partner may subscribe to: an allow-list, exact names,
 # no wildcards, so that a new event type is invisible to partners until added here.
-PARTNER_VISIBLE: Mapping[PartnerKind, frozenset[str]] = {
+# A subscription without a partner kind (an offer, a volunteer organisation) may
+# subscribe to hand-offs only.
+PARTNER_VISIBLE: Mapping[PartnerKind | None, frozenset[str]] = {
     # Only the typed statement about the association's own tenancy (the delivery goes
     # to the association named in it, and the gate's recipient check confines it),
     # never the internal escalation behind it (housing.case_escalated stays inside).
-    PartnerKind.HOUSING: frozenset({"housing.partner_status"}),
-    # Bridging (brobygning) at the end of a course, and its cancellation when the course
-    # ends early.
-    PartnerKind.EMPLOYMENT: frozenset({"intake.bridging_due", "intake.bridging_cancelled"}),
-    PartnerKind.EDUCATION: frozenset({"intake.bridging_due", "intake.bridging_cancelled"}),
-    PartnerKind.HEALTH: frozenset(),
+    PartnerKind.HOUSING: frozenset({"housing.partner_status"}) | HANDOFF_EVENTS,
+    # The one-way bridging statement (brobygning) and its cancellation, as the jobcenter
+    # has received them since the first release; new partners answer hand-offs instead.
+    PartnerKind.EMPLOYMENT: frozenset({"intake.bridging_due", "intake.bridging_cancelled"})
+    | HANDOFF_EVENTS,
+    # Education and health partners get bridging as hand-offs (bridging_education,
+    # bridging_health): no routing rule ever sent them the one-way statement.
+    PartnerKind.EDUCATION: HANDOFF_EVENTS,
+    PartnerKind.HEALTH: HANDOFF_EVENTS,
+    None: HANDOFF_EVENTS,
 }
 
 # A partner subscribed to an event also receives the events that correct it: whoever
@@ -226,6 +243,9 @@ ALLOWED_CHANNELS: Mapping[RecipientKind, frozenset[DeliveryChannel]] = {
     RecipientKind.HOUSING_ASSOCIATION: frozenset(
         {DeliveryChannel.EMAIL, DeliveryChannel.WEBHOOK, DeliveryChannel.PARTNER_QUEUE}
     ),
+    RecipientKind.PARTNER: frozenset(
+        {DeliveryChannel.EMAIL, DeliveryChannel.WEBHOOK, DeliveryChannel.PARTNER_QUEUE}
+    ),
 }
 
 
@@ -233,19 +253,21 @@ ALLOWED_CHANNELS: Mapping[RecipientKind, frozenset[DeliveryChannel]] = {
 class RoutingRule:
     """When `event_type` happens, tell `recipient_kind` by `channel`.
 
-    `information_kind` and `purpose` are what the gate is asked about for partners.
+    `information_kind` and `purpose` (a ConsentPurpose code) are what the gate is asked
+    about for partners. A rule to staff or to the citizen needs no consent: its purpose
+    may be None, and only names what intake logs a send-time lookup under.
     """
 
     event_type: str
     recipient_kind: RecipientKind
     channel: DeliveryChannel
     information_kind: str
-    purpose: str
+    purpose: str | None
 
     @property
     def needs_gate(self) -> bool:
         """True when the recipient is a partner, so consent or a legal basis is needed."""
-        return self.recipient_kind in PARTNER_RECIPIENTS
+        return self.recipient_kind in GATED_RECIPIENTS
 
 
 def routing_rule(
@@ -253,20 +275,36 @@ def routing_rule(
     recipient_kind: str,
     channel: str,
     information_kind: str,
-    purpose: str,
+    purpose: str | None,
 ) -> RoutingRule:
-    """Build a RoutingRule from configuration values and validate it."""
+    """Build a RoutingRule from configuration values and validate it. The purpose is
+    stored as its ConsentPurpose code (a known Danish phrase is read as its code)."""
     try:
         kind = RecipientKind(recipient_kind)
     except ValueError:
         raise DomainError(
             "recipient_kind", "routing.unknown_recipient_kind", f"Unknown: {recipient_kind!r}."
         ) from None
+    if kind is RecipientKind.PARTNER:
+        raise DomainError(
+            "recipient_kind", "routing.handoff_recipient",
+            "A hand-off names its partner and is delivered on every subscription the "
+            "partner has: it needs no routing rule.",
+        )
     try:
         how = DeliveryChannel(channel)
     except ValueError:
         raise DomainError("channel", "routing.unknown_channel", f"Unknown: {channel!r}.") from None
-    rule = RoutingRule(event_type, kind, how, information_kind, purpose)
+    code = None
+    if purpose:
+        found = purposes.code_of(purpose)
+        if found is None:
+            raise DomainError(
+                "purpose", "routing.unknown_purpose",
+                f"Not a consent purpose. Allowed: {', '.join(purposes.allowed_values())}.",
+            )
+        code = found.value
+    rule = RoutingRule(event_type, kind, how, information_kind, code)
     validate_routing_rule(rule)
     return rule
 
@@ -283,29 +321,41 @@ def validate_routing_rule(rule: RoutingRule) -> None:
             "routing.channel_not_allowed",
             f"{rule.channel} cannot reach {rule.recipient_kind}.",
         )
-    if not rule.information_kind or not rule.purpose:
+    if not rule.information_kind:
         raise DomainError(
-            "information_kind", "routing.kind_and_purpose_required", "Both must be named."
+            "information_kind", "routing.kind_and_purpose_required", "Must be named."
         )
     partner = PARTNER_RECIPIENTS.get(rule.recipient_kind)
     if partner is not None:
+        if not rule.purpose:
+            # What the consent gate compares with the citizen's consent.
+            raise DomainError(
+                "purpose", "routing.kind_and_purpose_required",
+                "A rule to a partner names the consent purpose. Allowed: "
+                f"{', '.join(purposes.allowed_values())}.",
+            )
         validate_subscription(partner, [rule.event_type])
 
 
-def validate_subscription(partner_kind: PartnerKind | str, event_types: Iterable[str]) -> None:
+def validate_subscription(
+    partner_kind: PartnerKind | str | None, event_types: Iterable[str]
+) -> None:
     """Refuse a partner subscription that includes any event type it may not see."""
     try:
-        visible = PARTNER_VISIBLE[PartnerKind(partner_kind)]
+        kind = None if partner_kind is None else PartnerKind(partner_kind)
     except ValueError:
         raise DomainError(
             "partner_kind", "subscription.unknown_partner_kind", f"Unknown: {partner_kind!r}."
         ) from None
+    visible = PARTNER_VISIBLE[kind]
     hidden = sorted(set(event_types) - visible)
     if hidden:
+        who = f"A {kind} partner" if kind is not None else "A partner without a partner kind"
         raise DomainError(
             "event_type",
             "subscription.not_visible_to_partner",
-            f"A {partner_kind} partner may not receive: {', '.join(hidden)}.",
+            f"{who} may not receive: {', '.join(hidden)}. It may receive: "
+            f"{', '.join(sorted(visible))}.",
         )
 
 

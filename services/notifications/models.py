@@ -1,7 +1,8 @@
 """notifications' tables: routing rules, partner subscriptions, legal bases, the
-consent projection, the tovholder projection, the bridging announcements, the events
-received and the delivery ledger. The kit tables (outbox, inbox, deadlines, access
-log) are added to the same metadata."""
+consent projection, the tovholder projection, the bridging announcements, the copies of
+the partner directory, of hand-offs and of arrears cases' tenants, the events received
+and the delivery ledger. The kit tables (outbox, inbox, deadlines, access log) are added
+to the same metadata."""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ class RoutingRuleRow(Base):
     recipient_kind: Mapped[str] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(32))
     information_kind: Mapped[str] = mapped_column(String(64))
-    purpose: Mapped[str] = mapped_column(String(200))
+    # A ConsentPurpose code; None for a rule to staff or the citizen (no consent needed).
+    purpose: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(128))
 
@@ -62,7 +64,9 @@ class Subscription(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     partner_id: Mapped[str] = mapped_column(String(64), index=True)
-    partner_kind: Mapped[str] = mapped_column(String(32))
+    # A PartnerKind; None for a partner that receives hand-offs only (an offer, a
+    # volunteer organisation).
+    partner_kind: Mapped[str | None] = mapped_column(String(32), nullable=True)
     channel: Mapped[str] = mapped_column(String(32))
     event_types: Mapped[list[str]] = mapped_column(JSON)
     url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
@@ -82,7 +86,7 @@ class LegalBasisRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     recipient: Mapped[str] = mapped_column(String(128), index=True)
     information_kind: Mapped[str] = mapped_column(String(64))
-    purpose: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(200))  # a ConsentPurpose code
     reference: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(128))
@@ -150,8 +154,53 @@ class BridgingAnnouncement(Base):
     cancelled_message_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
+class DirectoryPartner(Base):
+    """The partner directory as partners.partner_registered tells it: who exists, is
+    active and accepts which hand-offs (for the silent-subscription check). The contact
+    address is asked of partners at send time, never kept here."""
+
+    __tablename__ = "directory_partners"
+
+    partner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(32))
+    accepts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class HandoffCopy(Base):
+    """A hand-off as notifications heard of it (partners.handoff_requested, _updated):
+    which request message told the partner, so that its updates go where it went."""
+
+    __tablename__ = "handoffs"
+
+    handoff_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    partner_id: Mapped[str] = mapped_column(String(64))
+    citizen_ref: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    subject_type: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(36))
+    request_message_id: Mapped[str] = mapped_column(String(36))
+    state: Mapped[str] = mapped_column(String(16))
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ArrearsCaseTenant(Base):
+    """Whose home an arrears case is about, from housing's case events: the tenant's
+    consent lets the case's statements (housing.partner_status) reach the association."""
+
+    __tablename__ = "housing_cases"
+
+    case_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    citizen_ref: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    association_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    as_of: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 class DeliveryRow(Base):
-    """The delivery ledger: one row per (event, recipient, channel), never two."""
+    """The delivery ledger: one row per (event, recipient, channel, subscription), never
+    two; a partner with two subscriptions on one channel is told on both."""
 
     __tablename__ = "deliveries"
 
@@ -168,8 +217,15 @@ class DeliveryRow(Base):
     channel: Mapped[str] = mapped_column(String(32))
     citizen_ref: Mapped[str | None] = mapped_column(String(36), nullable=True)
     subscription_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    # The subscription's id as text for partner deliveries over a subscription, "" for
+    # every other: part of the row's identity (NULLs would not be unique).
+    subscription_key: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    # What the delivery is about where it is not the citizen: the arrears case of a
+    # partner status, the hand-off of a hand-off message.
+    subject_ref: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     information_kind: Mapped[str] = mapped_column(String(64))
-    purpose: Mapped[str] = mapped_column(String(200))
+    # The consent purpose the gate is asked about (None where no consent is needed).
+    purpose: Mapped[str | None] = mapped_column(String(200), nullable=True)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     failure_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
@@ -182,6 +238,7 @@ class DeliveryRow(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
-        UniqueConstraint("message_id", "recipient", "channel", name="uq_delivery_once"),
+        UniqueConstraint("message_id", "recipient", "channel", "subscription_key",
+                         name="uq_delivery_once"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
     )

@@ -3,10 +3,13 @@
     pending ──> sent | retrying | failed | blocked
     retrying ─> sent | retrying | failed | blocked
     failed ───> pending   (an operator replays it)
+    blocked ──> pending   (a consent or legal basis added now covers it)
 
-`sent` and `blocked` are final. `blocked` means the consent gate said no (at the
-first attempt or at a retry, since a consent can be withdrawn in between): such a
-delivery is never retried, because retrying would send what the citizen refused.
+`sent` is final. `blocked` means the consent gate said no (at the first attempt or
+at a retry, since a consent can be withdrawn in between): such a delivery is never
+retried, because retrying would send what the citizen refused. It is looked at
+again only when a consent or a legal basis is added (issue 16, point 5): if the gate
+now says yes, it is released and sent, in the order it was planned.
 
 Temporary failures (the receiver may be fine later) are retried with exponential
 backoff and jitter until `max_attempts`; permanent ones fail at once, because the
@@ -58,7 +61,7 @@ TRANSITIONS: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
     ),
     DeliveryStatus.FAILED: frozenset({DeliveryStatus.PENDING}),
     DeliveryStatus.SENT: frozenset(),
-    DeliveryStatus.BLOCKED: frozenset(),
+    DeliveryStatus.BLOCKED: frozenset({DeliveryStatus.PENDING}),
 }
 
 
@@ -239,8 +242,24 @@ class Delivery:
         self.failure_kind = None
         self.last_error = scrub_error(reason)
 
+    def release(self, now: dt.datetime) -> None:
+        """The gate now allows a blocked delivery (a consent or legal basis was added):
+        a fresh round of attempts, due now."""
+        if self.status is not DeliveryStatus.BLOCKED:
+            raise Conflict("status", "delivery.not_blocked",
+                           f"Only a blocked delivery is released; this one is {self.status}.")
+        self._move(DeliveryStatus.PENDING)
+        self.attempts = 0
+        self.next_attempt_at = now
+        self.failure_kind = None
+        self.last_error = None
+
     def replay(self, now: dt.datetime) -> None:
-        """An operator sends a failed delivery again: a fresh round of attempts."""
+        """An operator sends a failed delivery again: a fresh round of attempts. A
+        blocked one is not the operator's to send: only a consent or basis releases it."""
+        if self.status is not DeliveryStatus.FAILED:
+            raise Conflict("status", "delivery.invalid_transition",
+                           f"A delivery cannot go from {self.status} to pending.")
         self._move(DeliveryStatus.PENDING)
         self.attempts = 0
         self.next_attempt_at = now

@@ -30,6 +30,9 @@ from services.notifications.gate import (
 from services.notifications.mailboxes import Mailboxes
 
 HANDED_OVER = "coordination.tovholder_handed_over"
+HANDOFF_ESCALATED = "partners.handoff_escalated"
+# An arrears case moved on the ladder, up or down (issue 16 point 8: each its own type).
+CASE_MOVED = frozenset({"housing.case_escalated", "housing.case_deescalated"})
 ACTION_EVENTS = frozenset({"coordination.action_due", "coordination.action_overdue"})
 HOUSING_NOTED = frozenset(
     {"coordination.housing_escalation_noted", "coordination.housing_warning_noted"}
@@ -43,6 +46,14 @@ MEETING_EVENTS = frozenset(
 )
 STAFF_PARTICIPANTS = frozenset({ParticipantKind.TOVHOLDER, ParticipantKind.MEMBER})
 
+# partners.handoff_escalated's `mailbox` and the team mailbox each one is.
+ESCALATION_MAILBOXES: Mapping[str, RecipientKind] = {
+    "fronten": RecipientKind.FRONTEN,
+    "coordinators": RecipientKind.COORDINATORS,
+    "housing": RecipientKind.HOUSING_OFFICERS,
+    "social_vejledning": RecipientKind.SOCIAL_VEJLEDNING,
+}
+
 
 @dataclass(frozen=True)
 class PartnerSubscription:
@@ -50,9 +61,13 @@ class PartnerSubscription:
 
     id: int
     partner_id: str
-    partner_kind: PartnerKind
+    partner_kind: PartnerKind | None  # None: a partner that receives hand-offs only
     channel: DeliveryChannel
     event_types: frozenset[str]
+
+
+# (recipient, channel, subscription id or None): one delivery of an event per target.
+Target = tuple[str, DeliveryChannel, int | None]
 
 
 @dataclass(frozen=True)
@@ -63,13 +78,19 @@ class PlannedDelivery:
     recipient: str
     channel: DeliveryChannel
     information_kind: str
-    purpose: str
+    purpose: str | None  # the consent purpose the gate is asked about (partners)
     needs_gate: bool
     subscription_id: int | None = None
 
     @property
     def partner_id(self) -> str | None:
         return self.recipient.removeprefix("partner:") if self.needs_gate else None
+
+    @property
+    def key(self) -> Target:
+        """What makes a delivery one: the recipient, the channel and (for a partner)
+        the subscription, so a partner with two subscriptions is told on both."""
+        return (self.recipient, self.channel, self.subscription_id)
 
 
 def citizen_recipient(citizen_ref: uuid.UUID | str) -> str:
@@ -136,26 +157,27 @@ def plan_deliveries(
     *,
     mailboxes: Mailboxes,
     tovholder: KnownTovholder | None = None,
-    only: frozenset[tuple[str, DeliveryChannel]] | None = None,
+    only: frozenset[Target] | None = None,
 ) -> list[PlannedDelivery]:
     """Every delivery the rules ask for, for one event (payload as loaded values).
 
     `tovholder` is the citizen's tovholder as last heard from coordination. `only`,
-    when given, keeps just those (recipient, channel) pairs: a correction goes to
-    the recipients of what it corrects, and to no one else.
+    when given, keeps just those targets: a correction goes to the recipients of what
+    it corrects, and to no one else. A partner is told once per subscription that
+    covers the event: every subscription of a partner is used.
     """
     subscriptions = list(subscriptions)
-    planned: dict[tuple[str, DeliveryChannel], PlannedDelivery] = {}
+    planned: dict[Target, PlannedDelivery] = {}
 
     def add(kind: RecipientKind, recipient: str, rule: RoutingRule, sub: int | None = None) -> None:
-        key = (recipient, rule.channel)
-        if only is not None and key not in only:
+        delivery = PlannedDelivery(
+            kind, recipient, rule.channel, rule.information_kind, rule.purpose,
+            rule.needs_gate, sub,
+        )
+        if only is not None and delivery.key not in only:
             return
-        if key not in planned:  # the same event never goes twice to the same recipient
-            planned[key] = PlannedDelivery(
-                kind, recipient, rule.channel, rule.information_kind, rule.purpose,
-                rule.needs_gate, sub,
-            )
+        # The same event never goes twice to the same recipient over the same target.
+        planned.setdefault(delivery.key, delivery)
 
     for rule in rules_for(event_type, rules):
         kind = rule.recipient_kind
@@ -226,6 +248,13 @@ def _team_members(
         member = _address(payload.get("email"))
         return [(kind, member)] if member else [(RecipientKind.COORDINATORS,
                                                  mailboxes.coordinators)]
+    if event_type == HANDOFF_ESCALATED:
+        # The person responsible for the subject, else the team mailbox partners named.
+        responsible = _address(payload.get("responsible_email"))
+        if responsible:
+            return [(kind, responsible)]
+        mailbox = ESCALATION_MAILBOXES[str(payload["mailbox"])]
+        return [(mailbox, mailboxes.of(mailbox))]
     if event_type == HANDED_OVER:
         # The team hears who its tovholder is now; the new tovholder has a mail of its own.
         new = {str(payload["new_tovholder_id"]), _address(payload.get("new_tovholder_email"))}
@@ -255,7 +284,7 @@ def _tovholders(
             _tovholder_address(payload, known)
         return [(kind, address)] if address else [(RecipientKind.COORDINATORS,
                                                    mailboxes.coordinators)]
-    if event_type == "housing.case_escalated":
+    if event_type in CASE_MOVED:
         if not _asks_for(payload, "tovholder"):
             return []
         if known is not None:
@@ -268,7 +297,7 @@ def _tovholders(
 
 
 def _mailbox_is_told(event_type: str, kind: RecipientKind, payload: Mapping[str, Any]) -> bool:
-    if event_type == "housing.case_escalated":
+    if event_type in CASE_MOVED:
         return kind is not RecipientKind.FRONTEN or _asks_for(payload, "fronten")
     if event_type == "coordination.pathway_opened":
         # A pathway opened with its tovholder needs no one to pick it up.

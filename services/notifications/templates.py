@@ -92,6 +92,7 @@ ACTION_OVERDUE = "coordination.action_overdue"
 HOUSING_ESCALATION_NOTED = "coordination.housing_escalation_noted"
 HOUSING_WARNING_NOTED = "coordination.housing_warning_noted"
 HOUSING_CASE_ESCALATED = "housing.case_escalated"
+HOUSING_CASE_DEESCALATED = "housing.case_deescalated"
 HOUSING_PARTNER_STATUS = "housing.partner_status"
 HOUSING_WARNING_FLAGGED = "housing.warning_flagged"
 HOUSING_ACTION_OVERDUE = "housing.action_overdue"
@@ -101,6 +102,9 @@ CONSENT_WITHDRAWN = "intake.consent_withdrawn"
 REFERRAL_85_MADE = "intake.referral_85_made"
 COURSE_REVIEW_REQUESTED = "intake.course_review_requested"
 COURSE_ENDING_PROPOSED = "intake.course_ending_proposed"
+HANDOFF_REQUESTED = "partners.handoff_requested"
+HANDOFF_UPDATED = "partners.handoff_updated"
+HANDOFF_ESCALATED = "partners.handoff_escalated"
 
 # A variant of an event's text, chosen by content.template_key: the first tovholder of
 # a pathway (old_tovholder_id null) is not "a new tovholder".
@@ -117,6 +121,7 @@ REVIEW_PANEL = RecipientKind.REVIEW_PANEL
 HOUSING_OFFICERS = RecipientKind.HOUSING_OFFICERS
 JOBCENTER = RecipientKind.JOBCENTER
 ASSOCIATION = RecipientKind.HOUSING_ASSOCIATION
+PARTNER = RecipientKind.PARTNER
 
 # The rungs of a rent-arrears case's ladder (contracts.vocabulary.LadderLevel), for staff.
 ESCALATION_LEVELS = {
@@ -177,6 +182,23 @@ PARTNER_STATUSES = {
     "termination_withdrawal_noted": "Kommunen har noteret, at ophævelsen er trukket tilbage.",
     "eviction_resolution_noted": "Kommunen har noteret, at udsættelsen ikke gennemføres.",
     "case_closed": "Kommunen har afsluttet sin indsats i sagen.",
+}
+
+# What the municipality asks of the association in a status (housing.partner_status's
+# `requested`), in the words the association reads.
+PARTNER_REQUESTS = {
+    "for_information": "Til orientering",
+    "hold_termination": "Vi beder jer vente med at ophæve lejemålet.",
+    "hold_eviction": "Vi beder jer vente med at bede fogedretten om udsættelse.",
+    "postpone_eviction": "Vi beder jer bede fogedretten udskyde udsættelsen.",
+}
+
+# The kinds of partner a bridging is for (contracts.vocabulary.PartnerKind).
+PARTNER_KINDS = {
+    "employment": "Beskæftigelse (jobcenter)",
+    "education": "Uddannelse",
+    "health": "Sundhed",
+    "housing": "Bolig (boligforening)",
 }
 
 # Fronten's courses (contracts.vocabulary.CourseKind), for staff.
@@ -573,9 +595,27 @@ _BEFORE_PAKRAV = (
     "aktivloven § 81 a (for borgere under 30 år § 81 b), før påkravsfristen udløber."
 )
 
+_DEESCALATION_STAFF = Template(
+    subject="Huslejesag ${case_ref} er rykket et trin ned",
+    body=(
+        "Huslejesag ${case_ref} er rykket et trin ned: der er sket noget, der mindsker "
+        "risikoen for udsættelse (fx kontakt, en aftalt afdragsordning, bevilget hjælp "
+        "eller en ophævelse, der er trukket tilbage).\n\n"
+        "Trin nu: ${level}\n"
+        "Opgave: ${request}\n"
+        "Frist for næste skridt: ${deadline}\n\n"
+        "Følg op på aftalen med borgeren, så lejemålet bevares.\n\n"
+        "Se sagen i Samspil."
+    ),
+    fields=frozenset({"case_ref", "level", "request", "deadline"}),
+    labels={"level": ESCALATION_LEVELS, "request": HOUSING_REQUESTS},
+)
+
 _HOUSING: dict[tuple[str, RecipientKind], Template] = {
     (HOUSING_CASE_ESCALATED, TOVHOLDER): _ESCALATION_STAFF,
     (HOUSING_CASE_ESCALATED, FRONTEN): _ESCALATION_STAFF,
+    (HOUSING_CASE_DEESCALATED, TOVHOLDER): _DEESCALATION_STAFF,
+    (HOUSING_CASE_DEESCALATED, FRONTEN): _DEESCALATION_STAFF,
     (HOUSING_ESCALATION_NOTED, TOVHOLDER): Template(
         subject="Huslejesag rykket et trin op: frist ${deadline}",
         body=(
@@ -757,12 +797,111 @@ _COURSES: dict[tuple[str, RecipientKind], Template] = {
     ),
 }
 
+# -- hand-offs: the partner asked, Social Vejledning, the person responsible ---------------
+# The values are written by content.template_data: codes already in Danish words, the
+# details and the contact as lines. A partner's text never names the citizen.
+
+_ESCALATED_MAILBOX = Template(
+    subject="Ubesvaret overdragelse: ${kind} (svarfrist ${answer_by})",
+    body=(
+        "${partner_name} har ikke svaret på en overdragelse. Svarfristen var "
+        "${answer_by}.\n\n"
+        "Overdragelse: ${kind}\n"
+        "Sendt: ${requested_at}\n"
+        "${subject_line}\n\n"
+        "Følg op: kontakt partneren, eller annullér overdragelsen og find et andet "
+        "tilbud. Overdragelsen står på listen over ubesvarede overdragelser i Samspil.\n\n"
+        "Overdragelsens reference: ${handoff_ref}"
+    ),
+    fields=frozenset({"partner_name", "answer_by", "kind", "requested_at", "subject_line",
+                      "handoff_ref"}),
+)
+
+_HANDOFFS: dict[tuple[str, RecipientKind], Template] = {
+    (HANDOFF_REQUESTED, PARTNER): Template(
+        subject="${title}: svar senest ${answer_by}",
+        body=(
+            "Til ${partner_name}\n\n"
+            "Ballerup Kommune beder jer om hjælp: ${kind}.\n\n"
+            "${ask}\n\n"
+            "Vi beder om jeres svar senest ${answer_by}: tager I imod (accepteret), "
+            "eller kan I ikke (afvist, med en begrundelse)?\n\n"
+            "${details}\n\n"
+            "Kontaktperson i kommunen: ${contact}\n\n"
+            "Sådan svarer I:\n${answer_where}\n\n"
+            "Overdragelsens reference: ${handoff_ref}\n"
+            "${subject_line}"
+        ),
+        fields=frozenset({"title", "answer_by", "partner_name", "kind", "ask", "details",
+                          "contact", "answer_where", "handoff_ref", "subject_line"}),
+    ),
+    (HANDOFF_REQUESTED, SOCIAL_VEJLEDNING): Template(
+        subject="${title}: svar senest ${answer_by}",
+        body=(
+            "Fronten har henvist en borger til Social Vejledning: ${kind}.\n\n"
+            "${ask}\n\n"
+            "${details}\n\n"
+            "Kontaktperson i Fronten: ${contact}\n\n"
+            "Registrér jeres svar på overdragelsen i Samspil senest ${answer_by}: modtaget, "
+            "accepteret eller afvist, og til sidst jeres afgørelse. Henvisningen står også "
+            "på jeres liste over § 85-henvisninger.\n\n"
+            "Overdragelsens reference: ${handoff_ref}"
+        ),
+        fields=frozenset({"title", "answer_by", "kind", "ask", "details", "contact",
+                          "handoff_ref"}),
+    ),
+    (HANDOFF_UPDATED, PARTNER): Template(
+        subject="${title}",
+        body=(
+            "Til ${partner_name}\n\n"
+            "Der er nyt i en overdragelse fra Ballerup Kommune: ${kind}.\n\n"
+            "${facts}\n\n"
+            "Er overdragelsen annulleret, skal I ikke gøre mere. Har I spørgsmål, så "
+            "kontakt kontaktpersonen fra den første besked.\n\n"
+            "Overdragelsens reference: ${handoff_ref}\n"
+            "${subject_line}"
+        ),
+        fields=frozenset({"title", "partner_name", "kind", "facts", "handoff_ref",
+                          "subject_line"}),
+    ),
+    (HANDOFF_UPDATED, SOCIAL_VEJLEDNING): Template(
+        subject="${title}",
+        body=(
+            "Fronten har annulleret en henvisning til Social Vejledning: ${kind}.\n\n"
+            "${facts}\n\n"
+            "I skal ikke gøre mere ved den.\n\n"
+            "Overdragelsens reference: ${handoff_ref}"
+        ),
+        fields=frozenset({"title", "kind", "facts", "handoff_ref"}),
+    ),
+    (HANDOFF_ESCALATED, TEAM): Template(
+        subject="Ubesvaret overdragelse: ${kind} (svarfrist ${answer_by})",
+        body=(
+            "${partner_name} har ikke svaret på en overdragelse for ${citizen_name}, som du "
+            "er ansvarlig for. Svarfristen var ${answer_by}.\n\n"
+            "Overdragelse: ${kind}\n"
+            "Sendt: ${requested_at}\n"
+            "${subject_line}\n\n"
+            "Følg op: kontakt partneren, eller annullér overdragelsen og find et andet "
+            "tilbud. Overdragelsen står på din liste i Samspil.\n\n"
+            "Overdragelsens reference: ${handoff_ref}"
+        ),
+        fields=frozenset({"partner_name", "citizen_name", "answer_by", "kind", "requested_at",
+                          "subject_line", "handoff_ref"}),
+    ),
+    (HANDOFF_ESCALATED, FRONTEN): _ESCALATED_MAILBOX,
+    (HANDOFF_ESCALATED, COORDINATORS): _ESCALATED_MAILBOX,
+    (HANDOFF_ESCALATED, HOUSING_OFFICERS): _ESCALATED_MAILBOX,
+    (HANDOFF_ESCALATED, SOCIAL_VEJLEDNING): _ESCALATED_MAILBOX,
+}
+
 TEMPLATES: Mapping[tuple[str, RecipientKind], Template] = {
     **_MEETINGS,
     **_PATHWAY,
     **_ACTIONS,
     **_HOUSING,
     **_COURSES,
+    **_HANDOFFS,
     (CONSENT_WITHDRAWN, CITIZEN): Template(
         subject="Du har trukket dit samtykke tilbage",
         body=(

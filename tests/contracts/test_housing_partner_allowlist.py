@@ -204,3 +204,20 @@ def test_the_released_schema_refuses_a_citizen_ref_or_an_amount():
     for extra in ({"citizen_ref": CITIZEN}, {"amount_dkk": "12500.00"}, {"note": "syg"}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate({**example, **extra}, SNAPSHOT)
+
+
+def test_what_an_association_reads_of_its_cases_admits_no_tenant_amount_or_free_text():
+    """`get_case` and `association_cases` answer a housing association with the fields
+    of PartnerCaseView only: references, typed codes and dates."""
+    from contracts.housing import PARTNER_CASE_FIELDS, PartnerCaseView
+
+    fields_ = PartnerCaseView().fields
+    assert tuple(fields_) == PARTNER_CASE_FIELDS
+    forbidden = {"citizen_ref", "cpr", "name", "amount", "amount_dkk", "months_behind",
+                 "note", "notes", "reason", "comment", "text", "description", "message",
+                 "flags", "deadlines", "has_tovholder", "citizen_identified"}
+    assert not forbidden & set(fields_)
+    free_text = [name for name, field in fields_.items()
+                 if type(field).__name__ == "String" and not field.validate
+                 and name not in {"association_id", "tenancy_ref"}]
+    assert free_text == []

@@ -1,6 +1,7 @@
 """A running coordination service on a fresh vhost and database (SQLite and
 PostgreSQL), its time on a FileClock, an observer queue on `coordination.events`,
-and helpers to publish other services' events as those services would."""
+and helpers to publish other services' events as those services would (consents
+among them: a team member from another agency needs one, see needtoknow)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from services.common.amqp import Publisher, event_exchange
 from services.common.clock import FileClock
 from services.common.db import make_engine
 from services.common.migrate import upgrade
+from services.coordination.models import ConsentRow
 from services.coordination.service import CoordinationService
 from tests.conftest import service_config
 from tests.support.waiting import wait_for
@@ -95,6 +97,58 @@ class Coordination:
                                message_type=type_, declare=[event_exchange(service)])
         return envelope.message_id
 
+    def consent(self, citizen_ref: uuid.UUID | str, *recipients: str,
+                kinds: tuple[str, ...] = ("action_plan", "meeting_schedule"),
+                purpose: str = "pathway_team") -> list[uuid.UUID]:
+        """The citizen consents (intake.consent_given) to each agency in `recipients`;
+        returns once coordination has every consent."""
+        ids = []
+        for recipient in recipients:
+            consent_id = uuid.uuid4()
+            self.publish("intake.consent_given", {
+                "consent_id": consent_id, "citizen_ref": uuid.UUID(str(citizen_ref)),
+                "recipient": recipient, "information_kinds": list(kinds),
+                "purpose": purpose, "given_at": self.clock.now()})
+            ids.append(consent_id)
+        self.wait_consents(ids)
+        return ids
+
+    def consent_many(self, pairs: list[tuple[uuid.UUID | str, str]],
+                     kinds: tuple[str, ...] = ("action_plan", "meeting_schedule")) -> None:
+        """Consents of many citizens at once: (citizen, agency) pairs."""
+        ids = []
+        for citizen_ref, recipient in pairs:
+            consent_id = uuid.uuid4()
+            self.publish("intake.consent_given", {
+                "consent_id": consent_id, "citizen_ref": uuid.UUID(str(citizen_ref)),
+                "recipient": recipient, "information_kinds": list(kinds),
+                "purpose": "pathway_team", "given_at": self.clock.now()})
+            ids.append(consent_id)
+        self.wait_consents(ids)
+
+    def withdraw(self, consent_id: uuid.UUID, citizen_ref: uuid.UUID | str,
+                 recipient: str) -> None:
+        """The citizen withdraws a consent; returns once coordination knows."""
+        self.publish("intake.consent_withdrawn", {
+            "consent_id": consent_id, "citizen_ref": uuid.UUID(str(citizen_ref)),
+            "recipient": recipient, "withdrawn_at": self.clock.now()})
+        wait_for(lambda: self._consents([consent_id], withdrawn=True),
+                 what="the withdrawal in coordination")
+
+    def wait_consents(self, ids: list[uuid.UUID]) -> None:
+        wait_for(lambda: self._consents(ids), what=f"{len(ids)} consents in coordination")
+
+    def _consents(self, ids: list[uuid.UUID], withdrawn: bool = False) -> bool:
+        engine = make_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                column = ConsentRow.withdrawn_at if withdrawn else ConsentRow.given_at
+                found = conn.execute(select(func.count()).select_from(ConsentRow).where(
+                    ConsentRow.consent_id.in_(ids), column.is_not(None))).scalar_one()
+                return int(found) == len(ids)
+        finally:
+            engine.dispose()
+
     def counts(self) -> dict[str, int]:
         """Rows per table: a refused command must leave every one unchanged."""
         engine = make_engine(self.url)
@@ -135,3 +189,11 @@ def copenhagen(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 
 def utc(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat()
+
+
+def staff(member_id: str, *roles: str) -> dict[str, Any]:
+    """A signed-in staff member as the gateway sends them (the id is the member id)."""
+    return {"kind": "staff", "id": member_id, "roles": list(roles)}
+
+
+COORDINATOR = staff("koordinator", "coordinator")

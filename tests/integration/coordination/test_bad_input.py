@@ -15,7 +15,7 @@ from tests.integration.coordination.conftest import copenhagen, utc
 pytestmark = pytest.mark.integration
 
 MON = dt.date(2021, 3, 1)
-ACTOR = "staff:mette"
+ACTOR = "staff:m-social"  # the tovholder (the actor's id is the member id)
 
 
 @pytest.fixture
@@ -23,6 +23,7 @@ def team(coordination):
     """A pathway with its tovholder, a teacher (8-14), Upoint (busy Tuesday morning),
     and a plan the citizen agreed to."""
     citizen = uuid.uuid4()
+    coordination.consent(citizen, "school", "upoint")
     with coordination.rpc() as n:
         rpc = n.coordination
         pathway_id = rpc.open_pathway(actor=ACTOR, citizen_ref=str(citizen), tovholder={

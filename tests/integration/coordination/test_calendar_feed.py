@@ -52,10 +52,10 @@ def window() -> dict[str, str]:
 def test_a_published_feed_is_fetched_and_imported(coordination, feed_server):
     with ClusterRpcProxy(coordination.config) as rpc:
         from_feed = rpc.coordination.import_calendar(
-            actor="staff:lars", participant_id="m-school",
+            actor="staff:m-school", participant_id="m-school",
             feed_url=f"{feed_server}/skema.ics", **window())
         from_text = rpc.coordination.import_calendar(
-            actor="staff:lars", participant_id="m-school-2", calendar=ICS, **window())
+            actor="staff:m-school-2", participant_id="m-school-2", calendar=ICS, **window())
     assert from_feed["participant_id"] == "m-school"
     assert {k: v for k, v in from_feed.items() if k != "participant_id"} == \
         {k: v for k, v in from_text.items() if k != "participant_id"}
@@ -76,7 +76,7 @@ def test_a_published_feed_is_fetched_and_imported(coordination, feed_server):
 def test_bad_feeds_are_refused_naming_the_field(coordination, feed_server, source, rule):
     args = {k: v.format(server=feed_server) for k, v in source.items()}
     with ClusterRpcProxy(coordination.config) as rpc, pytest.raises(RemoteError) as err:
-        rpc.coordination.import_calendar(actor="staff:lars", participant_id="m-school",
+        rpc.coordination.import_calendar(actor="staff:m-school", participant_id="m-school",
                                          **args, **window())
     assert err.value.exc_type == "InvalidInput"
     problem = json.loads(err.value.value)["errors"][0]

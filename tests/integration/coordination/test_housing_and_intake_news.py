@@ -18,7 +18,7 @@ from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
-ACTOR = "staff:mette"
+ACTOR = "staff:m-social"  # the tovholder (the actor's id is the member id)
 ME = "staff:m-social"
 METTE = {"member_id": "m-social", "name": "Mette Socialrådgiver", "email": "mette@balk.dk",
          "agency": "social_services", "role": "socialrådgiver"}
@@ -182,3 +182,44 @@ def test_intake_decisions_reach_the_timeline(coordination):
         ("referral_85_decided", {"course_id": str(course), "outcome": "granted",
                                  "decided_on": "2021-02-28"}),
     ]
+
+
+def test_a_de_escalation_moves_the_alert_down_and_asks_nobody_to_act(coordination):
+    c, seen = coordination, coordination.observer
+    citizen, case_id = uuid.uuid4(), uuid.uuid4()
+    with c.rpc() as n:
+        pathway_id = n.coordination.open_pathway(actor=ACTOR, citizen_ref=str(citizen),
+                                                 tovholder=METTE)["pathway_id"]
+    c.publish("housing.case_escalated", housing(
+        citizen, case_id, T0, level="escalated_to_association", previous_level="outreach_due"))
+    c.publish("housing.action_overdue", housing(
+        citizen, case_id, T0 + dt.timedelta(days=1), level="escalated_to_association",
+        deadline_kind="hold_expires", next_deadline=None))
+    seen.wait("coordination.housing_escalation_noted")
+    wait_for(lambda: getattr(alert(c.url, case_id), "overdue_kind", None),
+             what="the overdue deadline")
+    # A payment plan was agreed: the case comes down the ladder (its own type now).
+    c.publish("housing.case_deescalated", housing(
+        citizen, case_id, T0 + dt.timedelta(days=2), level="reported",
+        previous_level="escalated_to_association", next_deadline=None,
+        asks=[{"addressee": "tovholder", "request": "for_information"}]))
+
+    def moved_down() -> Any:
+        row = alert(c.url, case_id)
+        return row if row is not None and row.level == "reported" else None
+
+    row = wait_for(moved_down, what="the de-escalation folded")
+    assert (row.last_event, row.overdue_kind, row.priority, row.requests) == (
+        "case_deescalated", None, 2, ["for_information"])
+    with c.rpc() as n:
+        entries = n.coordination.timeline(actor=ME, pathway_id=pathway_id)["entries"]
+        items = n.coordination.my_housing_alerts(actor=ME)["items"]
+    down = [e for e in entries if e["kind"] == "housing_case_deescalated"]
+    assert [(e["details"]["level"], e["details"]["previous_level"]) for e in down] == [
+        ("reported", "escalated_to_association")]
+    assert [(i["subject_id"], i["reason"]) for i in items] == [
+        (str(case_id), "Huslejerestancen er anmeldt.")]
+    # Only the escalation was passed to the tovholder.
+    outbox = metadata.tables["outbox"]
+    assert [r.type for r in rows(c.url, outbox, outbox.c.type.like("%housing%"))] == [
+        "coordination.housing_escalation_noted"]

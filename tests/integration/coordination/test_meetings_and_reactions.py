@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 MON = dt.date(2021, 3, 1)
 TUE = MON + dt.timedelta(days=1)
-ACTOR = "staff:mette"
+ACTOR = "staff:m-social"  # the tovholder (the actor's id is the member id)
 METTE = {"member_id": "m-social", "name": "Mette", "email": "mette@balk.dk",
          "agency": "social_services", "role": "socialrådgiver"}
 

@@ -10,12 +10,13 @@ import uuid
 import pytest
 from nameko.exceptions import RemoteError
 
-from tests.integration.coordination.conftest import T0, copenhagen, utc
+from tests.integration.coordination.conftest import COORDINATOR, T0, copenhagen, utc
 
 pytestmark = pytest.mark.integration
 
 MON = dt.date(2021, 3, 1)
-ACTOR = "staff:mette"
+ACTOR = "staff:m-social"  # the tovholder (the actor's id is the member id)
+NEW_TOVHOLDER = "staff:m-upoint"
 LEADER = {"kind": "staff", "id": "leder", "roles": ["operator"]}
 METTE = {"member_id": "m-social", "name": "Mette Socialrådgiver", "email": "mette@balk.dk",
          "agency": "social_services", "role": "socialrådgiver"}
@@ -38,6 +39,7 @@ def test_the_months_figures(coordination):
             "referred_by": "staff:fronten-anne"})
     opened = {p["citizen_ref"]: p["pathway_id"]
               for p in seen.wait("coordination.pathway_opened", 2)}
+    c.consent_many([(direct, "upoint"), (older, "upoint")])
     with c.rpc() as n:
         rpc = n.coordination
         pathway = rpc.open_pathway(actor=ACTOR, citizen_ref=str(direct),
@@ -58,16 +60,19 @@ def test_the_months_figures(coordination):
         rpc.hand_over_tovholder(actor=ACTOR, pathway_id=pathway, new_tovholder_id="m-upoint",
                                 reason="Mette skifter afdeling.")
         c.at(day(1, 12))  # Ulla, a new face
-        rpc.record_meeting_held(actor=ACTOR, meeting_id=meetings[1],
+        rpc.record_meeting_held(actor=NEW_TOVHOLDER, meeting_id=meetings[1],
                                 present=["m-upoint", str(direct)])
         c.at(day(2, 8))  # the young citizen waited 2 days
-        rpc.add_member(actor=ACTOR, pathway_id=opened[str(young)], **METTE)
-        rpc.appoint_tovholder(actor=ACTOR, pathway_id=opened[str(young)], member_id="m-social")
+        rpc.add_member(actor=COORDINATOR, pathway_id=opened[str(young)], **METTE)
+        rpc.appoint_tovholder(actor=COORDINATOR, pathway_id=opened[str(young)],
+                              member_id="m-social")
         c.at(day(2, 12))  # Ulla again: the same tovholder
-        rpc.record_meeting_held(actor=ACTOR, meeting_id=meetings[2], present=["m-upoint"])
+        rpc.record_meeting_held(actor=NEW_TOVHOLDER, meeting_id=meetings[2],
+                                present=["m-upoint"])
         c.at(day(4, 8))  # the older citizen was referred 2 days before T0: 6 days
-        rpc.add_member(actor=ACTOR, pathway_id=opened[str(older)], **ULLA)
-        rpc.appoint_tovholder(actor=ACTOR, pathway_id=opened[str(older)], member_id="m-upoint")
+        rpc.add_member(actor=COORDINATOR, pathway_id=opened[str(older)], **ULLA)
+        rpc.appoint_tovholder(actor=COORDINATOR, pathway_id=opened[str(older)],
+                              member_id="m-upoint")
 
         march = rpc.pathway_statistics(actor=LEADER, period_start="2021-03-01",
                                        period_end="2021-03-31")

@@ -18,7 +18,8 @@ from tests.integration.coordination.paging import rows
 pytestmark = pytest.mark.integration
 
 MON = dt.date(2021, 3, 1)
-ACTOR = "staff:mette"
+ACTOR = "staff:m-social"  # the tovholder (the actor's id is the member id)
+ULLA_ACTOR = "staff:m-upoint"
 METTE = {"member_id": "m-social", "name": "Mette Socialrådgiver", "email": "mette@balk.dk",
          "agency": "social_services", "role": "socialrådgiver"}
 ULLA = {"member_id": "m-upoint", "name": "Ulla Ungekonsulent", "email": "ulla@balk.dk",
@@ -38,20 +39,25 @@ def access_log(url: str) -> list[tuple[str, str, str | None]]:
 
 def test_version_1_of_the_plan_is_readable_after_version_2(coordination):
     c = coordination
+    citizen = uuid.uuid4()
+    c.consent(citizen, "upoint")
     with c.rpc() as n:
         rpc = n.coordination
-        pathway_id = rpc.open_pathway(actor=ACTOR, citizen_ref=str(uuid.uuid4()),
+        pathway_id = rpc.open_pathway(actor=ACTOR, citizen_ref=str(citizen),
                                       tovholder=METTE)["pathway_id"]
         rpc.add_member(actor=ACTOR, pathway_id=pathway_id, **ULLA)
         rpc.draft_plan(actor=ACTOR, pathway_id=pathway_id, goals=V1)
         c.at(T0 + dt.timedelta(hours=2))
         rpc.record_plan_agreement(actor=ACTOR, pathway_id=pathway_id, version=1, how="phone")
         c.at(T0 + dt.timedelta(days=7))
-        rpc.set_action_status(actor="staff:ulla", pathway_id=pathway_id, action_id="a-bed",
+        # Ulla marks her own action; then she takes over and revises the plan.
+        rpc.set_action_status(actor=ULLA_ACTOR, pathway_id=pathway_id, action_id="a-bed",
                               status="done")
-        rpc.revise_plan(actor="staff:ulla", pathway_id=pathway_id, goals=V2)
+        rpc.hand_over_tovholder(actor=ACTOR, pathway_id=pathway_id,
+                                new_tovholder_id="m-upoint", reason="Mette går på barsel.")
+        rpc.revise_plan(actor=ULLA_ACTOR, pathway_id=pathway_id, goals=V2)
         c.at(T0 + dt.timedelta(days=7, hours=1))
-        rpc.record_plan_agreement(actor=ACTOR, pathway_id=pathway_id, version=2,
+        rpc.record_plan_agreement(actor=ULLA_ACTOR, pathway_id=pathway_id, version=2,
                                   how="in_meeting")
 
         first = rpc.get_plan_version(actor=ACTOR, pathway_id=pathway_id, version=1)
@@ -71,7 +77,7 @@ def test_version_1_of_the_plan_is_readable_after_version_2(coordination):
                                   "recorded_by": ACTOR}
     assert (first["current"], first["created_by"], first["superseded_at"]) == (
         False, ACTOR, utc(T0 + dt.timedelta(days=7)))
-    assert second["current"] is True and second["created_by"] == "staff:ulla"
+    assert second["current"] is True and second["created_by"] == ULLA_ACTOR
     assert second["agreement"]["how_text"] == "på et møde"
     assert [g["voice_text"] for g in second["goals"]] == ["borgerens egne ord"] * 2
     assert (listing["current_version"], listing["agreed_version"]) == (2, 2)
@@ -155,6 +161,7 @@ def test_consent_without_an_address_is_refused_and_changes_nothing(coordination)
 def test_reads_and_changes_are_in_the_access_log_in_danish(coordination):
     c = coordination
     citizen = uuid.uuid4()
+    c.consent(citizen, "upoint")
     with c.rpc() as n:
         rpc = n.coordination
         pathway_id = rpc.open_pathway(actor=ACTOR, citizen_ref=str(citizen),
@@ -181,3 +188,91 @@ def test_reads_and_changes_are_in_the_access_log_in_danish(coordination):
         ("staff:m-upoint", "search", "pathway", "Arbejdsliste: mine forløb", None,
          "coordination.my_pathways"),
     ]
+
+
+def _refusal(error: RemoteError) -> dict[str, object]:
+    [only] = json.loads(error.value)["errors"]
+    return dict(only)
+
+
+def test_a_revision_based_on_an_old_version_is_refused_and_nothing_is_lost(coordination):
+    """Two editors open version 1. The first one's revision becomes version 2; the
+    second one's, still based on version 1, is refused naming version 2 (the web form
+    then shows version 2), and nothing of it is written. Based on version 2 it is made."""
+    c = coordination
+    citizen = uuid.uuid4()
+    c.consent(citizen, "upoint")
+    with c.rpc() as n:
+        rpc = n.coordination
+        pathway_id = rpc.open_pathway(actor=ACTOR, citizen_ref=str(citizen),
+                                      tovholder=METTE)["pathway_id"]
+        rpc.add_member(actor=ACTOR, pathway_id=pathway_id, **ULLA)
+        rpc.draft_plan(actor=ACTOR, pathway_id=pathway_id, goals=V1)
+        first = rpc.revise_plan(actor=ACTOR, pathway_id=pathway_id, goals=V2, base_version=1)
+        before = c.counts()
+        published = len(c.observer.drain())
+        with pytest.raises(RemoteError) as stale:
+            rpc.revise_plan(actor=ACTOR, pathway_id=pathway_id, goals=V1, base_version=1)
+        with pytest.raises(RemoteError) as second_draft:
+            rpc.draft_plan(actor=ACTOR, pathway_id=pathway_id, goals=V1)
+        after = c.counts()
+        current = rpc.list_plan_versions(actor=ACTOR, pathway_id=pathway_id)
+        third = rpc.revise_plan(actor=ACTOR, pathway_id=pathway_id, goals=V1, base_version=2)
+        unchecked = rpc.revise_plan(actor=ACTOR, pathway_id=pathway_id, goals=V2)
+
+    assert first["version"] == 2
+    assert stale.value.exc_type == "InvalidInput"
+    refusal = _refusal(stale.value)
+    assert (refusal["field"], refusal["rule"], refusal["current_version"]) == (
+        "base_version", "plan.version_conflict", 2)
+    assert "version 2" in str(refusal["message"])
+    drafted = _refusal(second_draft.value)
+    assert (drafted["field"], drafted["rule"], drafted["current_version"]) == (
+        "pathway_id", "plan.exists", 2)
+    assert after == before  # the refused revision and draft wrote nothing
+    assert len(c.observer.drain()) == published  # and published nothing
+    assert (current["current_version"], len(current["versions"])) == (2, 2)
+    assert [g["goal_id"] for g in rpc_goals(c, pathway_id, 2)] == ["g-school", "g-shy"]
+    assert (third["version"], unchecked["version"]) == (3, 4)
+
+
+def rpc_goals(c, pathway_id: str, version: int) -> list[dict[str, object]]:
+    with c.rpc() as n:
+        return list(n.coordination.get_plan_version(actor=ACTOR, pathway_id=pathway_id,
+                                                    version=version)["goals"])
+
+
+def test_of_two_revisions_based_on_the_same_version_at_once_exactly_one_is_made(coordination):
+    """The check and the new version happen under the pathway's row lock: two editors
+    saving at the same moment cannot both make version 2."""
+    import eventlet
+
+    c = coordination
+    citizen = uuid.uuid4()
+    with c.rpc() as n:
+        rpc = n.coordination
+        pathway_id = rpc.open_pathway(actor=ACTOR, citizen_ref=str(citizen),
+                                      tovholder=METTE)["pathway_id"]
+        rpc.draft_plan(actor=ACTOR, pathway_id=pathway_id, goals=[
+            {"goal_id": "g-school", "text": "Jeg vil gerne komme i skole igen."}])
+
+    def save(text: str) -> object:
+        goals = [{"goal_id": "g-school", "text": text}]
+        with c.rpc() as n:
+            try:
+                return n.coordination.revise_plan(actor=ACTOR, pathway_id=pathway_id,
+                                                  goals=goals, base_version=1)
+            except RemoteError as error:
+                return _refusal(error)
+
+    answers = [t.wait() for t in [eventlet.spawn(save, "Jeg vil i skole om mandagen."),
+                                  eventlet.spawn(save, "Jeg vil i skole hver dag.")]]
+
+    made = [a for a in answers if isinstance(a, dict) and "version" in a]
+    refused = [a for a in answers if isinstance(a, dict) and "rule" in a]
+    assert [m["version"] for m in made] == [2]
+    assert [(r["rule"], r["current_version"]) for r in refused] == [
+        ("plan.version_conflict", 2)]
+    with c.rpc() as n:
+        listing = n.coordination.list_plan_versions(actor=ACTOR, pathway_id=pathway_id)
+    assert listing["current_version"] == 2

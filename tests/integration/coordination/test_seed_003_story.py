@@ -1,6 +1,7 @@
 """Seed 003 through the real broker, on SQLite and PostgreSQL: Fronten refers a young
-citizen; a pathway opens awaiting its tovholder; a tovholder gathers a social
-worker, a school teacher and an Upoint youth consultant, with the citizen and his
+citizen; a pathway opens awaiting its tovholder; a coordinator appoints the social
+worker as tovholder; she gathers a school teacher and an Upoint youth consultant (the
+citizen consented to sharing with the school and Upoint), with the citizen and his
 parents; the first meeting is proposed and scheduled; the citizen agrees to a
 handleplan with small stepped actions, which fall due as the clock moves; a
 housing escalation and a course ending reach the tovholder; the tovholder hands
@@ -13,7 +14,7 @@ import uuid
 
 import pytest
 
-from tests.integration.coordination.conftest import T0, copenhagen, utc
+from tests.integration.coordination.conftest import COORDINATOR, T0, copenhagen, staff, utc
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -47,7 +48,8 @@ def referral(citizen_ref: uuid.UUID, at: dt.datetime) -> dict:
 def test_seed_003_from_referral_to_handover(coordination):
     c, seen = coordination, coordination.observer
     citizen = uuid.uuid4()
-    actor = "staff:mette"
+    actor = staff("m-social", "tovholder")  # Mette, the tovholder to be
+    lars, ulla = staff("m-school", "tovholder"), staff("m-upoint", "tovholder")
 
     # Fronten refers him (his parents called): a pathway opens, awaiting a tovholder.
     c.publish("intake.pathway_referral", referral(citizen, T0))
@@ -59,24 +61,34 @@ def test_seed_003_from_referral_to_handover(coordination):
 
     with c.rpc() as n:
         rpc = n.coordination
-        assert rpc.find_pathway(actor=actor, citizen_ref=str(citizen))["pathway_id"] == pathway_id
+        # The coordinators see it (it awaits a tovholder); Mette does not, yet.
+        found = rpc.find_pathway(actor=COORDINATOR, citizen_ref=str(citizen))
+        assert found["pathway_id"] == pathway_id
+        assert rpc.find_pathway(actor=actor, citizen_ref=str(citizen)) is None
 
         # A second referral is recorded on the timeline, not a second pathway.
         c.at(T0 + dt.timedelta(minutes=30))
         c.publish("intake.pathway_referral", referral(citizen, T0 + dt.timedelta(minutes=30)))
 
-        def timeline_of() -> list[dict]:
-            return rpc.timeline(actor=actor, pathway_id=pathway_id)["entries"]
+        def timeline_of(reader: object = actor) -> list[dict]:
+            return rpc.timeline(actor=reader, pathway_id=pathway_id)["entries"]
 
-        wait_for(lambda: [e["kind"] for e in timeline_of()].count("pathway_referral") == 2,
-                 what="the second referral on the timeline")
+        wait_for(lambda: [e["kind"] for e in timeline_of(COORDINATOR)].count(
+            "pathway_referral") == 2, what="the second referral on the timeline")
 
-        # The tovholder gathers the team of three, the citizen and his parents.
+        # A coordinator makes Mette tovholder; she gathers the team, the citizen and his
+        # parents (he consented to sharing the plan and the meetings with the school and
+        # Upoint).
         c.at(T0 + dt.timedelta(hours=1))
-        for member_id, name, email, agency, role in TEAM:
+        social, *others = TEAM
+        member_id, name, email, agency, role = social
+        rpc.add_member(actor=COORDINATOR, pathway_id=pathway_id, member_id=member_id,
+                       name=name, email=email, agency=agency, role=role)
+        rpc.appoint_tovholder(actor=COORDINATOR, pathway_id=pathway_id, member_id="m-social")
+        c.consent(citizen, "school", "upoint")
+        for member_id, name, email, agency, role in others:
             rpc.add_member(actor=actor, pathway_id=pathway_id, member_id=member_id, name=name,
                            email=email, agency=agency, role=role)
-        rpc.appoint_tovholder(actor=actor, pathway_id=pathway_id, member_id="m-social")
         mother = rpc.add_network_person(actor=actor, pathway_id=pathway_id, name="Hanne",
                                         relation="mor")["person_id"]
         father = rpc.add_network_person(actor=actor, pathway_id=pathway_id, name="Peter",
@@ -89,12 +101,12 @@ def test_seed_003_from_referral_to_handover(coordination):
             "m-social", "m-school", "m-upoint"}
 
         # Calendars: the teacher's school day and timetable, Upoint's busy morning.
-        rpc.set_working_hours(actor="staff:lars", member_id="m-school", days=[
+        rpc.set_working_hours(actor=lars, member_id="m-school", days=[
             {"weekday": d, "start": "08:00", "end": "14:00"}
             for d in ("mon", "tue", "wed", "thu", "fri")])
-        rpc.import_calendar(actor="staff:lars", participant_id="m-school", calendar=ICS,
+        rpc.import_calendar(actor=lars, participant_id="m-school", calendar=ICS,
                             window_start=utc(T0), window_end=utc(T0 + dt.timedelta(weeks=8)))
-        rpc.add_busy_block(actor="staff:ulla", participant_id="m-upoint",
+        rpc.add_busy_block(actor=ulla, participant_id="m-upoint",
                            starts_at=utc(copenhagen(MON + dt.timedelta(days=1), 8)),
                            ends_at=utc(copenhagen(MON + dt.timedelta(days=1), 12)))
         # He sleeps late: not before ten, at home.
@@ -176,8 +188,8 @@ def test_seed_003_from_referral_to_handover(coordination):
         due = seen.wait("coordination.action_due")
         assert [(d["action_id"], d["owner_email"], d["due_on"]) for d in due] == [
             ("a-bed", "ulla@balk.dk", "2021-03-08")]
-        rpc.set_action_status(actor="staff:ulla", pathway_id=pathway_id, action_id="a-bed",
-                              status="done")
+        rpc.set_action_status(actor=ulla, pathway_id=pathway_id, action_id="a-bed",
+                              status="done")  # Ulla owns the action
         c.at(copenhagen(dt.date(2021, 3, 10), 7))
         seen.wait("coordination.action_due", where=lambda p: p["action_id"] == "a-attendance")
         c.at(copenhagen(dt.date(2021, 3, 11), 7))
@@ -205,6 +217,7 @@ def test_seed_003_from_referral_to_handover(coordination):
             "requests": ["contact_citizen"], "tovholder_id": "m-social",
             "tovholder_email": "mette@balk.dk", "noted_at": noted["noted_at"]}
         c.at(copenhagen(dt.date(2021, 3, 11), 9))
+        c.consent(citizen, "housing", kinds=("housing_case_status",))
         rpc.add_housing_adviser(actor=actor, pathway_id=pathway_id, member_id="m-bolig",
                                 name="Bo Boligrådgiver", email="bo@balk.dk",
                                 case_id=str(case_id))
@@ -231,10 +244,10 @@ def test_seed_003_from_referral_to_handover(coordination):
         assert handover["new_tovholder_agency"] == "upoint"
         assert handover["new_tovholder_email"] == "ulla@balk.dk"
 
-        # The timeline shows it all, in order.
-        wait_for(lambda: "course_ended" in [e["kind"] for e in timeline_of()],
+        # The timeline shows it all, in order, to the new tovholder.
+        wait_for(lambda: "course_ended" in [e["kind"] for e in timeline_of(ulla)],
                  what="the course ending on the timeline")
-        entries = timeline_of()
+        entries = timeline_of(ulla)
         kinds = [e["kind"] for e in entries]
         story = ["pathway_referral", "pathway_opened", "pathway_referral", "member_added",
                  "tovholder_appointed", "network_person_added", "meeting_scheduled",
@@ -249,7 +262,7 @@ def test_seed_003_from_referral_to_handover(coordination):
         assert entries[-1]["details"]["reason"].startswith("Mette skifter afdeling")
 
         # Continuity: one meeting held, with him and his tovholder; one change so far.
-        view = rpc.get_pathway(actor=actor, pathway_id=pathway_id)
+        view = rpc.get_pathway(actor=ulla, pathway_id=pathway_id)
         assert view["tovholder_id"] == "m-upoint"
         assert view["continuity"] == {"held_meetings": 1, "with_citizen_and_tovholder": 1,
                                       "share": 1.0, "tovholder_changes": 1}

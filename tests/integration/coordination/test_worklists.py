@@ -13,16 +13,16 @@ import pytest
 
 from services.coordination import ordering
 from services.coordination.models import HousingAlertRow, metadata
-from tests.integration.coordination.conftest import T0, copenhagen, utc
+from tests.integration.coordination.conftest import COORDINATOR, T0, Coordination, copenhagen, utc
 from tests.integration.coordination.paging import check_read, read_all, rows
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
 MON = dt.date(2021, 3, 1)
-ACTOR = "staff:mette"
 ME = "staff:m-social"  # the actor's id is the member id in teams
-COORDINATOR = {"kind": "staff", "id": "koordinator", "roles": ["coordinator"]}
+ACTOR = ME  # Mette, the tovholder of most pathways here
+ULLA_ACTOR = "staff:m-upoint"
 METTE = {"member_id": "m-social", "name": "Mette Socialrådgiver", "email": "mette@balk.dk",
          "agency": "social_services", "role": "socialrådgiver"}
 ULLA = {"member_id": "m-upoint", "name": "Ulla Ungekonsulent", "email": "ulla@balk.dk",
@@ -65,7 +65,7 @@ def test_awaiting_tovholder_under_30s_first_then_the_longest_waiting(coordinatio
         # Not awaiting: one with its tovholder, one closed.
         rpc.open_pathway(actor=ACTOR, citizen_ref=str(uuid.uuid4()), tovholder=METTE)
         closed = rpc.open_pathway(actor=ACTOR, citizen_ref=str(uuid.uuid4()))["pathway_id"]
-        rpc.close_pathway(actor=ACTOR, pathway_id=closed, reason="Borgeren er flyttet.")
+        rpc.close_pathway(actor=COORDINATOR, pathway_id=closed, reason="Borgeren er flyttet.")
 
         added: list[str] = []
 
@@ -97,8 +97,9 @@ def test_awaiting_tovholder_under_30s_first_then_the_longest_waiting(coordinatio
         assert first["reason"].startswith("Borger under 30 år venter på en tovholder")
 
         # Appointing a tovholder takes the pathway off the list.
-        rpc.add_member(actor=ACTOR, pathway_id=first["subject_id"], **METTE)
-        rpc.appoint_tovholder(actor=ACTOR, pathway_id=first["subject_id"], member_id="m-social")
+        rpc.add_member(actor=COORDINATOR, pathway_id=first["subject_id"], **METTE)
+        rpc.appoint_tovholder(actor=COORDINATOR, pathway_id=first["subject_id"],
+                              member_id="m-social")
         again = rpc.awaiting_tovholder(actor=COORDINATOR, limit=200)["items"]
         assert first["subject_id"] not in {i["subject_id"] for i in again}
         assert len(again) == len(items) - 1
@@ -126,11 +127,17 @@ def test_a_foreign_cursor_is_refused_naming_the_cursor(coordination):
 # --- a tovholder or team member ----------------------------------------------------------------
 
 
-def _led_by(rpc: Any, lead: dict[str, Any], *members: dict[str, Any]) -> tuple[str, str]:
+def _led_by(c: Coordination, rpc: Any, lead: dict[str, Any],
+            *members: dict[str, Any]) -> tuple[str, str]:
+    """A pathway led by `lead`, with `members` added by the lead; the citizen consented
+    to the agencies other than social services (plan and meetings)."""
     citizen = str(uuid.uuid4())
+    agencies = sorted({m["agency"] for m in (lead, *members)} - {"social_services"})
+    if agencies:
+        c.consent(citizen, *agencies)
     pathway_id = rpc.open_pathway(actor=ACTOR, citizen_ref=citizen, tovholder=lead)["pathway_id"]
     for member in members:
-        rpc.add_member(actor=ACTOR, pathway_id=pathway_id, **member)
+        rpc.add_member(actor=f"staff:{lead['member_id']}", pathway_id=pathway_id, **member)
     return pathway_id, citizen
 
 
@@ -141,12 +148,12 @@ def test_my_pathways_those_i_lead_first(coordination):
         lead, member = [], []
         for i in range(4):
             c.at(T0 + dt.timedelta(minutes=i))
-            lead.append(_led_by(rpc, METTE)[0])
+            lead.append(_led_by(c, rpc, METTE)[0])
         for i in range(3):
             c.at(T0 + dt.timedelta(minutes=10 + i))
-            member.append(_led_by(rpc, ULLA, METTE)[0])
-        not_mine = _led_by(rpc, ULLA, LARS)[0]
-        closed = _led_by(rpc, METTE)[0]
+            member.append(_led_by(c, rpc, ULLA, METTE)[0])
+        not_mine = _led_by(c, rpc, ULLA, LARS)[0]
+        closed = _led_by(c, rpc, METTE)[0]
         rpc.close_pathway(actor=ACTOR, pathway_id=closed, reason="Målene er nået.")
         rpc.draft_plan(actor=ACTOR, pathway_id=lead[0], goals=[{
             "text": "Jeg vil gerne komme i skole igen.",
@@ -157,7 +164,8 @@ def test_my_pathways_those_i_lead_first(coordination):
 
         def add(page: int) -> None:
             c.at(T0 + dt.timedelta(hours=page))
-            added.append(_led_by(rpc, METTE)[0] if page == 1 else _led_by(rpc, ULLA, METTE)[0])
+            added.append(_led_by(c, rpc, METTE)[0] if page == 1
+                         else _led_by(c, rpc, ULLA, METTE)[0])
 
         items, pages = read_all(lambda **kw: rpc.my_pathways(actor=ME, **kw), limit=3,
                                 add_between=add)
@@ -192,7 +200,7 @@ def test_my_next_meetings_the_soonest_first(coordination):
     c = coordination
     with c.rpc() as n:
         rpc = n.coordination
-        pathways = [_led_by(rpc, METTE, LARS)[0] for _ in range(3)]
+        pathways = [_led_by(c, rpc, METTE, LARS)[0] for _ in range(3)]
         times = [(MON, 10), (MON, 13), (MON + dt.timedelta(days=1), 10),
                  (MON + dt.timedelta(days=1), 13), (MON + dt.timedelta(days=2), 10),
                  (MON + dt.timedelta(days=3), 10), (MON + dt.timedelta(days=4), 10)]
@@ -203,8 +211,9 @@ def test_my_next_meetings_the_soonest_first(coordination):
                 actor=ACTOR, pathway_id=pathways[index % 3], starts_at=utc(copenhagen(day, hour)),
                 ends_at=utc(copenhagen(day, hour + 1)), participants=invitees)["meeting_id"])
         # Not mine: Ulla's meeting without me; a cancelled one of mine.
-        theirs = _led_by(rpc, ULLA)[0]
-        rpc.schedule_meeting(actor=ACTOR, pathway_id=theirs, starts_at=utc(copenhagen(MON, 9)),
+        theirs = _led_by(c, rpc, ULLA)[0]
+        rpc.schedule_meeting(actor=ULLA_ACTOR, pathway_id=theirs,
+                             starts_at=utc(copenhagen(MON, 9)),
                              ends_at=utc(copenhagen(MON, 10)))
         cancelled = rpc.schedule_meeting(
             actor=ACTOR, pathway_id=pathways[0], starts_at=utc(copenhagen(MON, 8)),
@@ -246,9 +255,10 @@ def test_my_next_meetings_the_soonest_first(coordination):
 
 
 def test_a_new_tovholder_sees_the_meetings_planned_before_the_handover(coordination):
+    c = coordination
     with coordination.rpc() as n:
         rpc = n.coordination
-        pathway_id = _led_by(rpc, METTE, ULLA)[0]
+        pathway_id = _led_by(c, rpc, METTE, ULLA)[0]
         meeting = rpc.schedule_meeting(actor=ACTOR, pathway_id=pathway_id,
                                        starts_at=utc(copenhagen(MON, 10)),
                                        ends_at=utc(copenhagen(MON, 11)))["meeting_id"]
@@ -275,15 +285,15 @@ def test_my_actions_due_or_overdue_mine_or_on_pathways_i_lead(coordination):
 
     with c.rpc() as n:
         rpc = n.coordination
-        a = _led_by(rpc, METTE, ULLA, LARS)[0]
-        b = _led_by(rpc, ULLA, METTE)[0]
-        c_ = _led_by(rpc, METTE, ULLA, LARS)[0]
+        a = _led_by(c, rpc, METTE, ULLA, LARS)[0]
+        b = _led_by(c, rpc, ULLA, METTE)[0]
+        c_ = _led_by(c, rpc, METTE, ULLA, LARS)[0]
         a_actions = [action("a1", "m-upoint", -5), action("a2", "m-social", -2),
                      action("a3", "m-school", 0), action("a4", "m-social", 7),
                      action("a5", "m-upoint", -1)]
         rpc.draft_plan(actor=ACTOR, pathway_id=a, goals=goals(*a_actions))
         rpc.set_action_status(actor=ACTOR, pathway_id=a, action_id="a5", status="done")
-        rpc.draft_plan(actor=ACTOR, pathway_id=b, goals=goals(
+        rpc.draft_plan(actor=ULLA_ACTOR, pathway_id=b, goals=goals(
             action("b1", "m-social", -3), action("b2", "m-upoint", -4)))
         c_actions = [action("c1", "m-social", -10), action("c2", "m-school", -6),
                      action("c3", "m-upoint", 0)]
@@ -343,8 +353,8 @@ def test_my_housing_alerts_late_help_first(coordination):
     url = c.url
     with c.rpc() as n:
         rpc = n.coordination
-        mine = [_led_by(rpc, METTE)[1] for _ in range(4)]
-        theirs = _led_by(rpc, ULLA)[1]
+        mine = [_led_by(c, rpc, METTE)[1] for _ in range(4)]
+        theirs = _led_by(c, rpc, ULLA)[1]
         no_pathway = str(uuid.uuid4())
     cases = {name: uuid.uuid4() for name in ("c1", "c2a", "c2b", "c3", "c4", "c3closed",
                                              "theirs", "none")}

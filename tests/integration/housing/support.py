@@ -184,3 +184,24 @@ def synthetic_case_row(
         "updated_by": "staff:synthetic",
         **handlers.case_columns(case),
     }
+
+
+def handoff_updated(case_id: str | uuid.UUID, state: str, *, at: dt.datetime,
+                    partner_id: str = "bf-ballerup", previous_state: str = "requested",
+                    kind: str = "hold_termination", reason: str | None = None,
+                    outcome: str | None = None, hold_until: dt.date | None = None,
+                    citizen_ref: uuid.UUID | None = None,
+                    handoff_id: uuid.UUID | None = None) -> Envelope:
+    """partners.handoff_updated as the partners service publishes it (the contract's
+    strict check included): an association's answer on the case's hold hand-off."""
+    payload = {
+        "handoff_id": handoff_id or uuid.uuid5(uuid.NAMESPACE_URL, f"handoff:{case_id}"),
+        "kind": kind, "partner_id": partner_id, "subject_type": "case",
+        "subject_id": uuid.UUID(str(case_id)), "citizen_ref": citizen_ref,
+        "state": state, "previous_state": previous_state, "reason": reason,
+        "outcome": outcome, "hold_until": hold_until,
+        "answered_by": f"partner:{partner_id}", "at": at,
+        "title": "Anmodning om at vente med ophævelse",
+    }
+    return registry.build("partners.handoff_updated", payload, producer="partners",
+                          correlation_id=str(case_id), occurred_at=at)

@@ -43,7 +43,9 @@ from tests.support.waiting import wait_for as _wait_for
 pytestmark = pytest.mark.integration
 
 CITIZEN = uuid.UUID("0b6d7d2e-8f4a-4f57-9c1b-3a2e5d6f7a80")
-STAFF = "staff:tovholder-mette"
+# The citizen's tovholder (m-social, from the pathway event below) and Fronten.
+STAFF = {"kind": "staff", "id": "m-social", "roles": ["tovholder"]}
+FRONTEN = {"kind": "staff", "id": "fronten-anne", "roles": ["fronten"]}
 
 
 def wait_for(probe: Any, *, what: str) -> Any:
@@ -121,8 +123,10 @@ def test_report_escalates_on_the_legal_clock_to_association_and_tovholder(housin
 
     assert wait_for(projection, what="the tovholder projection")[0].tovholder_id == "m-social"
 
-    case = housing.rpc("report_arrears", **report_args())
-    case_id = case["case_id"]
+    reported = housing.rpc("report_arrears", **report_args())
+    case_id = reported["case_id"]
+    assert "citizen_ref" not in reported  # the association is shown its view only
+    case = housing.rpc("get_case", actor=STAFF, case_id=case_id)
     assert case["level"] == "outreach_due" and case["has_tovholder"] is True
     # A second case whose earlier påkrav deadline makes it escalate first: it proves
     # that sweeps ran before the restart without firing the first case too early.
@@ -177,9 +181,12 @@ def test_report_escalates_on_the_legal_clock_to_association_and_tovholder(housin
     agreed = housing.rpc("agree_payment_plan", actor=STAFF, case_id=case_id)
     assert agreed["level"] == "reported"
     down = wait_for(lambda: housing.listener.find(
-        "housing.case_escalated", case_id=case_id, previous_level="escalated_to_association"),
+        "housing.case_deescalated", case_id=case_id, previous_level="escalated_to_association"),
         what="the de-escalation")
     assert down[0]["payload"]["level"] == "reported"
+    # A move down the ladder is never sent as an escalation.
+    assert not housing.listener.find("housing.case_escalated", case_id=case_id,
+                                     level="reported")
     statuses = [m["payload"]["status"] for m in housing.listener.find(
         "housing.partner_status", case_ref=case_id)]
     assert statuses[-3:] == ["contact_established", "payment_plan_proposed",
@@ -193,7 +200,7 @@ def test_report_escalates_on_the_legal_clock_to_association_and_tovholder(housin
         "housing.partner_status", case_ref=case_id, status="case_closed"), what="closed status")
 
     # The association's report for March.
-    result = housing.rpc("association_report", actor="staff:fronten-anne",
+    result = housing.rpc("association_report", actor=FRONTEN,
                          association_id="bf-ballerup", start="2025-03-01", end="2025-03-31")
     assert result["cases"] == 2
     assert result["levels_reached"]["escalated_to_association"] == 2
@@ -219,8 +226,10 @@ def test_bad_input_is_refused_by_field_and_rule_writing_and_publishing_nothing(h
         ({"months_behind": 400}, "months_behind", "housing.months_behind_out_of_range"),
         ({"pakrav_sent_on": "2025-03-03", "pakrav_deadline": "2025-03-01"},
          "pakrav_deadline", "housing.pakrav_deadline_before_pakrav"),
-        ({"association_id": "bf-unknown"}, "association_id", "housing.unknown_association"),
-        ({"tenancy_ref": "T-7-1"}, "tenancy_ref", "housing.tenancy_owned_by_other_association"),
+        ({"association_id": "bf-unknown"}, "association_id",
+         "housing.association_reports_for_itself"),
+        ({"tenancy_ref": "T-7-1"}, "tenancy_ref",
+         "housing.tenancy_not_registered_to_association"),
         ({"source": "landlord"}, "source", "schema"),
     ]
     for changes, field, rule in bad:
@@ -244,30 +253,31 @@ def test_bad_input_is_refused_by_field_and_rule_writing_and_publishing_nothing(h
     housing.intake.match_citizen.assert_called_once_with(
         actor="partner:bf-ballerup", purpose="lejer med huslejerestance",
         cpr="010190-1234", name="Hemmelig Lejer", birth_date="1990-01-01")
-    assert case["citizen_ref"] == str(matched)
+    assert housing.rpc("get_case", actor=FRONTEN,
+                       case_id=case["case_id"])["citizen_ref"] == str(matched)
     assert case["level"] == "termination_urgent"  # the report carried the ophævelse
     stored = all_text(housing.engine)
     assert "010190-1234" not in stored and "Hemmelig" not in stored
 
     # De-escalation that skips a step: paid in full while the ophævelse stands.
-    before = (outbox_messages(housing.engine), housing.rpc("get_case", actor=STAFF,
+    before = (outbox_messages(housing.engine), housing.rpc("get_case", actor=FRONTEN,
                                                            case_id=case["case_id"]))
     with pytest.raises(RemoteError) as err:
-        housing.rpc("record_paid_in_full", actor=STAFF, case_id=case["case_id"])
+        housing.rpc("record_paid_in_full", actor=FRONTEN, case_id=case["case_id"])
     assert problems(err) == {"termination": "housing.deescalation_skips_step"}
-    assert (outbox_messages(housing.engine), housing.rpc("get_case", actor=STAFF,
+    assert (outbox_messages(housing.engine), housing.rpc("get_case", actor=FRONTEN,
                                                          case_id=case["case_id"])) == before
-    housing.rpc("set_eviction_date", actor=STAFF, case_id=case["case_id"],
+    housing.rpc("set_eviction_date", actor=FRONTEN, case_id=case["case_id"],
                 eviction_date="2025-04-10")
-    before = (outbox_messages(housing.engine), housing.rpc("get_case", actor=STAFF,
+    before = (outbox_messages(housing.engine), housing.rpc("get_case", actor=FRONTEN,
                                                            case_id=case["case_id"]))
     with pytest.raises(RemoteError) as err:
-        housing.rpc("withdraw_termination", actor=STAFF, case_id=case["case_id"])
+        housing.rpc("withdraw_termination", actor=FRONTEN, case_id=case["case_id"])
     assert problems(err) == {"termination": "housing.deescalation_skips_step"}
-    after = (outbox_messages(housing.engine), housing.rpc("get_case", actor=STAFF,
+    after = (outbox_messages(housing.engine), housing.rpc("get_case", actor=FRONTEN,
                                                           case_id=case["case_id"]))
     assert after == before
 
     with pytest.raises(RemoteError) as err:
-        housing.rpc("record_contact", actor=STAFF, case_id=str(uuid.uuid4()))
+        housing.rpc("record_contact", actor=FRONTEN, case_id=str(uuid.uuid4()))
     assert err.value.exc_type == "NotFoundError"

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
+from contracts.actor import Actor
+from contracts.housing import AssociationReportResult
 from services.common.clock import FixedClock
 from services.common.db import Store, make_engine
 from services.common.errors import DomainError, NotFound
@@ -33,6 +35,8 @@ from tests.integration.housing.support import (
 pytestmark = pytest.mark.integration
 
 SETTINGS = ladder_settings({})
+OFFICER = Actor("staff", "lone", roles=["housing_officer"])
+FRONTEN = Actor("staff", "anne", roles=["fronten"])
 
 
 @pytest.fixture
@@ -66,8 +70,12 @@ def report(store: Store, matcher: Any = no_match, **changes: Any) -> dict[str, A
 
 def command(store: Store, name: str, case_id: str, **args: Any) -> dict[str, Any]:
     return handlers.run_command(
-        store, SETTINGS, name, actor="staff:test", case_id=uuid.UUID(case_id), **args
+        store, SETTINGS, name, actor=OFFICER, case_id=uuid.UUID(case_id), **args
     )
+
+
+def staff_view(store: Store, case_id: str) -> dict[str, Any]:
+    return handlers.get_case(store, SETTINGS, actor=OFFICER, case_id=uuid.UUID(case_id))
 
 
 def open_deadlines(store: Store, case_id: str) -> dict[str, dt.datetime]:
@@ -116,7 +124,9 @@ def test_second_report_for_a_tenancy_updates_its_open_case(store):
     second = report(store, amount_dkk=Decimal("15000"), months_behind=3)
     assert second["opened"] is False
     assert second["case_id"] == first["case_id"]
-    assert second["amount_dkk"] == "15000" and second["months_behind"] == 3
+    assert "amount_dkk" not in second  # the association is shown its view of the case
+    staff = staff_view(store, second["case_id"])
+    assert staff["amount_dkk"] == "15000" and staff["months_behind"] == 3
     assert count(store.engine, "arrears_cases") == 1
     command(store, "record_contact", first["case_id"])
     command(store, "agree_payment_plan", first["case_id"])
@@ -128,9 +138,9 @@ def test_second_report_for_a_tenancy_updates_its_open_case(store):
 
 def test_fronten_report_without_tenancy_updates_the_citizens_open_case(store):
     first = report(store)
-    update = report(store, source="fronten", association_id=None, tenancy_ref=None,
-                    amount_dkk=None, months_behind=None, pakrav_sent_on=None,
-                    pakrav_deadline=None)
+    update = report(store, actor=FRONTEN, source="fronten", association_id=None,
+                    tenancy_ref=None, amount_dkk=None, months_behind=None,
+                    pakrav_sent_on=None, pakrav_deadline=None)
     assert update["case_id"] == first["case_id"]
     assert update["level"] == "reported"  # the citizen is talking to Fronten: contact
     assert update["first_contact_at"] is not None
@@ -144,9 +154,19 @@ def test_fronten_report_without_tenancy_updates_the_citizens_open_case(store):
         ({"months_behind": 0}, "months_behind", "housing.months_behind_out_of_range"),
         ({"pakrav_deadline": dt.date(2025, 3, 1)}, "pakrav_deadline",
          "housing.pakrav_deadline_before_pakrav"),
-        ({"association_id": "bf-unknown"}, "association_id", "housing.unknown_association"),
-        ({"tenancy_ref": "T-7-1"}, "tenancy_ref", "housing.tenancy_owned_by_other_association"),
         ({"citizen_ref": None}, "citizen_ref", "housing.tenant_unidentified"),
+        # An association names itself only, and reports as an association.
+        ({"association_id": "bf-other"}, "association_id",
+         "housing.association_reports_for_itself"),
+        ({"source": "fronten", "tenancy_ref": None}, "source",
+         "housing.association_reports_as_association"),
+        # Fronten's reports are checked against the register too.
+        ({"actor": FRONTEN, "association_id": "bf-unknown"}, "association_id",
+         "housing.unknown_association"),
+        ({"actor": FRONTEN, "tenancy_ref": "T-7-1"}, "tenancy_ref",
+         "housing.tenancy_owned_by_other_association"),
+        # Nobody else reports arrears.
+        ({"actor": Actor("staff", "mette", roles=["tovholder"])}, "actor", "not_allowed"),
     ],
 )
 def test_bad_report_writes_and_publishes_nothing(store, changes, field, rule):
@@ -156,6 +176,8 @@ def test_bad_report_writes_and_publishes_nothing(store, changes, field, rule):
     assert count(store.engine, "arrears_cases") == 0
     assert count(store.engine, "outbox") == 0
     assert count(store.engine, "deadlines") == 0
+    assert count(store.engine, "access_log") == 0
+    assert count(store.engine, "refused_reports") == 0  # bad input is not a probe
 
 
 def test_refused_command_leaves_case_deadlines_and_outbox_unchanged(store):
@@ -201,7 +223,7 @@ def test_escalations_are_addressed_to_the_tovholder_while_the_pathway_has_one(st
          "new_tovholder_id": "m-upoint", "new_tovholder_name": "Ulla", "new_tovholder_agency":
          "upoint", "new_tovholder_email": None, "handed_over_at": T0 + dt.timedelta(days=16)},
         T0 + dt.timedelta(days=16)))
-    assert handlers.get_case(store, SETTINGS, actor="staff:test",
+    assert handlers.get_case(store, SETTINGS, actor=OFFICER,
                              case_id=uuid.UUID(case["case_id"]))["has_tovholder"] is True
 
     apply(handlers.record_pathway_closed, coordination_event(
@@ -227,11 +249,12 @@ def test_unidentified_tenant_is_matched_by_intake_and_match_data_is_never_stored
     match = {"cpr": "0101901234", "name": "Hemmelig Lejer", "birth_date": dt.date(1990, 1, 1)}
     case = report(store, matcher, citizen_ref=None, match=match)
     assert calls == [{"actor": "partner:bf-ballerup", **match}]
-    assert case["citizen_ref"] == str(citizen)
+    assert "citizen_ref" not in case
+    assert staff_view(store, case["case_id"])["citizen_ref"] == str(citizen)
 
     unmatched = report(store, lambda **_: None, citizen_ref=None, match=match,
                        tenancy_ref="T-1-3")
-    assert unmatched["citizen_identified"] is False
+    assert staff_view(store, unmatched["case_id"])["citizen_identified"] is False
     opened = [m for m in messages_of(store, "housing.case_opened")
               if m["case_id"] == unmatched["case_id"]]
     assert opened[0]["citizen_match_pending"] is True
@@ -271,7 +294,7 @@ def test_report_per_association_and_period(store):
     assert late["level"] == "escalated_to_association"
 
     result = handlers.report_for_association(
-        store, SETTINGS, association_id="bf-ballerup",
+        store, SETTINGS, actor=FRONTEN, association_id="bf-ballerup",
         start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31))
     assert result["cases"] == 3
     assert result["levels_reached"]["escalated_to_association"] == 2
@@ -281,10 +304,24 @@ def test_report_per_association_and_period(store):
     assert result["median_seconds_to_first_contact"] == 0  # contact at the report's minute
 
     with pytest.raises(DomainError) as err:
-        handlers.report_for_association(store, SETTINGS, association_id="bf-nope",
+        handlers.report_for_association(store, SETTINGS, actor=FRONTEN, association_id="bf-nope",
                                         start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31))
     assert err.value.rule == "housing.unknown_association"
+    unknown = err.value.as_problem()
     with pytest.raises(DomainError) as err:
-        handlers.report_for_association(store, SETTINGS, association_id="bf-ballerup",
+        handlers.report_for_association(store, SETTINGS, actor=FRONTEN,
+                                        association_id="bf-ballerup",
                                         start=dt.date(2025, 3, 31), end=dt.date(2025, 3, 1))
     assert err.value.rule == "report.period_end_before_start"
+    # An association reads its own report; another association's answers exactly like
+    # an unknown association.
+    own = handlers.report_for_association(
+        store, SETTINGS, actor="partner:bf-ballerup", association_id="bf-ballerup",
+        start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31))
+    assert own == result
+    assert AssociationReportResult().validate(own) == {}
+    with pytest.raises(DomainError) as err:
+        handlers.report_for_association(store, SETTINGS, actor="partner:bf-other",
+                                        association_id="bf-ballerup",
+                                        start=dt.date(2025, 3, 1), end=dt.date(2025, 3, 31))
+    assert {**err.value.as_problem()} == unknown

@@ -24,13 +24,20 @@ from services.housing import case_list, handlers
 from services.housing.ladder import ArrearsCase, ArrearsReport, ReportSource
 from services.housing.models import ArrearsCaseRow, metadata
 from services.housing.settings import ladder_settings
-from tests.integration.housing.support import ASSOCIATION, OTHER_ASSOCIATION, T0
+from tests.integration.housing.support import (
+    ASSOCIATION,
+    OTHER_ASSOCIATION,
+    T0,
+    as_delivered,
+    pathway_opened,
+)
 
 pytestmark = pytest.mark.integration
 
 SETTINGS = ladder_settings({})
 ACCESS_LOG = metadata.tables["access_log"]
 OFFICER = Actor("staff", "lone", roles=["housing_officer"])
+FRONTEN = Actor("staff", "fronten-anne", roles=["fronten"])
 FAR = {"pakrav_sent_on": dt.date(2025, 3, 3), "pakrav_deadline": dt.date(2025, 6, 2)}
 
 
@@ -60,10 +67,12 @@ def report(store: Store, actor: str = "partner:bf-ballerup", **changes: Any) -> 
         "termination_on": None, "eviction_date": None,
     }
     args.update(changes)
-    return handlers.report_arrears(store, SETTINGS, no_match, **args)
+    case = handlers.report_arrears(store, SETTINGS, no_match, **args)
+    # An association is shown its view of the case (no citizen): remember whom it is for.
+    return {**case, "citizen_ref": str(args["citizen_ref"])}
 
 
-def command(store: Store, name: str, case_id: str, actor: str = "staff:lone",
+def command(store: Store, name: str, case_id: str, actor: str = OFFICER,
             **args: Any) -> dict[str, Any]:
     return handlers.run_command(store, SETTINGS, name, actor=actor,
                                 case_id=uuid.UUID(case_id), **args)
@@ -110,12 +119,12 @@ def cases(store: Store) -> dict[str, dict[str, Any]]:
         # Far påkrav deadline, then an ophævelse: the team must act within 2 hverdage.
         "terminated": report(store, tenancy_ref="T-1-3", **FAR),
         # Fronten: the citizen is in the room, no påkrav: no deadline at all.
-        "quiet": report(store, actor="staff:fronten-anne", source="fronten",
+        "quiet": report(store, actor=FRONTEN, source="fronten",
                         association_id=None, tenancy_ref=None, amount_dkk=None,
                         months_behind=None, pakrav_sent_on=None, pakrav_deadline=None),
-        "closed_first": report(store, actor="staff:fronten-anne", source="fronten",
+        "closed_first": report(store, actor=FRONTEN, source="fronten",
                                association_id=None, tenancy_ref=None, **FAR),
-        "closed_last": report(store, actor="staff:fronten-anne", source="fronten",
+        "closed_last": report(store, actor=FRONTEN, source="fronten",
                               association_id=None, tenancy_ref=None, **FAR),
     }
     command(store, "register_termination", made["terminated"]["case_id"], termination_on=None)
@@ -237,8 +246,11 @@ def test_a_bad_or_foreign_cursor_and_partners_are_refused(store, cases):
     with pytest.raises(DomainError) as partner:
         page(store, actor=Actor("partner", "bf-ballerup", roles=["partner"],
                                 partner_id="bf-ballerup"))
-    assert (partner.value.field, partner.value.rule) == ("actor",
-                                                         "housing.worklist_for_staff_only")
+    assert (partner.value.field, partner.value.rule) == ("actor", "not_allowed")
+    # A tovholder sees the cases of their own citizens one by one, not the whole list.
+    with pytest.raises(DomainError) as tovholder:
+        page(store, actor=Actor("staff", "mette", roles=["tovholder"]))
+    assert (tovholder.value.field, tovholder.value.rule) == ("actor", "not_allowed")
     # Refused: nothing logged for the refused calls.
     searches = log_rows(store, action="search")
     assert len(searches) == 1  # the one page that was read
@@ -258,7 +270,11 @@ def test_every_read_change_disclosure_and_search_is_logged(store):
         ("partner:bf-ballerup", "partner_status", "besked til boligforeningen om lejemålet",
          citizen)] * 2
 
-    # A read with the purpose the caller gave (the gateway or web app sets it).
+    # A read with the purpose the caller gave (the gateway or web app sets it), by the
+    # citizen's tovholder (known from coordination's events).
+    with store.unit_of_work() as uow:
+        handlers.record_pathway_opened(uow, as_delivered(pathway_opened(citizen, "mette")))
+        uow.commit()
     reader = Actor("staff", "mette", roles=["tovholder"], purpose="forberedelse af møde")
     handlers.get_case(store, SETTINGS, actor=reader, case_id=uuid.UUID(case_id))
     read = log_rows(store, action="read")
@@ -296,6 +312,10 @@ def test_every_read_change_disclosure_and_search_is_logged(store):
     ]
 
 
+#: Columns added by migrations after 0002 (the worklist's, the association list's).
+LATER_COLUMNS = ("worklist_", "partner_due_on")
+
+
 def test_the_migration_gives_existing_cases_their_sort_key(db_url):
     """Cases saved before the worklist existed get their stored key from their state."""
     upgrade("housing", db_url, "0002")
@@ -315,13 +335,13 @@ def test_the_migration_gives_existing_cases_their_sort_key(db_url):
     closed.record_paid_in_full(now)
     old_table = sa.table(
         "arrears_cases", *(sa.column(c.name, c.type) for c in ArrearsCaseRow.__table__.c
-                           if not c.name.startswith("worklist_")))
+                           if not c.name.startswith(LATER_COLUMNS)))
     engine = make_engine(db_url)
     try:
         with engine.begin() as conn:
             for case in (warned, calm, closed):
                 columns = {k: v for k, v in handlers.case_columns(case).items()
-                           if not k.startswith("worklist_")}
+                           if not k.startswith(LATER_COLUMNS)}
                 conn.execute(sa.insert(old_table).values(
                     id=uuid.UUID(case.case_id), source="association", reported_at=now,
                     version=1, updated_at=now, updated_by="staff:test", **columns))
@@ -337,3 +357,53 @@ def test_the_migration_gives_existing_cases_their_sort_key(db_url):
         assert stored[case.case_id] == (key.priority, key.due_at), case.tenancy_ref
     assert stored[warned.case_id][0] == case_list.PRIORITY_HELP_TOO_LATE
     assert stored[closed.case_id] == (case_list.PRIORITY_OTHER, case_list.NO_DEADLINE)
+
+
+def test_the_migration_gives_existing_cases_the_association_lists_sort_key(db_url):
+    """Cases saved before the association's list existed get its key from their state."""
+    upgrade("housing", db_url, "0003")
+    now = T0.astimezone(SETTINGS.tz)
+
+    def opened(tenancy: str, **changes: Any) -> ArrearsCase:
+        values: dict[str, Any] = {
+            "source": ReportSource.ASSOCIATION, "association_id": "bf-ballerup",
+            "tenancy_ref": tenancy, "citizen_ref": str(uuid.uuid4()),
+            "amount_dkk": Decimal("1000"), "months_behind": 1,
+            "pakrav_sent_on": dt.date(2025, 3, 3), "pakrav_deadline": dt.date(2025, 3, 20)}
+        values.update(changes)
+        return ArrearsCase.open(case_id=str(uuid.uuid4()), report=ArrearsReport(**values),
+                                now=now, has_tovholder=False, settings=SETTINGS)
+
+    reported = opened("T-1")  # its påkrav deadline
+    escalated = opened("T-2")
+    escalated.escalate_if_due(now + dt.timedelta(days=16))  # asked to hold until a day
+    evicted = opened("T-3", eviction_date=dt.date(2025, 4, 2))  # the udsættelse date
+    settled = opened("T-4")
+    settled.agree_payment_plan(now)  # nothing the association must mind
+    fronten = opened("T-5", source=ReportSource.FRONTEN, association_id=None)
+    closed = opened("T-6")
+    closed.record_paid_in_full(now)
+    cases = (reported, escalated, evicted, settled, fronten, closed)
+    old_table = sa.table("arrears_cases", *(sa.column(c.name, c.type)
+                                            for c in ArrearsCaseRow.__table__.c
+                                            if c.name != "partner_due_on"))
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            for case in cases:
+                columns = {k: v for k, v in handlers.case_columns(case).items()
+                           if k != "partner_due_on"}
+                conn.execute(sa.insert(old_table).values(
+                    id=uuid.UUID(case.case_id), source=case.source.value, reported_at=now,
+                    version=1, updated_at=now, updated_by="staff:test", **columns))
+        upgrade("housing", db_url)
+        with engine.connect() as conn:
+            stored = {str(r.id): r.partner_due_on for r in conn.execute(
+                select(ArrearsCaseRow.id, ArrearsCaseRow.partner_due_on)).all()}
+    finally:
+        engine.dispose()
+    for case in cases:
+        assert stored[case.case_id] == case_list.partner_sort_due(case), case.tenancy_ref
+    assert [stored[c.case_id] for c in cases] == [
+        dt.date(2025, 3, 20), escalated.hold_until, dt.date(2025, 4, 2),
+        case_list.PARTNER_NO_DUE, case_list.PARTNER_NO_DUE, case_list.PARTNER_NO_DUE]

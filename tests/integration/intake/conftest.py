@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,8 @@ from kombu import Connection, Queue
 from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import MetaData, func, select
 
-from services.common.amqp import event_exchange
+from contracts import registry
+from services.common.amqp import Publisher, event_exchange
 from services.common.clock import FileClock
 from services.common.db import Store, make_engine
 from services.common.migrate import upgrade
@@ -109,6 +111,24 @@ class Intake:
 
     def rpc(self) -> Any:
         return ClusterRpcProxy(self.config)
+
+    def publish(self, type_: str, payload: dict[str, Any], *,
+                occurred_at: dt.datetime | None = None,
+                message_id: uuid.UUID | None = None) -> uuid.UUID:
+        """Publish another service's event as its outbox relay would: a real envelope
+        built and validated by the registry, on the producer's exchange."""
+        service = type_.split(".")[0]
+        envelope = registry.build(type_, payload, producer=service, correlation_id="test",
+                                  occurred_at=occurred_at or self.clock.now(),
+                                  message_id=message_id)
+        publisher = Publisher(self.config["AMQP_URI"])
+        try:
+            publisher.publish(envelope.to_wire(), exchange=event_exchange(service),
+                              routing_key=type_, message_id=str(envelope.message_id),
+                              message_type=type_, declare=[event_exchange(service)])
+        finally:
+            publisher.close()
+        return envelope.message_id
 
     def store(self) -> Store:
         return Store(make_engine(self.url), metadata, "intake", self.clock)

@@ -17,7 +17,7 @@ from tests.integration.intake.conftest import EventTap, make_intake
 pytestmark = pytest.mark.integration
 
 T0 = dt.datetime(2018, 4, 9, 8, 0, tzinfo=dt.UTC)
-STAFF = "staff:fronten-anne"
+STAFF = {"kind": "staff", "id": "fronten-anne", "roles": ["fronten"]}
 PLAN = {"goals": ["Jeg vil kunne åbne mine breve."], "follow_up_dates": ["2018-05-07"]}
 
 
@@ -44,8 +44,8 @@ def test_refused_commands_name_field_and_rule_and_change_nothing(
             plan=PLAN,
         )["course_id"]
         given = cluster.intake.give_consent(
-            actor=STAFF, citizen_ref=ref, recipient="jobcenter-ballerup",
-            information_kinds=["course_status"], purpose="brobygning", form="oral",
+            actor=STAFF, citizen_ref=ref, recipient="jobcenter",
+            information_kinds=["course_status"], purpose="pathway_team", form="oral",
         )
         cluster.intake.withdraw_consent(actor=STAFF, consent_id=given["consent_id"])
         other = cluster.intake.register_inquiry(
@@ -59,7 +59,7 @@ def test_refused_commands_name_field_and_rule_and_change_nothing(
             uow.session.execute(insert(Inquiry).values(
                 id=orphan, registered_at=T0, channel="phone", inquirer_kind="citizen",
                 topics=["housing"], wish="Gamle data.", citizen_ref=uuid.uuid4(),
-                registered_by=STAFF,
+                registered_by="staff:fronten-anne",
             ))
             uow.commit()
         engine_rows.engine.dispose()
@@ -108,9 +108,32 @@ def test_refused_commands_name_field_and_rule_and_change_nothing(
              {"inquiry_id": "inquiry.already_resolved"}),
             ("withdraw_consent", dict(consent_id=given["consent_id"]),
              {"consent": "consent.already_withdrawn"}),
-            ("give_consent", dict(citizen_ref=ref, recipient="jobcenter-ballerup",
-                                  information_kinds=["diagnosis"], purpose="x", form="oral"),
-             {"information_kinds": "consent.information_kind_unknown"}),
+            # The consent vocabulary (issue 16): never free text.
+            ("give_consent", dict(citizen_ref=ref, recipient="jobcenter",
+                                  information_kinds=["diagnosis"], purpose="pathway_team",
+                                  form="oral"),
+             {"information_kinds.0": "schema"}),
+            ("give_consent", dict(citizen_ref=ref, recipient="jobcenter",
+                                  information_kinds=["contact_status"],
+                                  purpose="brobygning til job", form="oral"),
+             {"purpose": "schema"}),
+            ("give_consent", dict(citizen_ref=ref, recipient="jobcenter balerup",
+                                  information_kinds=["bridging_status"],
+                                  purpose="bridging_employment", form="oral"),
+             {"recipient": "consent.recipient_unknown"}),
+            ("give_consent", dict(citizen_ref=ref, recipient="jobcenter",
+                                  information_kinds=["bridging_status"],
+                                  purpose="bridging_employment", form="oral"),
+             {"recipient": "consent.recipient_not_for_purpose"}),
+            ("give_consent", dict(citizen_ref=ref, recipient="jobcenter",
+                                  information_kinds=[], purpose="pathway_team", form="oral"),
+             {"information_kinds": "schema"}),
+            ("hand_over_course", dict(course_id=course_id,
+                                      responsible={"staff_id": "fronten-anne", "name": "Anne"}),
+             {"responsible.staff_id": "course.same_responsible"}),
+            ("hand_over_course", dict(course_id=course_id,
+                                      responsible={"staff_id": "ny kollega", "name": ""}),
+             {"responsible.staff_id": "schema", "responsible.name": "schema"}),
             ("end_course", dict(course_id=course_id, reason="planned_end"),
              {"review": "course.review_missing"}),
             ("end_course", dict(course_id=course_id, reason="broken_agreements"),

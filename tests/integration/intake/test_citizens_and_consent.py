@@ -14,11 +14,13 @@ from sqlalchemy import MetaData, select
 from services.common.db import make_engine
 from services.intake.models import metadata
 from tests.integration.intake.conftest import EventTap, make_intake
+from tests.integration.intake.support import partner_known
 
 pytestmark = pytest.mark.integration
 
 T0 = dt.datetime(2018, 4, 3, 8, 0, tzinfo=dt.UTC)
-STAFF = "staff:fronten-anne"
+STAFF = {"kind": "staff", "id": "fronten-anne", "roles": ["fronten"]}
+STAFF_LABEL = "staff:fronten-anne"  # what events and the access log say
 
 ACCESS_LOG = metadata.tables["access_log"]  # the kit's access log (services.common.access)
 
@@ -84,7 +86,7 @@ def test_pathway_referral_carries_the_under_30_flag_and_no_cpr_anywhere(
         assert referral["payload"] == {
             "inquiry_id": inquiries[who], "citizen_ref": refs[who],
             "topics": ["education", "loneliness"], "under_30": under_30,
-            "referred_at": "2018-04-03T08:00:00+00:00", "referred_by": STAFF,
+            "referred_at": "2018-04-03T08:00:00+00:00", "referred_by": STAFF_LABEL,
         }
     dump = every_stored_value(intake.url)
     wire = json.dumps(tap.poll())
@@ -130,11 +132,15 @@ def test_consent_contact_matching_and_the_access_log(
             )
         assert problems(err) == {"cpr": "citizen.already_registered"}
 
+        # The recipient is a partner from the directory (partners.partner_registered).
+        partner_known(intake, "jobcenter-ballerup", name="Jobcenter Ballerup")
         consent = cluster.intake.give_consent(
             actor=STAFF, citizen_ref=ref, recipient="jobcenter-ballerup",
             information_kinds=["bridging_status", "meeting_schedule"],
-            purpose="brobygning til beskæftigelse", form="written",
+            purpose="bridging_employment", form="written",
         )
+        assert (consent["recipient_name"], consent["purpose_text"]) == (
+            "Jobcenter Ballerup", "brobygning til beskæftigelse")
         intake.clock.set(T0 + dt.timedelta(days=30))
         withdrawn = cluster.intake.withdraw_consent(actor=STAFF, consent_id=consent["consent_id"])
         assert withdrawn["withdrawn_at"] == "2018-05-03T08:00:00+00:00"
@@ -232,7 +238,7 @@ def test_consent_contact_matching_and_the_access_log(
         "consent_id": consent["consent_id"], "citizen_ref": ref,
         "recipient": "jobcenter-ballerup",
         "information_kinds": ["bridging_status", "meeting_schedule"],
-        "purpose": "brobygning til beskæftigelse", "given_at": "2018-04-03T08:00:00+00:00",
+        "purpose": "bridging_employment", "given_at": "2018-04-03T08:00:00+00:00",
     }
     gone = tap.wait("intake.consent_withdrawn")
     assert gone["payload"] == {

@@ -13,7 +13,11 @@ from sqlalchemy import select
 
 from services.intake.models import metadata
 from tests.integration.intake.conftest import EventTap, make_intake
+from tests.integration.intake.support import FRONTEN
 from tests.support.waiting import wait_for
+
+ANNE_AT_WORK = {"staff_id": "fronten-anne", "name": "Anne Andersen",
+                "email": "anne@balk.dk", "phone": "+45 44 77 34 43"}
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +49,7 @@ def open_course_deadlines(intake, course_id: str) -> dict[str, dt.datetime]:
 
 def notices(cluster, course_id: str) -> list[dict]:
     course = cluster.intake.get_course(
-        actor="staff:test", course_id=course_id, purpose="opfølgning"
+        actor=FRONTEN, course_id=course_id, purpose="opfølgning"
     )
     return course["notices"]
 
@@ -57,28 +61,31 @@ def test_register_resolve_course_bridging_then_the_4_week_rule_proposes_and_a_pe
     intake.run()
     with intake.rpc() as cluster:
         citizen = cluster.intake.register_citizen(
-            actor="staff:fronten-anne", cpr="090295-1234", name="Mikkel Hansen",
+            actor=FRONTEN, cpr="090295-1234", name="Mikkel Hansen",
             email=None, phone="+45 20 30 40 50", preferred_channel="sms",
         )
         assert citizen["under_30"] is True and citizen["age"] == 23
         ref = citizen["citizen_ref"]
         inquiry = cluster.intake.register_inquiry(
-            actor="staff:fronten-anne", channel="walk_in", inquirer_kind="citizen",
+            actor=FRONTEN, channel="walk_in", inquirer_kind="citizen",
             topics=["everyday_structure", "employment"],
             wish="Jeg vil gerne have struktur på min dag og komme i job.", citizen_ref=ref,
         )
         cluster.intake.resolve_inquiry(
-            actor="staff:fronten-anne", inquiry_id=inquiry["inquiry_id"],
+            actor=FRONTEN, inquiry_id=inquiry["inquiry_id"],
             outcome="individual_course_82b",
         )
         course = cluster.intake.start_course(
-            actor="staff:fronten-anne", inquiry_id=inquiry["inquiry_id"],
+            actor=FRONTEN, inquiry_id=inquiry["inquiry_id"],
             kind="individual_82b", start_date="2018-04-09", planned_end="2018-07-09",
             plan={"goals": ["Jeg vil stå op til tiden hver dag."],
                   "follow_up_dates": ["2018-05-08", "2018-05-28"]},
             bridging_to=["employment"],
+            # The known face, from the staff directory: the partner calls her.
+            responsible=ANNE_AT_WORK,
         )
         course_id = course["course_id"]
+        assert course["responsible"] == ANNE_AT_WORK
         assert course["bridging_due_on"] == "2018-05-09"
         assert course["max_end"] == "2018-10-09"
 
@@ -101,11 +108,11 @@ def test_register_resolve_course_bridging_then_the_4_week_rule_proposes_and_a_pe
         # An agreement kept on 1 May, one broken on 3 May: the 4-week rule is armed.
         intake.clock.set(dt.datetime(2018, 5, 1, 10, 0, tzinfo=UTC))
         cluster.intake.record_attendance(
-            actor="staff:fronten-anne", course_id=course_id, on="2018-05-01", kept=True
+            actor=FRONTEN, course_id=course_id, on="2018-05-01", kept=True
         )
         intake.clock.set(dt.datetime(2018, 5, 3, 10, 0, tzinfo=UTC))
         cluster.intake.record_attendance(
-            actor="staff:fronten-anne", course_id=course_id, on="2018-05-03", kept=False
+            actor=FRONTEN, course_id=course_id, on="2018-05-03", kept=False
         )
         assert open_course_deadlines(intake, course_id)["course.broken_agreements"] == (
             copenhagen_midnight_utc(dt.date(2018, 5, 29))
@@ -123,7 +130,7 @@ def test_register_resolve_course_bridging_then_the_4_week_rule_proposes_and_a_pe
     bridging = tap.wait("intake.bridging_due")
     assert bridging["payload"] == {
         "course_id": course_id, "citizen_ref": ref, "partner_kind": "employment",
-        "due_on": "2018-05-09", "planned_end": "2018-07-09",
+        "due_on": "2018-05-09", "planned_end": "2018-07-09", "responsible": ANNE_AT_WORK,
     }
     assert bridging["occurred_at"].startswith("2018-05-08T22:00:00")
 
@@ -134,7 +141,7 @@ def test_register_resolve_course_bridging_then_the_4_week_rule_proposes_and_a_pe
                  in notices(cluster, course_id), what="the 28 May follow-up")
         assert "intake.course_ended" not in outbox_types(intake)
         assert cluster.intake.get_course(
-            actor="staff:test", course_id=course_id, purpose="opfølgning"
+            actor=FRONTEN, course_id=course_id, purpose="opfølgning"
         )["status"] == "active"
 
     # Another restart between two sweeps: the 4-week deadline is not lost. It proposes
@@ -148,7 +155,7 @@ def test_register_resolve_course_bridging_then_the_4_week_rule_proposes_and_a_pe
     }
     with intake.rpc() as cluster:
         view = cluster.intake.get_course(
-            actor="staff:test", course_id=course_id, purpose="opfølgning"
+            actor=FRONTEN, course_id=course_id, purpose="opfølgning"
         )
         assert (view["status"], view["ending_proposed"]) == ("active", True)
         assert "course.broken_agreements" not in open_course_deadlines(intake, course_id)
@@ -158,7 +165,7 @@ def test_register_resolve_course_bridging_then_the_4_week_rule_proposes_and_a_pe
         # the jobcenter, told about bridging on 9 May, gets its cancellation.
         intake.clock.set(dt.datetime(2018, 6, 5, 9, 0, tzinfo=UTC))
         ended_view = cluster.intake.confirm_course_ending(
-            actor="staff:fronten-anne", course_id=course_id
+            actor=FRONTEN, course_id=course_id
         )
     assert (ended_view["status"], ended_view["end_reason"], ended_view["ended_on"]) == (
         "ended", "broken_agreements", "2018-06-05"

@@ -18,7 +18,7 @@ from services.common.migrate import upgrade
 from services.intake import courses
 from services.intake.handlers import sync_course_deadlines
 from services.intake.models import CourseRow, EndingProposalRow, metadata
-from services.intake.repository import load_course, new_course_row, save_course
+from services.intake.repository import Responsible, load_course, new_course_row, save_course
 
 pytestmark = pytest.mark.integration
 
@@ -73,7 +73,8 @@ def test_a_course_with_all_its_state_loads_back_equal(store):
     course.events.clear()
 
     with store.unit_of_work() as uow:
-        row = new_course_row(course, inquiry_id=None, started_by="staff:a", now=NOW)
+        row = new_course_row(course, inquiry_id=None, started_by="staff:a", now=NOW,
+                             responsible=Responsible("a", "A"))
         save_course(uow.session, row, course, actor="staff:a", now=NOW)
         uow.commit()
         course_id = row.id
@@ -129,7 +130,8 @@ def test_deadline_rows_follow_the_course(store):
         courses.validate_plan(["Mål"], [D(2018, 5, 7), D(2018, 6, 4)]),
     )
     with store.unit_of_work() as uow:
-        row = new_course_row(course, inquiry_id=None, started_by="staff:a", now=NOW)
+        row = new_course_row(course, inquiry_id=None, started_by="staff:a", now=NOW,
+                             responsible=Responsible("a", "A"))
         save_course(uow.session, row, course, actor="staff:a", now=NOW)
         sync_course_deadlines(uow, row.id, course)
         uow.commit()

@@ -25,7 +25,7 @@ from contracts.vocabulary import PartnerKind
 from services.common.localtime import start_of_local_day
 from services.intake import handlers
 from tests.integration.intake.conftest import EventTap, make_intake
-from tests.integration.intake.support import ACCESS_LOG, FRONTEN, World
+from tests.integration.intake.support import ACCESS_LOG, ANNE, FRONTEN, World
 
 pytestmark = pytest.mark.integration
 
@@ -129,7 +129,7 @@ def test_a_late_broken_agreement_is_proposed_the_day_it_is_entered_never_back_da
     try:
         course_id = world.course(D(2026, 3, 2), D(2026, 8, 31), [D(2026, 8, 31)],
                                  bridging_to=[PartnerKind.EMPLOYMENT])
-        world.run(handlers.record_attendance, actor="staff:fronten-anne",
+        world.run(handlers.record_attendance, actor=ANNE,
                   course_id=uuid.UUID(course_id), on=D(2026, 3, 2), kept=True)
         # 30 June, 08:00 in Copenhagen: the sweep tells the jobcenter about bridging.
         world.intake.clock.set(dt.datetime(2026, 6, 30, 6, 0, tzinfo=UTC))

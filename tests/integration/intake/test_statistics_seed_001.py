@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from contracts.actor import Actor
 from contracts.vocabulary import Channel, CourseKind, InquirerKind, Outcome, Topic
 from services.common.clock import FixedClock
 from services.common.localtime import start_of_local_day
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 PERIOD = (dt.date(2018, 4, 1), dt.date(2018, 7, 31))
 NOW = dt.datetime(2018, 8, 1, 10, 0, tzinfo=dt.UTC)
-STAFF = "staff:fronten-test"
+STAFF = Actor("staff", "fronten-test", roles=["fronten"])
 SEED_LINES = [
     "Statistik over Frontens arbejde i perioden 01.04.2018-31.07.2018:",
     "Antal samlede henvendelser = 204",

@@ -24,7 +24,10 @@ from services.intake import handlers
 from tests.integration.intake.conftest import EventTap, make_intake
 from tests.integration.intake.support import (
     ACCESS_LOG,
+    ANNE,
+    BO,
     FRONTEN,
+    KARL,
     NOW,
     OTHER_FRONTEN,
     PANEL,
@@ -78,7 +81,7 @@ def test_open_inquiries_oldest_first_page_by_page_and_a_resolution_takes_one_off
         world.inquiry(young, days_ago(3), channel=Channel.DIGITAL_FORM),
     ]
     for resolved in (world.inquiry(young, days_ago(12)), world.inquiry(None, days_ago(2))):
-        world.run(handlers.resolve_inquiry, world.ctx, actor="staff:fronten-anne",
+        world.run(handlers.resolve_inquiry, world.ctx, actor=ANNE,
                   inquiry_id=uuid.UUID(resolved), outcome=Outcome.ADVICE_ONLY,
                   conversations=1, resolved_at=None)
     added: list[str] = []
@@ -129,7 +132,7 @@ def test_follow_ups_page_by_page_and_recording_one_takes_it_off(world):
     c1 = world.course(D(2018, 4, 2), far, [D(2018, 4, 16), D(2018, 5, 14), D(2018, 7, 2)])
     c2 = world.course(D(2018, 4, 3), far, [D(2018, 4, 17), TODAY])
     c3 = world.course(D(2018, 4, 4), far, [D(2018, 4, 18)], kind=CourseKind.GROUP_82A,
-                      by="staff:fronten-karl")
+                      by=KARL)
     world.course(D(2018, 4, 5), far, [D(2018, 6, 4)])  # not due yet
     added: list[str] = []
 
@@ -244,7 +247,7 @@ def test_review_agenda_page_by_page_and_the_panels_decision_takes_a_course_off(
 ):
     def requested(start: dt.date, end: dt.date, on: dt.date) -> str:
         course = world.course(start, end, [D(2018, 6, 15)])
-        world.run(handlers.request_review, actor="staff:fronten-anne",
+        world.run(handlers.request_review, actor=ANNE,
                   course_id=uuid.UUID(course), on=on)
         return course
 
@@ -297,12 +300,12 @@ def test_review_agenda_page_by_page_and_the_panels_decision_takes_a_course_off(
 def test_end_overdue_page_by_page_until_ended_or_extended(world):
     e1 = world.course(D(2018, 1, 8), D(2018, 5, 1), [D(2018, 2, 1)])
     e2 = world.course(D(2018, 1, 9), D(2018, 5, 2), [D(2018, 2, 1)])
-    world.run(handlers.request_review, actor="staff:fronten-anne", course_id=uuid.UUID(e2),
+    world.run(handlers.request_review, actor=ANNE, course_id=uuid.UUID(e2),
               on=D(2018, 4, 20))
     e3 = world.course(D(2018, 1, 10), D(2018, 5, 3), [D(2018, 2, 1)])
-    world.run(handlers.request_review, actor="staff:fronten-anne", course_id=uuid.UUID(e3),
+    world.run(handlers.request_review, actor=ANNE, course_id=uuid.UUID(e3),
               on=D(2018, 4, 20))
-    world.run(handlers.decide_review, actor="staff:udvalg-bo", course_id=uuid.UUID(e3),
+    world.run(handlers.decide_review, actor=BO, course_id=uuid.UUID(e3),
               decision="end", on=D(2018, 4, 25), new_planned_end=None)
     e4 = world.course(D(2018, 1, 11), D(2018, 5, 31), [D(2018, 2, 1)])
     e5 = world.course(D(2018, 1, 12), TODAY, [D(2018, 2, 1)])
@@ -344,7 +347,7 @@ def test_ending_proposals_page_by_page_and_each_decision_takes_one_off(world, ta
     def broken(start: dt.date, end: dt.date | None = None, **kw: Any) -> str:
         course = world.course(start, end or D(2018, 9, 1), [D(2018, 6, 20)], **kw)
         for day, kept in ((start, True), (start + dt.timedelta(days=3), False)):
-            world.run(handlers.record_attendance, actor="staff:fronten-anne",
+            world.run(handlers.record_attendance, actor=ANNE,
                       course_id=uuid.UUID(course), on=day, kept=kept)
         return course
 
@@ -352,7 +355,7 @@ def test_ending_proposals_page_by_page_and_each_decision_takes_one_off(world, ta
     p1 = broken(D(2018, 4, 2))
     p2 = broken(D(2018, 3, 1), D(2018, 7, 20), bridging_to=[PartnerKind.EMPLOYMENT])
     p3 = broken(D(2018, 4, 3))
-    p4 = broken(D(2018, 4, 4), by="staff:fronten-karl")
+    p4 = broken(D(2018, 4, 4), by=KARL)
     p5 = broken(D(2018, 4, 5))
     world.sweep()
     added: list[str] = []
@@ -415,7 +418,7 @@ def test_ending_proposals_page_by_page_and_each_decision_takes_one_off(world, ta
 def test_referrals_85_for_social_vejledning_page_by_page_until_decided(world, tap: EventTap):
     def referred(start: dt.date, on: dt.date) -> str:
         course = world.course(start, D(2018, 9, 1), [D(2018, 6, 20)])
-        world.run(handlers.refer_to_85, actor="staff:fronten-anne",
+        world.run(handlers.refer_to_85, actor=ANNE,
                   course_id=uuid.UUID(course), on=on, ctx=world.ctx)
         return course
 
@@ -425,7 +428,7 @@ def test_referrals_85_for_social_vejledning_page_by_page_until_decided(world, ta
     s4 = referred(D(2018, 4, 5), D(2018, 5, 23))
     s5 = referred(D(2018, 4, 6), D(2018, 5, 30))
     # The course may end while Social Vejledning decides: the referral stays on the list.
-    world.run(handlers.end_course, actor="staff:fronten-anne", course_id=uuid.UUID(s2),
+    world.run(handlers.end_course, actor=ANNE, course_id=uuid.UUID(s2),
               reason="citizen_withdrew", on=None)
     added: list[str] = []
 
@@ -472,7 +475,7 @@ def test_outside_target_group_flags_page_by_page_until_decided(world, tap: Event
 
     def resolved(ref: str, outcome: Outcome) -> str:
         inquiry = world.inquiry(ref, NOW - dt.timedelta(days=1))
-        world.run(handlers.resolve_inquiry, world.ctx, actor="staff:fronten-anne",
+        world.run(handlers.resolve_inquiry, world.ctx, actor=ANNE,
                   inquiry_id=uuid.UUID(inquiry), outcome=outcome, conversations=None,
                   resolved_at=None)
         return inquiry
@@ -484,7 +487,7 @@ def test_outside_target_group_flags_page_by_page_until_decided(world, tap: Event
     later()
     c_old = world.course(D(2018, 5, 2), D(2018, 9, 1), [D(2018, 6, 20)], citizen_ref=old)
     later()
-    world.run(handlers.refer_to_85, actor="staff:fronten-anne", course_id=uuid.UUID(c_old),
+    world.run(handlers.refer_to_85, actor=ANNE, course_id=uuid.UUID(c_old),
               on=None, ctx=world.ctx)
     later()
     inquiry_85 = resolved(young, Outcome.REFERRAL_85)

@@ -1,12 +1,15 @@
 """Real counterparts for the notifications tests: an SMTP server (aiosmtpd, in its own
 process, writing a Maildir), an HTTP receiver on loopback (http.server in a thread)
-that answers from a script, stand-in intake and coordination services on the broker
-answering get_contact and get_participant_contact from fixed contacts, and helpers to
-publish events and read the ledger."""
+that answers from a script and, given the subscription's secret, verifies every
+signature as a partner would (docs/webhooks.md's verifier; 401 when it fails),
+stand-in intake, coordination and partners services on the broker answering
+get_contact, get_participant_contact and get_partner from fixed data, and helpers to
+publish events and read the ledger and the access log."""
 
 from __future__ import annotations
 
 import datetime as dt
+import email
 import http.server
 import json
 import mailbox
@@ -14,10 +17,11 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email.header import decode_header, make_header
+from email import policy
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,7 @@ from services.common.amqp import Publisher, event_exchange
 from services.common.db import make_engine
 from services.common.messaging import consumer_method_name
 from services.common.migrate import upgrade
+from services.notifications import signing
 from services.notifications.models import DeliveryRow
 from services.notifications.service import NotificationsService
 from tests.conftest import service_config
@@ -85,7 +90,9 @@ def calendar_part(message: Message) -> bytes | None:
 
 
 def subject(message: Message) -> str:
-    return str(make_header(decode_header(message["Subject"])))
+    # The modern header parser: the legacy decode_header drops the space between an
+    # encoded word and the plain text after it (RFC 2047 allows both to be folded).
+    return str(email.message_from_bytes(message.as_bytes(), policy=policy.default)["Subject"])
 
 
 def text_part(message: Message) -> str:
@@ -106,15 +113,22 @@ class Request:
     headers: dict[str, str]
     body: bytes
     status: int
+    verified: bool | None = None  # None: the receiver was given no secret
+
+    def json(self) -> Any:
+        return json.loads(self.body)
 
 
 @dataclass
 class HttpReceiver:
-    """Answers each POST with the next status in `script` (then `default`)."""
+    """Answers each POST with the next status in `script` (then `default`). Given a
+    `secret`, it first verifies the signature with the reference verifier, at its own
+    clock, and answers 401 to a request that fails (as docs/webhooks.md tells partners)."""
 
     script: list[int] = field(default_factory=list)
     default: int = 200
     requests: list[Request] = field(default_factory=list)
+    secret: str | None = None
 
     def __post_init__(self) -> None:
         receiver = self
@@ -123,9 +137,21 @@ class HttpReceiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                status = receiver.script.pop(0) if receiver.script else receiver.default
+                verified = None
+                if receiver.secret is not None:
+                    try:
+                        verified = signing.verify(
+                            receiver.secret.encode(),
+                            self.headers.get(signing.SIGNATURE_HEADER), body,
+                            now=int(time.time()))
+                    except signing.SignatureError:
+                        verified = False
+                if verified is False:
+                    status = 401
+                else:
+                    status = receiver.script.pop(0) if receiver.script else receiver.default
                 receiver.requests.append(
-                    Request(self.path, dict(self.headers.items()), body, status)
+                    Request(self.path, dict(self.headers.items()), body, status, verified)
                 )
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -215,9 +241,32 @@ class FakeCoordination:
         return dict(found)
 
 
-def stand_ins(intake: FakeIntake, coordination: FakeCoordination) -> tuple[type, type]:
-    """Real nameko services named "intake" and "coordination" on the test's vhost,
-    answering from the fakes (notifications calls them over the broker, with its
+class FakePartners:
+    """partners.get_partner: the directory's view of a partner (PartnerView's fields),
+    unknown partners -> NotFoundError, as the real one answers."""
+
+    def __init__(self) -> None:
+        self.partners: dict[str, dict[str, Any]] = {}
+        self.calls: list[dict[str, Any]] = []
+
+    def add(self, partner_id: str, *, name: str, contact_email: str | None,
+            category: str = "volunteer") -> None:
+        self.partners[partner_id] = {
+            "partner_id": partner_id, "name": name, "category": category,
+            "contact_name": "Koordinator", "contact_email": contact_email,
+            "contact_phone": None, "active": True}
+
+    def get_partner(self, *, actor: str, partner_id: str) -> dict[str, Any]:
+        self.calls.append({"actor": actor, "partner_id": partner_id})
+        if partner_id not in self.partners:
+            raise _not_found("partner_id", "No such partner.")
+        return dict(self.partners[partner_id])
+
+
+def stand_ins(intake: FakeIntake, coordination: FakeCoordination,
+              partners: FakePartners) -> tuple[type, type, type]:
+    """Real nameko services named "intake", "coordination" and "partners" on the test's
+    vhost, answering from the fakes (notifications calls them over the broker, with its
     timeouts, as it calls the real ones)."""
 
     class IntakeStandIn:
@@ -237,7 +286,14 @@ def stand_ins(intake: FakeIntake, coordination: FakeCoordination) -> tuple[type,
                 actor=actor, pathway_id=pathway_id, participant_id=participant_id,
                 purpose=purpose)
 
-    return IntakeStandIn, CoordinationStandIn
+    class PartnersStandIn:
+        name = "partners"
+
+        @rpc
+        def get_partner(self, actor: str, partner_id: str) -> dict[str, Any]:
+            return partners.get_partner(actor=actor, partner_id=partner_id)
+
+    return IntakeStandIn, CoordinationStandIn, PartnersStandIn
 
 
 # -- the service --------------------------------------------------------------------------
@@ -249,6 +305,7 @@ class Running:
     db_url: str
     intake: FakeIntake
     coordination: FakeCoordination
+    partners: FakePartners
     publisher: Publisher
 
     def publish(self, type_: str, payload: dict[str, Any], *,
@@ -304,6 +361,19 @@ class Running:
 
         wait_for(consumed, what=f"{event.type} consumed")
 
+    def access_log(self, **where: Any) -> list[Any]:
+        """The service's access log rows, oldest first."""
+        engine = make_engine(self.db_url)
+        try:
+            with engine.connect() as conn:
+                table = NotificationsService.db.metadata.tables["access_log"]
+                query = select(table)
+                for name, value in where.items():
+                    query = query.where(table.c[name] == value)
+                return list(conn.execute(query.order_by(table.c.id)).all())
+        finally:
+            engine.dispose()
+
     def wait_settled(self, event: Envelope, *, planned: int) -> list[Any]:
         """Wait until the event's `planned` deliveries are all in the ledger and none is
         still pending or retrying: the effect the mails are the side of."""
@@ -328,11 +398,12 @@ def start(amqp_uri: str, db_url: str, runner_factory: Any, **extra: Any) -> Iter
     }
     settings.update(extra)
     config = service_config(amqp_uri, {"notifications": db_url}, **settings)
-    intake, coordination = FakeIntake(), FakeCoordination()
-    runner = runner_factory(config, NotificationsService, *stand_ins(intake, coordination))
+    intake, coordination, partners = FakeIntake(), FakeCoordination(), FakePartners()
+    runner = runner_factory(config, NotificationsService,
+                            *stand_ins(intake, coordination, partners))
     runner.start()
     publisher = Publisher(amqp_uri)
     try:
-        yield Running(config, db_url, intake, coordination, publisher)
+        yield Running(config, db_url, intake, coordination, partners, publisher)
     finally:
         publisher.close()

@@ -35,7 +35,8 @@ def counts(url: str) -> dict[str, int]:
     try:
         with engine.connect() as conn:
             return {t: int(conn.execute(text(f"select count(*) from {t}")).scalar_one())  # noqa: S608
-                    for t in ("routing_rules", "subscriptions", "deliveries", "received_events")}
+                    for t in ("routing_rules", "subscriptions", "legal_bases", "deliveries",
+                              "received_events")}
     finally:
         engine.dispose()
 
@@ -47,29 +48,60 @@ SUB = {"actor": "staff:ops", "partner_id": "kab-ballerup", "partner_kind": "hous
 BAD = [
     ("add_routing_rule",
      {"event_type": "coordination.action_due", "recipient_kind": "mayor",
-      "channel": "email", "information_kind": "action_plan", "purpose": "p"},
+      "channel": "email", "information_kind": "action_plan", "purpose": "pathway_team"},
      "recipient_kind", "routing.unknown_recipient_kind"),
     ("add_routing_rule",
      {"event_type": "coordination.no_such_event", "recipient_kind": "team_members",
-      "channel": "email", "information_kind": "action_plan", "purpose": "p"},
+      "channel": "email", "information_kind": "action_plan", "purpose": "pathway_team"},
      "event_type", "routing.unknown_event_type"),
     ("add_routing_rule",
      {"event_type": "housing.case_escalated", "recipient_kind": "housing_association",
-      "channel": "webhook", "information_kind": "housing_case_status", "purpose": "p"},
+      "channel": "webhook", "information_kind": "housing_case_status",
+      "purpose": "keep_home"},
      "event_type", "subscription.not_visible_to_partner"),
     # Network persons have one rule per event, like the citizen (migration 0003's).
     ("add_routing_rule",
      {"event_type": "coordination.meeting_scheduled", "recipient_kind": "network",
-      "channel": "sms", "information_kind": "meeting_schedule", "purpose": "p"},
+      "channel": "sms", "information_kind": "meeting_schedule", "purpose": "pathway_team"},
      "recipient_kind", "routing.network_rule_exists"),
     ("add_routing_rule",
      {"event_type": "coordination.pathway_opened", "recipient_kind": "coordinators",
-      "channel": "sms", "information_kind": "contact_status", "purpose": "p"},
+      "channel": "sms", "information_kind": "contact_status", "purpose": "pathway_team"},
      "channel", "routing.channel_not_allowed"),
     ("add_routing_rule",
      {"event_type": "coordination.action_due", "recipient_kind": "network",
-      "channel": "email", "information_kind": "action_plan", "purpose": "p"},
+      "channel": "email", "information_kind": "action_plan", "purpose": "pathway_team"},
      "event_type", "template.not_found"),
+    # Purposes come from the consent vocabulary (issue 16 point 6): free text is refused,
+    # and a rule to a partner must name one.
+    ("add_routing_rule",
+     {"event_type": "housing.partner_status", "recipient_kind": "housing_association",
+      "channel": "partner_queue", "information_kind": "housing_case_status",
+      "purpose": "brobygning til job"},
+     "purpose", "schema"),
+    ("add_routing_rule",
+     {"event_type": "housing.partner_status", "recipient_kind": "housing_association",
+      "channel": "email", "information_kind": "housing_case_status"},
+     "purpose", "routing.kind_and_purpose_required"),
+    ("add_routing_rule",
+     {"event_type": "partners.handoff_requested", "recipient_kind": "partner",
+      "channel": "webhook", "information_kind": "bridging_status",
+      "purpose": "bridging_employment"},
+     "recipient_kind", "routing.handoff_recipient"),
+    ("add_legal_basis",
+     {"recipient": "kab-ballerup", "information_kind": "housing_case_status",
+      "purpose": "jobcenter balerup", "reference": "retssikkerhedsloven § 5 a"},
+     "purpose", "schema"),
+    # Without a partner kind, a subscription takes hand-offs only.
+    ("add_subscription",
+     {**SUB, "partner_kind": None, "url": "https://kab.example/samspil"},
+     "event_type", "subscription.not_visible_to_partner"),
+    # An education partner gets bridging as hand-offs; the one-way statement never
+    # reached it (issue 16), so it is refused rather than accepted and silent.
+    ("add_subscription",
+     {**SUB, "partner_kind": "education", "url": "https://skole.example/samspil",
+      "event_types": ["intake.bridging_due"]},
+     "event_type", "subscription.not_visible_to_partner"),
     ("add_subscription", {**SUB, "url": "http://kab.example/samspil"},
      "url", "webhook.https_required"),
     ("add_subscription", {**SUB, "url": "https://user:pw@kab.example/samspil"},

@@ -5,9 +5,11 @@ that moment, including one that was waiting for a retry."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 
 import pytest
+from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from tests.integration.notifications import support
@@ -16,6 +18,7 @@ from tests.support.waiting import wait_for
 pytestmark = pytest.mark.integration
 
 PURPOSE = "brobygning til beskæftigelse"
+OPERATOR = {"kind": "staff", "id": "ops", "roles": ["operator"]}
 
 
 @pytest.fixture
@@ -59,8 +62,16 @@ def test_without_consent_nothing_leaves_and_the_reason_is_recorded(running, rece
     assert row.recipient == "partner:jobcenter-ballerup" and row.attempts == 0
     assert row.last_attempt_at is not None and row.basis is None
     with ClusterRpcProxy(running.config) as cluster:
-        blocked = cluster.notifications.list_deliveries(actor="staff:ops", status="blocked")
+        blocked = cluster.notifications.list_deliveries(actor=OPERATOR, status="blocked")
+        # The ledger names citizens: it is for operators, and reading it is logged.
+        with pytest.raises(RemoteError) as refused:
+            cluster.notifications.list_deliveries(actor="staff:ops", status="blocked")
     assert [(d["delivery_id"], d["last_error"]) for d in blocked] == [(row.id, "no_consent")]
+    assert [(e["field"], e["rule"]) for e in json.loads(refused.value.value)["errors"]] == [
+        ("actor", "not_allowed")]
+    [search] = running.access_log(action="search")
+    assert (search.actor, search.what, search.criterion) == (
+        "staff:ops", "deliveries", "deliveries: status=blocked")
     assert receiver.requests == []  # blocked is final: it is never attempted
 
 

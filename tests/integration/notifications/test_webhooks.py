@@ -92,8 +92,9 @@ def test_failing_receiver_gets_the_partner_status_once_signed_after_retries(
     body = json.loads(delivered.body)
     # Exactly the partner schema's allow-list: no citizen_ref, nothing internal.
     assert set(body) == {"type", "message_id", "occurred_at", "association_id", "case_ref",
-                         "tenancy_ref", "status", "requested", "occurred_on", "hold_until",
-                         "eviction_date"}
+                         "tenancy_ref", "status", "status_text", "requested",
+                         "requested_text", "occurred_on", "hold_until", "eviction_date",
+                         "title", "text"}
     assert body["message_id"] == str(event.message_id)
     assert body["status"] == "hold_termination_requested"
 
@@ -102,7 +103,8 @@ def test_failing_receiver_gets_the_partner_status_once_signed_after_retries(
     assert running.deliveries(message_id=str(other.message_id)) == []
     assert len(receiver.requests) == 4
     with ClusterRpcProxy(running.config) as cluster:
-        ledger = cluster.notifications.list_deliveries(actor="staff:ops", channel="webhook")
+        ledger = cluster.notifications.list_deliveries(
+            actor={"kind": "staff", "id": "ops", "roles": ["operator"]}, channel="webhook")
     assert [(d["status"], d["attempts"]) for d in ledger] == [("sent", 4)]
 
 

@@ -99,3 +99,25 @@ def test_sort_deadline_is_the_nearest_of_the_ladder_and_the_pakrav_day():
 def test_an_event_without_a_level_is_a_programming_error():
     with pytest.raises(ValueError, match="level"):
         ha.merge(None, CaseNews(kind=ha.OPENED, occurred_at=T))
+
+
+def deescalated(at: dt.datetime, level: str = "reported") -> CaseNews:
+    return CaseNews(kind=ha.DEESCALATED, occurred_at=at, level=level, next_deadline=None,
+                    requests=("for_information",))
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+def test_a_de_escalation_moves_the_case_down_and_settles_an_earlier_overdue(order):
+    events = [escalated(T), overdue(T + dt.timedelta(days=1)),
+              deescalated(T + dt.timedelta(days=2))]
+    state = reduce(ha.merge, [events[i] for i in order], None)
+    assert state is not None
+    assert (state.level, state.overdue_kind, state.requests) == (
+        "reported", None, ("for_information",))
+    assert ha.priority(state) == 2
+
+
+def test_an_older_de_escalation_arriving_late_changes_nothing():
+    state = reduce(ha.merge, [escalated(T + dt.timedelta(days=3), "termination_urgent"),
+                              deescalated(T)], None)
+    assert state is not None and state.level == "termination_urgent"

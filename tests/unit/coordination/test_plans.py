@@ -17,6 +17,7 @@ from services.coordination.plans import (
     GoalVoice,
     Handleplan,
     PlanVersionAgreed,
+    PlanVersionConflict,
     PlanVersionCreated,
     due_actions,
     overdue_actions,
@@ -151,6 +152,45 @@ def test_revise_makes_a_new_version_and_keeps_the_old_one() -> None:
     assert plan.agreed is plan.version(1)
     assert plan.status_of("a-bed") is ActionStatus.DONE  # progress carries over by id
     assert plan.status_of("a-no-call") is ActionStatus.OPEN
+
+
+def test_a_revision_based_on_the_current_version_is_made() -> None:
+    plan = vincents_plan()
+
+    second = plan.revise([own_goal()], TEAM, MEETING + WEEK, based_on=1)
+    third = plan.revise([own_goal(), school_goal()], TEAM, MEETING + 2 * WEEK, based_on=2)
+
+    assert (second.number, third.number, plan.current) == (2, 3, third)
+
+
+def test_a_revision_based_on_an_older_version_is_refused_and_names_the_current_one() -> None:
+    """Two people edit version 1; the first saves version 2. The second one's revision,
+    still based on version 1, would silently drop the first one's changes: refused."""
+    plan = vincents_plan()
+    plan.revise([own_goal(), school_goal()], TEAM, MEETING + WEEK, based_on=1)
+    plan.events.clear()
+
+    for stale in (1, 3):  # an older base, or one that does not exist yet
+        with pytest.raises(PlanVersionConflict) as error:
+            plan.revise([own_goal()], TEAM, MEETING + WEEK, based_on=stale)
+        assert (error.value.field, error.value.rule, error.value.current_version) == (
+            "base_version", "plan.version_conflict", 2)
+        assert "version 2" in error.value.message
+        assert error.value.as_problem()["errors"] == [{
+            "field": "base_version", "rule": "plan.version_conflict",
+            "message": error.value.message, "current_version": 2}]
+
+    assert isinstance(error.value, Conflict)
+    assert [v.number for v in plan.versions] == [1, 2]  # nothing was added
+    assert plan.events == []
+    assert len(plan.current.goals) == 2  # the first editor's version stands
+
+
+def test_a_revision_without_a_base_is_not_checked() -> None:
+    plan = vincents_plan()
+    plan.revise([own_goal()], TEAM, MEETING + WEEK)
+
+    assert plan.revise([own_goal()], TEAM, MEETING + WEEK).number == 3
 
 
 def test_agreement_records_when_and_how() -> None:

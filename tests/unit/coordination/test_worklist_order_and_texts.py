@@ -101,3 +101,32 @@ def test_every_code_shown_to_staff_has_danish_words():
     assert set(texts.LEVELS) == {level.value for level in LadderLevel}
     assert set(texts.REQUESTS) == {request.value for request in HousingRequest}
     assert set(texts.DEADLINE_KINDS) == set(DEADLINE_KINDS)
+
+
+def test_handoffs_needing_attention_the_longest_waiting_first():
+    ids = [uuid.UUID(int=i) for i in range(3)]
+    waiting = [("declined today", T, ids[0]), ("escalated last week", T - dt.timedelta(days=7),
+                                                ids[1]), ("declined today, lower id", T, ids[2])]
+    ranked = sorted(waiting, key=lambda h: ordering.handoff_key(h[1], h[2]))
+    assert [h[0] for h in ranked] == ["escalated last week", "declined today",
+                                      "declined today, lower id"]
+
+
+def test_handoff_reasons_say_who_did_what_in_danish():
+    assert texts.handoff_reason(attention="declined", handoff_kind="bridging_employment",
+                                partner="Jobcenter Ballerup", reason=" Ingen plads. ",
+                                answer_by=None) == (
+        "Jobcenter Ballerup har afvist brobygningen til beskæftigelse. Begrundelse: Ingen "
+        "plads. Aftal det videre med borgeren.")
+    assert texts.handoff_reason(attention="declined", handoff_kind="referral_85",
+                                partner="Social Vejledning", reason=None, answer_by=None) == (
+        "Social Vejledning har afvist henvisningen til en § 85-vurdering. Aftal det videre "
+        "med borgeren.")
+    assert texts.handoff_reason(attention="escalated", handoff_kind="hold_termination",
+                                partner="KAB", reason=None,
+                                answer_by=dt.date(2021, 3, 8)) == (
+        "KAB har ikke svaret på anmodningen om at vente med at ophæve lejemålet; "
+        "svarfristen var 8. marts 2021. Følg op hos KAB.")
+    assert texts.restricted_reason(None) == (
+        "Du er med i teamet. Borgeren har ikke givet samtykke til, at din organisation ser "
+        "forløbet.")

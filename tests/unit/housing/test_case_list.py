@@ -25,6 +25,7 @@ from services.housing.ladder import (
     DeadlineKind,
     Flag,
     HelpParagraph,
+    HoldAnswer,
     Level,
     ReportSource,
 )
@@ -160,10 +161,19 @@ def test_random_histories_keep_the_sort_key_rule(steps: list[tuple[str, int, int
         # Every text an officer reads is Danish, without codes.
         code, reason = case_list.reason(case)
         texts = [reason, next_step(case).text, case_list.warning_text(case) or "",
-                 case_list.details(case, now.date())["level_text"]]
+                 case_list.details(case, now.date())["level_text"],
+                 case_list.partner_reason(case)[1]]  # and every text an association reads
         for text in texts:
             assert not re.search(r"[a-z]+_[a-z]+", text), text
-        assert (code == Flag.PROCESSING_EXCEEDS_PAKRAV_DEADLINE.value) == warned
+        # The association's answer, when it changes what to do now, comes first.
+        answered = case.is_open and (
+            case.hold_answer is HoldAnswer.PAID
+            or (case.level is Level.ESCALATED_TO_ASSOCIATION
+                and case.hold_answer is HoldAnswer.REFUSED))
+        if answered:
+            assert code in {"association_reports_paid", "hold_refused"}
+        else:
+            assert (code == Flag.PROCESSING_EXCEEDS_PAKRAV_DEADLINE.value) == warned
 
 
 # ---------------------------------------------------------------- what an item says

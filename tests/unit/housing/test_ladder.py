@@ -40,6 +40,8 @@ from services.housing.ladder import (
     HelpGranted,
     HelpParagraph,
     HelpRefused,
+    HoldAnswer,
+    HoldAnswered,
     HousingEvent,
     Level,
     OutreachDue,
@@ -970,6 +972,11 @@ COMMANDS: dict[str, Callable[[ArrearsCase, dt.datetime, int], list[HousingEvent]
         report(amount_dkk=Decimal(n * 1000 - 2000)), now
     ),
     "sweep": lambda c, now, n: c.escalate_if_due(now),
+    # The association's answers to the hold request (partners.handoff_updated).
+    "hold_granted": lambda c, now, n: c.record_hold_granted(
+        now, now.date() + dt.timedelta(days=n - 5), answered_at=now),
+    "hold_refused": lambda c, now, n: c.record_hold_refused(now, answered_at=now),
+    "hold_paid": lambda c, now, n: c.record_paid_by_association(now, answered_at=now),
 }
 
 # The only ways down, and from where: anything else lowering the level skips a step.
@@ -994,8 +1001,9 @@ ALLOWED_DESCENTS: dict[str, set[tuple[Level, Level]]] = {
 }
 
 # Closing ends a history, so closing commands are drawn less often than the others.
-WEIGHTED = [name for name in sorted(COMMANDS) if name not in {"paid", "lost"}] * 4
-WEIGHTED += ["sweep"] * 4 + ["paid", "lost"]
+WEIGHTED = [name for name in sorted(COMMANDS)
+            if name not in {"paid", "lost", "hold_paid"}] * 4
+WEIGHTED += ["sweep"] * 4 + ["paid", "lost", "hold_paid"]
 
 steps = st.lists(
     st.tuples(
@@ -1029,6 +1037,9 @@ def test_random_histories_keep_the_ladder_invariants(
             assert (before_level, after_level) in ALLOWED_DESCENTS.get(name, set()), name
         if name == "paid":
             assert before_level.rank <= Level.ESCALATED_TO_ASSOCIATION.rank
+        if name == "hold_paid" and not case.is_open:  # paid in full: only below ophævelse
+            assert before_level.rank <= Level.ESCALATED_TO_ASSOCIATION.rank
+            assert case.closure is Closure.TENANCY_KEPT
         for event in events:
             assert event.case_id == "case-1"
             assert event.occurred_at == now
@@ -1060,3 +1071,110 @@ def test_a_wall_time_in_the_summer_time_gap_is_stored_as_the_instant_it_denotes(
     outreach = {d.kind: d.due for d in late.deadlines()}[DeadlineKind.OUTREACH]
     assert outreach == dt.datetime(2025, 3, 30, 3, 30, tzinfo=CPH)
     assert restart(late) == late
+
+
+# ------------------------------------------------ the association's answers to the hold
+
+
+def escalated_case() -> ArrearsCase:
+    """Nobody reached the tenant by the påkrav deadline (20 March): the association is
+    asked to hold the ophævelse for 28 days, until 18 April."""
+    case = open_case(has_tovholder=True)
+    case.escalate_if_due(at(2025, 3, 21))
+    case.pull_events()
+    assert case.level is Level.ESCALATED_TO_ASSOCIATION
+    assert case.hold_until == D(2025, 4, 18)
+    return case
+
+
+@pytest.mark.parametrize("until", [D(2025, 4, 4), D(2025, 5, 2)])
+def test_a_granted_hold_is_recorded_and_the_hold_deadline_follows_the_associations_date(
+    until: dt.date,
+) -> None:
+    case = escalated_case()
+    events = case.record_hold_granted(at(2025, 3, 24), until, answered_at=at(2025, 3, 24))
+    assert kinds(events) == [HoldAnswered]
+    assert events[0].answer is HoldAnswer.GRANTED and events[0].granted_until == until
+    assert Addressee.ASSOCIATION not in events[0].addressees  # it knows its own answer
+    assert (case.hold_answer, case.hold_granted_until, case.hold_until) == (
+        HoldAnswer.GRANTED, until, until)
+    # No ophævelse is expected before the day the association named (earlier or later
+    # than we asked): the hold expires at the end of that day.
+    assert deadline_map(case)[DeadlineKind.HOLD_EXPIRES] == midnight(
+        until.year, until.month, until.day) + dt.timedelta(days=1)
+    assert case.level is Level.ESCALATED_TO_ASSOCIATION
+    assert restart(case) == case
+
+
+def test_a_hold_granted_until_a_day_already_past_is_overdue_at_once() -> None:
+    case = escalated_case()
+    events = case.record_hold_granted(at(2025, 3, 24), D(2025, 3, 22),
+                                      answered_at=at(2025, 3, 24))
+    assert kinds(events) == [HoldAnswered, ActionOverdue]
+    assert DeadlineKind.HOLD_EXPIRES not in deadline_map(case)
+
+
+def test_a_refused_hold_asks_the_tovholder_at_once_and_the_escalation_goes_on() -> None:
+    case = escalated_case()
+    events = case.record_hold_refused(at(2025, 3, 24), answered_at=at(2025, 3, 24))
+    assert kinds(events) == [HoldAnswered, ActionOverdue]
+    answered, overdue = events
+    assert answered.asks == (Ask(Addressee.TOVHOLDER, Request.MAKE_PLAN_OR_APPLY_FOR_HELP),)
+    assert isinstance(overdue, ActionOverdue)
+    assert overdue.deadline_kind is DeadlineKind.HOLD_EXPIRES
+    assert overdue.asks == (Ask(Addressee.TOVHOLDER, Request.MAKE_PLAN_OR_APPLY_FOR_HELP),)
+    assert case.level is Level.ESCALATED_TO_ASSOCIATION  # the next rung is an ophævelse
+    assert case.hold_answer is HoldAnswer.REFUSED and case.hold_granted_until is None
+    # The escalation goes on: the ophævelse, when it comes, is registered as ever.
+    case.register_termination(at(2025, 3, 25))
+    assert case.level is Level.TERMINATION_URGENT
+
+
+def test_paid_by_the_association_closes_the_case_with_the_tenancy_kept() -> None:
+    case = escalated_case()
+    events = case.record_paid_by_association(at(2025, 3, 24), answered_at=at(2025, 3, 24))
+    assert kinds(events) == [HoldAnswered, CaseClosed]
+    assert (case.is_open, case.closure, case.deadlines()) == (False, Closure.TENANCY_KEPT, [])
+    assert events[1].asks[0] == Ask(Addressee.ASSOCIATION, Request.FOR_INFORMATION)
+
+
+def test_paid_while_an_ophaevelse_stands_is_recorded_and_left_to_the_officers() -> None:
+    case = escalated_case()
+    case.register_termination(at(2025, 3, 24))
+    case.pull_events()
+    events = case.record_paid_by_association(at(2025, 3, 25), answered_at=at(2025, 3, 25))
+    assert kinds(events) == [HoldAnswered]
+    assert case.is_open and case.hold_answer is HoldAnswer.PAID
+    assert case.level is Level.TERMINATION_URGENT  # steps come down one at a time
+
+
+def test_answers_on_a_closed_case_are_refused_and_an_older_answer_is_recognised() -> None:
+    case = escalated_case()
+    case.record_hold_granted(at(2025, 3, 24), D(2025, 4, 10), answered_at=at(2025, 3, 24))
+    assert case.is_older_answer(at(2025, 3, 23))
+    assert not case.is_older_answer(at(2025, 3, 24, 11))
+    assert_refused_unchanged(
+        case, lambda: case.record_hold_granted(at(2025, 3, 25), None,
+                                               answered_at=at(2025, 3, 25)),
+        "hold_until", "housing.hold_until_required")
+    case.record_paid_by_association(at(2025, 3, 26), answered_at=at(2025, 3, 26))
+    with pytest.raises(Conflict):
+        case.record_hold_refused(at(2025, 3, 27), answered_at=at(2025, 3, 27))
+
+
+def test_a_new_request_to_hold_starts_without_the_earlier_answer() -> None:
+    case = escalated_case()
+    case.record_hold_granted(at(2025, 3, 24), D(2025, 4, 10), answered_at=at(2025, 3, 24))
+    case.agree_payment_plan(at(2025, 3, 25))
+    case.break_payment_plan(at(2025, 4, 1))  # asked again
+    assert case.level is Level.ESCALATED_TO_ASSOCIATION
+    assert (case.hold_answer, case.hold_granted_until) == (None, None)
+    assert case.association_request() is Request.HOLD_TERMINATION
+
+
+def test_a_state_stored_before_hold_answers_existed_still_loads() -> None:
+    case = escalated_case()
+    state = case.to_state()
+    for key in ("hold_answer", "hold_granted_until", "hold_answered_at"):
+        del state[key]
+    assert ArrearsCase.from_state(state, case.settings) == case

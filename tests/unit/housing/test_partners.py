@@ -26,6 +26,7 @@ from services.housing.ladder import (
     EvictionDateSet,
     Flag,
     HelpParagraph,
+    HoldAnswer,
     HousingEvent,
     Level,
     ReportSource,
@@ -41,9 +42,12 @@ from services.housing.partners import (
     Department,
     HousingAssociation,
     PartnerRegistry,
+    ReportRefusal,
     check_tenancy_ownership,
+    partner_report_refusal,
     partner_statement,
     partner_statements,
+    tenancy_not_registered_to_you,
 )
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -104,8 +108,40 @@ def test_unknown_association_is_refused() -> None:
     )
 
 
-def test_unregistered_tenancy_is_accepted_without_department() -> None:
+def test_unregistered_tenancy_is_accepted_without_department_for_staff() -> None:
+    # Fronten's report on a tenancy nobody registered (a private landlord, or a gap in
+    # the register): the municipality opens the case; an association may not (below).
     assert registry().check_report("bf-ballerup", "T-99-1") is None
+
+
+@pytest.mark.parametrize(
+    ("owner", "open_case", "refusal"),
+    [
+        ("bf-ballerup", None, None),  # its own tenancy, no open case
+        ("bf-ballerup", "bf-ballerup", None),  # its own tenancy and its own case
+        (None, None, ReportRefusal.TENANCY_NOT_REGISTERED),
+        # The takeover of issue 16: Fronten opened the case on a tenancy nobody has
+        # registered; the association's report (with the tenant's CPR) does not attach.
+        (None, None, ReportRefusal.TENANCY_NOT_REGISTERED),
+        ("bf-other", None, ReportRefusal.TENANCY_OF_OTHER_ASSOCIATION),
+        ("bf-other", "bf-other", ReportRefusal.TENANCY_OF_OTHER_ASSOCIATION),
+        # Registered to it now, but the open case names another association.
+        ("bf-ballerup", "bf-other", ReportRefusal.CASE_OF_OTHER_ASSOCIATION),
+    ],
+)
+def test_an_association_reports_only_through_a_tenancy_registered_to_it(
+    owner: str | None, open_case: str | None, refusal: ReportRefusal | None
+) -> None:
+    assert partner_report_refusal("bf-ballerup", owner_association_id=owner,
+                                  open_case_association_id=open_case) is refusal
+
+
+def test_every_refusal_of_an_association_reads_the_same_and_names_no_one() -> None:
+    answer = tenancy_not_registered_to_you()
+    assert (answer.field, answer.rule) == ("tenancy_ref",
+                                           "housing.tenancy_not_registered_to_association")
+    assert "bf-" not in answer.message and "T-" not in answer.message
+    assert tenancy_not_registered_to_you().as_problem() == answer.as_problem()
 
 
 def test_ownership_check_for_a_service_that_looks_the_owner_up_itself() -> None:
@@ -200,6 +236,8 @@ SAMPLE: dict[str, Any] = {
     "months": 6,
     "closure": Closure.TENANCY_LOST,
     "deadline_kind": DeadlineKind.TERMINATION_RESPONSE,
+    "answer": HoldAnswer.GRANTED,
+    "granted_until": D(2025, 4, 30),
 }
 
 
@@ -329,7 +367,8 @@ def full_history() -> list[HousingEvent]:
     case.grant_help(at(2025, 3, 27), months=6)
     case.resolve_eviction(at(2025, 3, 28))
     case.withdraw_termination(at(2025, 3, 31))
-    case.record_paid_in_full(at(2025, 4, 2))
+    case.record_hold_granted(at(2025, 4, 1), D(2025, 4, 20), answered_at=at(2025, 4, 1))
+    case.record_paid_by_association(at(2025, 4, 2), answered_at=at(2025, 4, 2))
     return case.pull_events()
 
 

@@ -4,11 +4,13 @@ matcher. Pure: no broker, no database."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import eventlet
 import pytest
 from marshmallow import ValidationError
 from nameko.exceptions import RemoteError, UnknownService
@@ -74,7 +76,7 @@ def test_opening_announces_the_case_and_the_outreach_due_step():
     assert all(m.correlation_id == case.case_id for m in messages)
 
 
-def test_only_level_changes_are_case_escalated_and_a_deescalation_goes_down():
+def test_only_level_changes_are_sent_and_a_deescalation_has_its_own_type():
     case = new_case(has_tovholder=False)
     case.pull_events()
     case.propose_payment_plan(NOW)  # level stands: the association hears, no escalation
@@ -82,9 +84,61 @@ def test_only_level_changes_are_case_escalated_and_a_deescalation_goes_down():
         "housing.partner_status"]
     case.agree_payment_plan(NOW)
     messages = valid(outgoing_messages(case.pull_events(), Level.OUTREACH_DUE))
-    down = next(m.payload for m in messages if m.type == "housing.case_escalated")
+    assert "housing.case_escalated" not in types(messages)  # only a move up is escalated
+    down = next(m.payload for m in messages if m.type == "housing.case_deescalated")
     assert (down["previous_level"].value, down["level"].value) == ("outreach_due", "reported")
     assert {a["addressee"].value for a in down["asks"]} == {"association", "fronten"}
+
+
+def test_every_move_down_the_ladder_is_deescalated_and_every_move_up_escalated():
+    case = new_case(has_tovholder=True)
+    case.pull_events()
+    level = case.level
+    directions: list[tuple[str, str, str]] = []
+
+    def step(command: Any) -> None:
+        nonlocal level
+        command()
+        for message in valid(outgoing_messages(case.pull_events(), level)):
+            if message.type in ("housing.case_escalated", "housing.case_deescalated"):
+                payload = message.payload
+                directions.append((message.type, payload["previous_level"].value,
+                                   payload["level"].value))
+        level = case.level
+
+    later = NOW + dt.timedelta(days=1)
+    step(lambda: case.register_termination(later))
+    step(lambda: case.set_eviction_date(later, dt.date(2025, 4, 30)))
+    step(lambda: case.resolve_eviction(later))
+    step(lambda: case.withdraw_termination(later))
+    step(lambda: case.establish_contact(later))
+    assert directions == [
+        ("housing.case_escalated", "outreach_due", "termination_urgent"),
+        ("housing.case_escalated", "termination_urgent", "eviction_emergency"),
+        ("housing.case_deescalated", "eviction_emergency", "termination_urgent"),
+        # The ophævelse withdrawn: back to the rung whose cause still stands.
+        ("housing.case_deescalated", "termination_urgent", "outreach_due"),
+        ("housing.case_deescalated", "outreach_due", "reported"),
+    ]
+
+
+def test_the_associations_hold_answers_are_internal_and_send_no_message():
+    case = new_case(pakrav_deadline=dt.date(2025, 3, 10))
+    case.pull_events()
+    case.escalate_if_due(dt.datetime(2025, 3, 11, 9, 0, tzinfo=CPH))
+    escalated = valid(outgoing_messages(case.pull_events(), Level.OUTREACH_DUE))
+    up = next(m.payload for m in escalated if m.type == "housing.case_escalated")
+    # The request to hold names its day (partners makes the hand-off from it).
+    assert (up["level"].value, up["hold_until"]) == ("escalated_to_association",
+                                                     dt.date(2025, 4, 8))
+    case.record_hold_granted(NOW + dt.timedelta(days=7), dt.date(2025, 4, 1),
+                             answered_at=NOW + dt.timedelta(days=7))
+    assert outgoing_messages(case.pull_events(), case.level) == []
+    case.record_hold_refused(NOW + dt.timedelta(days=8), answered_at=NOW + dt.timedelta(days=8))
+    # Refused: the tovholder is asked at once to make a plan (an overdue hold).
+    messages = valid(outgoing_messages(case.pull_events(), case.level))
+    assert types(messages) == ["housing.action_overdue"]
+    assert messages[0].payload["deadline_kind"] == "hold_expires"
 
 
 def test_warnings_carry_the_pakrav_deadline_and_overdue_actions_are_internal():
@@ -195,3 +249,33 @@ def test_match_data_must_be_enough_for_intake_to_search(match):
     with pytest.raises(ValidationError) as err:
         ReportArrearsArgs().load({"actor": "staff:a", "match": match})
     assert "cpr" in err.value.messages["match"]
+
+
+class HungIntake:
+    """An intake that takes its time: the RPC's reply never comes in time."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def match_citizen(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        eventlet.sleep(30)
+        return {"citizen_ref": CITIZEN}
+
+
+def test_a_hung_intake_is_given_up_on_after_the_timeout_and_the_case_opens_unidentified():
+    matcher = IntakeMatcher(HungIntake(), timeout=0.05)
+    started = time.monotonic()
+    assert matcher(actor="partner:x", cpr="0101901234") is None
+    assert time.monotonic() - started < 10  # not the 30 s intake would have taken
+    assert IntakeMatcher(FakeIntake({"citizen_ref": CITIZEN}), timeout=0.05)(
+        actor="a", cpr="0101901234") == CITIZEN
+
+
+def test_a_timeout_that_is_not_the_matchers_own_is_not_swallowed():
+    class Outer(FakeIntake):
+        def match_citizen(self, **kwargs: Any) -> Any:
+            raise eventlet.Timeout(None)  # e.g. the worker's own deadline, raised inside
+
+    with pytest.raises(eventlet.Timeout):
+        IntakeMatcher(Outer(), timeout=5)(actor="a", cpr="0101901234")

@@ -2,13 +2,17 @@ import datetime as dt
 
 import pytest
 
+from contracts.vocabulary import ConsentPurpose
 from services.common.errors import Conflict, DomainError
 from services.intake.consent import (
+    AGENCIES,
     INFORMATION_KINDS,
     Consent,
     ConsentForm,
     ConsentGiven,
     ConsentWithdrawn,
+    check_recipient,
+    recipients_for,
 )
 
 UTC = dt.UTC
@@ -197,3 +201,41 @@ def test_a_stored_consent_withdrawn_before_it_was_given_is_refused() -> None:
             withdrawn_by="staff-3",
         )
     assert error.value.rule == "consent.withdrawn_before_given"
+
+
+# --- the vocabulary (issue 16) ---------------------------------------------------------------
+
+PARTNERS = ["jobcenter-ballerup", "uu-ballerup"]
+
+
+def test_a_pathway_team_consent_names_an_agency_the_rest_a_partner() -> None:
+    assert recipients_for(ConsentPurpose.PATHWAY_TEAM, PARTNERS) == sorted(AGENCIES)
+    for purpose in set(ConsentPurpose) - {ConsentPurpose.PATHWAY_TEAM}:
+        assert recipients_for(purpose, PARTNERS) == PARTNERS
+    assert check_recipient(" jobcenter ", ConsentPurpose.PATHWAY_TEAM, PARTNERS) == "jobcenter"
+    assert check_recipient("uu-ballerup", ConsentPurpose.BRIDGING_EDUCATION, PARTNERS) == (
+        "uu-ballerup")
+
+
+@pytest.mark.parametrize(("recipient", "purpose", "rule", "allowed"), [
+    ("jobcenter balerup", ConsentPurpose.BRIDGING_EMPLOYMENT, "consent.recipient_unknown",
+     sorted([*AGENCIES, *PARTNERS])),
+    ("jobcenter", ConsentPurpose.BRIDGING_EMPLOYMENT, "consent.recipient_not_for_purpose",
+     PARTNERS),
+    ("uu-ballerup", ConsentPurpose.PATHWAY_TEAM, "consent.recipient_not_for_purpose",
+     sorted(AGENCIES)),
+])
+def test_an_unknown_recipient_is_refused_listing_the_allowed_ones(
+    recipient, purpose, rule, allowed
+) -> None:
+    with pytest.raises(DomainError) as err:
+        check_recipient(recipient, purpose, PARTNERS)
+    assert (err.value.field, err.value.rule) == ("recipient", rule)
+    assert err.value.message.endswith("Allowed: " + ", ".join(allowed) + ".")
+    assert recipient not in err.value.message.split("Allowed:")[0]  # never echoed
+
+
+def test_no_partner_registered_yet_says_so() -> None:
+    with pytest.raises(DomainError) as err:
+        check_recipient("jobcenter", ConsentPurpose.KEEP_HOME, [])
+    assert err.value.message.endswith("Allowed: none registered yet.")

@@ -16,6 +16,9 @@ def test_every_use_case_has_an_rpc_contract() -> None:
         "start_course", "get_course", "record_attendance", "revise_plan", "plan_bridging",
         "request_review", "decide_review", "extend_course", "refer_to_85",
         "record_referral_85_outcome", "end_course", "statistics",
+        # issues 10 and 16
+        "hand_over_course", "correct_consent", "consent_vocabulary", "access_report",
+        "worklist_consents_to_correct",
     }
 
 
@@ -55,11 +58,17 @@ def test_the_agreed_result_shapes() -> None:
 
 
 def test_every_intake_rpc_has_a_route_and_the_deciders_their_roles() -> None:
+    from services.gateway import api
     from services.gateway.auth import Role
     from services.gateway.routes.intake import ROUTES
+    from services.gateway.service import ACCESS_LOG_SERVICES
 
     routed = {r.rpc: r for r in ROUTES if r.service == "intake"}
-    assert set(routed) == {c.method for c in INTAKE_RPCS}
+    # access_report is answered through the gateway's merged access report.
+    assert set(routed) == {c.method for c in INTAKE_RPCS} - {"access_report"}
+    assert "intake" in ACCESS_LOG_SERVICES
+    merged = next(r for r in api.ROUTES.routes if r.local == "access_report")
+    assert merged.roles == frozenset({Role.FRONTEN, Role.OPERATOR})
     worklists = {r.path: (r.rpc, r.roles, r.method) for r in ROUTES
                  if r.path.startswith("/api/worklists/")}
     fronten, panel = frozenset({Role.FRONTEN}), frozenset({Role.REVIEW_PANEL, Role.FRONTEN})
@@ -72,6 +81,8 @@ def test_every_intake_rpc_has_a_route_and_the_deciders_their_roles() -> None:
         "/api/worklists/fronten/ending-proposed": ("worklist_ending_proposed", fronten, "GET"),
         "/api/worklists/fronten/outside-target-group": (
             "worklist_outside_target_group", fronten, "GET"),
+        "/api/worklists/fronten/consents-to-correct": (
+            "worklist_consents_to_correct", fronten, "GET"),
         "/api/worklists/review-panel/agenda": ("worklist_review_agenda", panel, "GET"),
         "/api/worklists/social-vejledning/referrals-85": ("worklist_referrals_85", sv, "GET"),
     }
@@ -79,6 +90,12 @@ def test_every_intake_rpc_has_a_route_and_the_deciders_their_roles() -> None:
     assert Role.REVIEW_PANEL in routed["decide_review"].roles
     assert Role.SOCIAL_VEJLEDNING in routed["record_referral_85_outcome"].roles
     assert {Role.REVIEW_PANEL, Role.SOCIAL_VEJLEDNING} <= routed["get_course"].roles
+    # Who may ask for a citizen at all; how much each sees is intake's decision.
+    assert routed["get_citizen"].roles == {
+        Role.FRONTEN, Role.TOVHOLDER, Role.SOCIAL_VEJLEDNING, Role.REVIEW_PANEL}
+    assert routed["get_contact"].roles == {Role.FRONTEN, Role.TOVHOLDER, Role.SOCIAL_VEJLEDNING}
+    assert all(Role.PARTNER not in r.roles and Role.HOUSING_OFFICER not in r.roles
+               for r in routed.values() if r.rpc != "statistics")
     # Every list takes the kit's cursor and limit, and its own filters, in the query.
     for path, (rpc, _, _) in worklists.items():
         route = next(r for r in ROUTES if r.path == path)
@@ -90,5 +107,5 @@ def test_worklists_answer_a_worklist_page() -> None:
     from contracts.worklist import WorklistPage
 
     lists = [c for c in INTAKE_RPCS if c.method.startswith("worklist_")]
-    assert len(lists) == 8
+    assert len(lists) == 9
     assert all(c.result is WorklistPage for c in lists)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from contracts.vocabulary import PartnerKind
 from services.common.errors import DomainError
 from services.notifications.gate import (
+    HANDOFF_EVENTS,
     PARTNER_VISIBLE,
     ConsentGrant,
     Decision,
@@ -118,6 +119,17 @@ def test_purpose_and_recipient_compare_as_intake_compares_them() -> None:
     assert ask([grant()], recipient=f" {JOBCENTER} ").allowed
 
 
+def test_a_consent_in_the_words_before_the_vocabulary_matches_its_code() -> None:
+    # A consent given as "brobygning til beskæftigelse" (free text, first release) covers
+    # a rule whose purpose is the code; a different purpose is still not covered.
+    old = grant(purpose="Brobygning til  beskæftigelse")
+    assert ask([old], purpose="bridging_employment").allowed
+    assert ask([grant(purpose="bridging_employment")],
+               purpose="brobygning til beskæftigelse").allowed
+    assert ask([old], purpose="bridging_education") == Decision(
+        False, Reason.PURPOSE_NOT_COVERED)
+
+
 def test_the_newest_covering_consent_is_the_recorded_basis() -> None:
     older = grant(consent_id="older")
     newer = grant(consent_id="newer", given_at=GIVEN + dt.timedelta(days=1))
@@ -177,16 +189,46 @@ def test_allowed_exactly_between_giving_and_withdrawing(
 
 def test_a_valid_rule_is_built_from_configuration_strings() -> None:
     rule = routing_rule(
-        "intake.bridging_due", "jobcenter", "webhook", "course_status", "bridging"
+        "intake.bridging_due", "jobcenter", "webhook", "course_status", "bridging_employment"
     )
 
     assert rule.recipient_kind is RecipientKind.JOBCENTER
     assert rule.channel is DeliveryChannel.WEBHOOK
+    assert rule.purpose == "bridging_employment"
     assert rule.needs_gate
 
 
+def test_a_rule_s_purpose_is_a_consent_purpose_and_a_known_phrase_is_read_as_its_code() -> None:
+    # The Danish phrase the first release used is read as the code it meant.
+    old = routing_rule("housing.partner_status", "housing_association", "webhook",
+                       "housing_case_status", "Forebyggelse af  udsættelse")
+    assert old.purpose == "keep_home"
+    with pytest.raises(DomainError) as error:
+        routing_rule("housing.partner_status", "housing_association", "webhook",
+                     "housing_case_status", "brobygning til job")
+    assert (error.value.field, error.value.rule) == ("purpose", "routing.unknown_purpose")
+    assert "bridging_employment" in error.value.message  # the allowed values are listed
+    # A rule to a partner must name the purpose the gate compares; staff rules need none.
+    with pytest.raises(DomainError) as missing:
+        routing_rule("housing.partner_status", "housing_association", "webhook",
+                     "housing_case_status", None)
+    assert (missing.value.field, missing.value.rule) == (
+        "purpose", "routing.kind_and_purpose_required")
+    assert routing_rule("coordination.action_due", "team_members", "email", "action_plan",
+                        None).purpose is None
+
+
+def test_hand_offs_are_not_routed_by_rules() -> None:
+    with pytest.raises(DomainError) as error:
+        routing_rule("partners.handoff_requested", "partner", "webhook", "bridging_status",
+                     "bridging_employment")
+    assert (error.value.field, error.value.rule) == (
+        "recipient_kind", "routing.handoff_recipient")
+
+
 def test_staff_and_citizen_rules_do_not_need_the_partner_gate() -> None:
-    rule = routing_rule("coordination.meeting_scheduled", "citizen", "sms", "meeting", "pathway")
+    rule = routing_rule("coordination.meeting_scheduled", "citizen", "sms", "meeting",
+                        "pathway_team")
 
     assert not rule.needs_gate
 
@@ -205,7 +247,7 @@ def test_staff_and_citizen_rules_do_not_need_the_partner_gate() -> None:
 )
 def test_a_partner_cannot_be_routed_events_it_may_not_see(partner: str, event_type: str) -> None:
     with pytest.raises(DomainError) as error:
-        routing_rule(event_type, partner, "webhook", "status", "purpose")
+        routing_rule(event_type, partner, "webhook", "status", "keep_home")
 
     assert (error.value.field, error.value.rule) == (
         "event_type",
@@ -223,9 +265,16 @@ def test_subscription_lists_every_hidden_event_type() -> None:
     validate_subscription("housing", ["housing.partner_status"])  # no error
 
 
-def test_health_partners_see_nothing_yet_and_unknown_kinds_are_refused() -> None:
+def test_health_and_education_get_bridging_as_hand_offs_and_unknown_kinds_are_refused() -> None:
+    # The one-way statement was never routed to them (issue 16): refused, naming what
+    # they may receive instead.
+    for kind in (PartnerKind.HEALTH, PartnerKind.EDUCATION):
+        with pytest.raises(DomainError, match=r"partners\.handoff_requested"):
+            validate_subscription(kind, ["intake.bridging_due"])
+        validate_subscription(kind, ["partners.handoff_requested"])
+    validate_subscription(None, ["partners.handoff_requested", "partners.handoff_updated"])
     with pytest.raises(DomainError, match=r"subscription\.not_visible_to_partner"):
-        validate_subscription(PartnerKind.HEALTH, ["intake.bridging_due"])
+        validate_subscription(None, ["housing.partner_status"])
     with pytest.raises(DomainError, match=r"subscription\.unknown_partner_kind"):
         validate_subscription("police", [])
 
@@ -238,10 +287,14 @@ def test_partners_see_only_event_types_of_the_real_catalogue() -> None:
         assert visible <= known
 
 
-def test_housing_associations_see_only_housing_events() -> None:
+def test_housing_associations_see_only_housing_events_and_their_hand_offs() -> None:
     assert PARTNER_VISIBLE[PartnerKind.HOUSING]
-    assert all(t.startswith("housing.") for t in PARTNER_VISIBLE[PartnerKind.HOUSING])
+    assert all(t.startswith("housing.") or t in HANDOFF_EVENTS
+               for t in PARTNER_VISIBLE[PartnerKind.HOUSING])
     assert "intake.bridging_due" in PARTNER_VISIBLE[PartnerKind.EMPLOYMENT]
+    # Every kind of partner, and one with no kind, may take its hand-offs.
+    for visible in PARTNER_VISIBLE.values():
+        assert visible >= HANDOFF_EVENTS
 
 
 @pytest.mark.parametrize(
@@ -256,16 +309,16 @@ def test_housing_associations_see_only_housing_events() -> None:
 def test_channels_must_fit_the_recipient(recipient: str, channel: str) -> None:
     event = "intake.bridging_due"
     with pytest.raises(DomainError, match=r"routing\.channel_not_allowed"):
-        routing_rule(event, recipient, channel, "status", "purpose")
+        routing_rule(event, recipient, channel, "status", "bridging_employment")
 
 
 @pytest.mark.parametrize(
     "args, rule",
     [
-        (("x.y", "mayor", "email", "k", "p"), "routing.unknown_recipient_kind"),
-        (("x.y", "citizen", "fax", "k", "p"), "routing.unknown_channel"),
-        (("nodot", "citizen", "email", "k", "p"), "routing.invalid_event_type"),
-        (("x.y", "citizen", "email", "", "p"), "routing.kind_and_purpose_required"),
+        (("x.y", "mayor", "email", "k", "pathway_team"), "routing.unknown_recipient_kind"),
+        (("x.y", "citizen", "fax", "k", "pathway_team"), "routing.unknown_channel"),
+        (("nodot", "citizen", "email", "k", "pathway_team"), "routing.invalid_event_type"),
+        (("x.y", "citizen", "email", "", "pathway_team"), "routing.kind_and_purpose_required"),
     ],
 )
 def test_bad_rules_are_refused(args: tuple[str, str, str, str, str], rule: str) -> None:

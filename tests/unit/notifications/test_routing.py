@@ -42,7 +42,7 @@ def _native(type_: str, example: dict) -> dict:
 
 
 def rule(event_type: str, kind: str, channel: str = "email"):
-    return routing_rule(event_type, kind, channel, "meeting_schedule", "p")
+    return routing_rule(event_type, kind, channel, "meeting_schedule", "pathway_team")
 
 
 def sub(partner_id: str, kind: PartnerKind, channel: str, *types: str) -> PartnerSubscription:
@@ -77,7 +77,7 @@ def test_a_meeting_goes_to_each_staff_address_once_and_to_people_by_reference():
 def test_a_partner_status_goes_only_to_the_association_it_is_about():
     _, payload = event("housing.partner_status")
     rules = [routing_rule("housing.partner_status", "housing_association", "webhook",
-                          "housing_case_status", "p")]
+                          "housing_case_status", "keep_home")]
     subs = [sub("kab-ballerup", PartnerKind.HOUSING, "webhook", "housing.partner_status"),
             sub("other", PartnerKind.HOUSING, "webhook", "housing.partner_status"),
             sub("kab-ballerup", PartnerKind.HOUSING, "partner_queue", "housing.partner_status")]
@@ -222,7 +222,7 @@ def test_housing_news_goes_to_the_tovholder_or_to_the_coordinators(event_type):
 def test_a_bridging_cancellation_reaches_the_subscribers_of_bridging_only_those_told():
     _, payload = event("intake.bridging_cancelled")
     rules = [routing_rule("intake.bridging_cancelled", "jobcenter", kind, "bridging_status",
-                          "p") for kind in ("webhook", "partner_queue")]
+                          "bridging_employment") for kind in ("webhook", "partner_queue")]
     subs = [sub("jobcenter-ballerup", PartnerKind.EMPLOYMENT, "webhook", "intake.bridging_due"),
             sub("jobcenter-2", PartnerKind.EMPLOYMENT, "partner_queue", "intake.bridging_due"),
             sub("skole", PartnerKind.EDUCATION, "webhook", "intake.bridging_due")]
@@ -231,7 +231,7 @@ def test_a_bridging_cancellation_reaches_the_subscribers_of_bridging_only_those_
                             mailboxes=MAILBOXES)
     told = plan_deliveries(
         "intake.bridging_cancelled", payload, rules, subs, mailboxes=MAILBOXES,
-        only=frozenset({("partner:jobcenter-ballerup", DeliveryChannel.WEBHOOK)}))
+        only=frozenset({("partner:jobcenter-ballerup", DeliveryChannel.WEBHOOK, 1)}))
 
     assert [(p.recipient, p.channel.value) for p in every] == [
         ("partner:jobcenter-ballerup", "webhook"), ("partner:jobcenter-2", "partner_queue")]
@@ -244,11 +244,27 @@ def test_partner_body_is_the_allow_list_only_with_danish_words_beside_the_codes(
     body = json.loads(content.partner_body(wire))
 
     assert set(body) == {"type", "message_id", "occurred_at", "course_ref", "partner_kind",
-                         "due_on", "planned_end", "title", "text"}
+                         "partner_kind_text", "due_on", "planned_end", "title", "text"}
+    assert body["partner_kind_text"] == "Beskæftigelse (jobcenter)"
     assert "citizen_ref" not in body
     assert body["title"] == "Brobygning: forløb i Fronten slutter 9. oktober 2018"
     with pytest.raises(DomainError, match=r"partner\.no_message_schema"):
         content.partner_body(event("housing.case_escalated")[0])
+
+
+def test_the_association_reads_its_status_in_danish_beside_the_codes():
+    wire, _ = event("housing.partner_status")
+
+    body = json.loads(content.partner_body(wire))
+
+    assert (body["status"], body["status_text"]) == (
+        "hold_termination_requested",
+        "Kommunen arbejder på en løsning sammen med lejer og beder jer vente med at ophæve "
+        "lejemålet, mens det sker.")
+    assert (body["requested"], body["requested_text"]) == (
+        "hold_termination", "Vi beder jer vente med at ophæve lejemålet.")
+    assert body["title"] == "Status på lejemål 12-0304-2"
+    assert "citizen_ref" not in body
 
 
 def test_the_bridging_cancellation_says_brobygning_aflyst():
@@ -257,7 +273,9 @@ def test_the_bridging_cancellation_says_brobygning_aflyst():
     body = json.loads(content.partner_body(wire))
 
     assert set(body) == {"type", "message_id", "occurred_at", "course_ref", "partner_kind",
-                         "due_on", "cancelled_on", "reason", "title", "text"}
+                         "partner_kind_text", "due_on", "cancelled_on", "reason",
+                         "reason_text", "title", "text"}
+    assert body["reason_text"] == "Forløbet i Fronten er afsluttet før planlagt."
     assert body["title"] == "Brobygning aflyst"
     assert body["course_ref"] == str(payload["course_id"])
     assert (body["due_on"], body["reason"]) == ("2018-05-09", "course_ended_early")

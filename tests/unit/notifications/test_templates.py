@@ -68,6 +68,18 @@ SAMPLE: dict[str, object] = {
     "last_kept_on": dt.date(2025, 9, 22),
     "cancelled_on": dt.date(2025, 10, 23),
     "reason": "course_ended_early",
+    # hand-offs (content.template_data writes these as Danish lines)
+    "title": "Brobygning til beskæftigelse",
+    "answer_by": dt.date(2025, 11, 4),
+    "partner_name": "Ungdommens Uddannelsesvejledning",
+    "ask": "Vi beder jer tage imod borgeren i brobygning fra 9. april.",
+    "details": "Brobygningen begynder senest: 9. april 2025",
+    "contact": "Anne Andersen, telefon 44 77 34 43, mail anne@balk.dk",
+    "answer_where": "Svar med jeres partnernøgle over Samspils API: POST /api/handoffs/x",
+    "handoff_ref": "5d0c8f2e-7a41-4c39-9b8e-1f2a3b4c5d6e",
+    "subject_line": "Forløb i Fronten, reference 9b2e4c6a",
+    "facts": "Status: Annulleret af kommunen",
+    "requested_at": MONDAY_10_CPH,
 }
 LEAKS = {
     "cpr": "010190-1234",
