@@ -29,6 +29,27 @@ from services.gateway.routes import partners as partners_routes
 from services.gateway.routing import ALL, OPERATOR, Route, RouteTable
 
 STAFF_ROLES = frozenset(STAFF)
+
+
+class HealthView(Schema):
+    status = fields.String(required=True)
+    service = fields.String(required=True)
+    at = fields.String(required=True)
+
+
+class ReadyView(Schema):
+    status = fields.String(required=True)  # ready | not ready
+    checks = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+
+
+class MeView(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)  # staff | partner
+    roles = fields.List(fields.String(), required=True)
+    agency = fields.String(allow_none=True, required=True)
+    partner_id = fields.String(allow_none=True, required=True)
+    via = fields.String(required=True)  # token | oidc | session
 # Fronten answers a citizen's request for insight; operators may help.
 ACCESS_REPORT = frozenset({Role.FRONTEN, Role.OPERATOR})
 
@@ -98,8 +119,11 @@ def field_problem(field_name: str, rule: str, message: str, status: int = 400) -
 # itself. OpenAPI and the route test follow it automatically.
 ROUTES = RouteTable(
     [
-        Route("GET", "/health", ALL, "The gateway process is up.", local="health", tag="ops"),
-        Route("GET", "/ready", ALL, "Broker and database reachable.", local="ready", tag="ops"),
+        Route("GET", "/health", ALL, "The gateway process is up.", local="health", tag="ops",
+              result=HealthView),
+        Route("GET", "/ready", ALL, "Broker and database reachable, and every service the "
+              "gateway routes to has an instance running.", local="ready", tag="ops",
+              result=ReadyView),
         *intake_routes.ROUTES,
         *coordination_routes.ROUTES,
         *housing_routes.ROUTES,
@@ -107,18 +131,18 @@ ROUTES = RouteTable(
         *partners_routes.ROUTES,
         Route("GET", "/auth/login", ALL, "Sign in with the municipality's identity "
               "provider (OpenID Connect, code flow with PKCE).", local="auth_login",
-              tag="auth", query=("return_to",)),
+              tag="auth", query=("return_to",), status=302),
         Route("GET", "/auth/callback", ALL, "Where the identity provider sends the browser "
               "back after sign-in.", local="auth_callback", tag="auth",
-              query=("code", "state", "iss", "error")),
+              query=("code", "state", "iss", "error"), status=302),
         Route("POST", "/auth/logout", ALL, "Sign out of the web app (and the provider).",
-              local="auth_logout", tag="auth"),
+              local="auth_logout", tag="auth", status=303),
         Route("GET", "/api/citizens/<citizen_ref>/access-report", ACCESS_REPORT,
               "Who has read, searched, changed or passed on the citizen's data, when and "
               "why, across every service (the citizen's request for insight).",
               local="access_report", tag="auth", uuid_params=("citizen_ref",)),
         Route("GET", "/api/me", ALL, "Who the caller is: id, name, roles, agency.",
-              local="me", tag="auth"),
+              local="me", tag="auth", result=MeView),
         Route("GET", "/api/staff", STAFF_ROLES, "The staff directory (for picking team "
               "members and tovholdere).", local="staff_list", tag="auth",
               query=("role", "agency")),

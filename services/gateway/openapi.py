@@ -98,13 +98,6 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
     return params
 
 
-ITEMS = {
-    "type": "object",
-    "required": ["items", "count"],
-    "properties": {"items": {"type": "array"}, "count": {"type": "integer", "minimum": 0}},
-}
-
-
 def _description(route: Route) -> str:
     text = "Roles: " + ", ".join(sorted(r.value for r in route.roles)) + "."
     if route.partner_scope:
@@ -115,6 +108,29 @@ def _description(route: Route) -> str:
     return text
 
 
+def _result(route: Route) -> dict[str, Any]:
+    """The success answer's schema: the contract's result (a partner's own view where it
+    differs), a list wrapped as {items, count}; a bare object only where no contract
+    declares one yet."""
+    staff = route.result_schema
+    schemas = []
+    if staff is not None:
+        schemas.append(schema_to_json(staff))
+    if route.partner_result is not None:
+        schemas.append(schema_to_json(route.partner_result))
+    if not schemas:
+        body: dict[str, Any] = {"type": "object"}
+    elif len(schemas) == 1:
+        body = schemas[0]
+    else:
+        body = {"oneOf": schemas}
+    if route.items:
+        return {"type": "object", "required": ["items", "count"], "additionalProperties": False,
+                "properties": {"items": {"type": "array", "items": body},
+                               "count": {"type": "integer", "minimum": 0}}}
+    return body
+
+
 def _operation(route: Route) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": route.summary,
@@ -123,8 +139,9 @@ def _operation(route: Route) -> dict[str, Any]:
                        .strip("_"),
         "description": _description(route),
         "responses": {
-            str(route.status): {"description": "OK", "content": {"application/json": {
-                "schema": ITEMS if route.items else {"type": "object"}}}},
+            str(route.status): {"description": "A redirect (a browser follows it)."}
+            if route.status in (302, 303) else
+            {"description": "OK", "content": {"application/json": {"schema": _result(route)}}},
             **{code: {"description": text,
                       "content": {"application/problem+json": {"schema": PROBLEM_REF}}}
                for code, text in ERRORS.items()},

@@ -37,6 +37,18 @@ class Route:
     # For partner callers: the only result fields they are shown (empty: all).
     partner_view: tuple[str, ...] = ()
     items: bool = False  # the RPC answers a list (or None): wrap it as {items, count}
+    # The answer's schema for OpenAPI (default: the RPC contract's `result`), and what a
+    # partner is answered where it differs (its view of the resource).
+    result: type[Schema] | None = None
+    partner_result: type[Schema] | None = None
+
+    @property
+    def result_schema(self) -> type[Schema] | None:
+        if self.result is not None:
+            return self.result
+        if self.service and self.rpc:
+            return registry.rpc_contract(self.service, self.rpc).result
+        return None
 
     @property
     def args_schema(self) -> type[Schema] | None:

@@ -7,7 +7,7 @@ caller may not see answers 404 exactly like a missing one.
 
 from __future__ import annotations
 
-from contracts.housing import PARTNER_CASE_FIELDS
+from contracts.housing import PARTNER_CASE_FIELDS, PartnerCaseView
 from services.gateway.auth import Role
 from services.gateway.routing import (
     ASSOCIATION_REPORT,
@@ -59,7 +59,8 @@ ROUTES = [
     rpc_route("GET", "/api/partner/cases/<case_id>", PARTNER, "housing", "get_case",
               "One of your association's cases: its status and dates (never the tenant). "
               "Another association's case answers 404, as a missing one.",
-              owner="association_id", partner_view=PARTNER_CASE_VIEW),
+              owner="association_id", partner_view=PARTNER_CASE_VIEW,
+              partner_result=PartnerCaseView),
     rpc_route("GET", "/api/housing/citizens/<citizen_ref>/access-report", ACCESS_REPORT,
               "housing", "access_report",
               "Who read, changed or passed on the citizen's data in housing, when and why. "
@@ -74,10 +75,11 @@ ROUTES = [
               "Report rent arrears for a tenancy (a second report for a tenancy with an "
               "open case updates it). A partner reports for its own association only.",
               status=201, partner_scope="association_id", owner="association_id",
-              partner_view=PARTNER_CASE_VIEW),
+              partner_view=PARTNER_CASE_VIEW, partner_result=PartnerCaseView),
     rpc_route("GET", _CASE, CASE_READERS, "housing", "get_case",
               "An arrears case; a partner sees only its own association's cases, and only "
-              "their status.", owner="association_id", partner_view=PARTNER_CASE_VIEW),
+              "their status.", owner="association_id", partner_view=PARTNER_CASE_VIEW,
+              partner_result=PartnerCaseView),
     *[rpc_route("POST", f"{_CASE}/{suffix}", HOUSING_STAFF, "housing", method)
       for suffix, method in (
           ("contact", "record_contact"),
