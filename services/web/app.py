@@ -125,14 +125,17 @@ class WebContext:
     # -- answering ----------------------------------------------------------------------------
 
     def render(self, template: str, status: int = 200, **values: Any) -> Response:
-        fragment = values.pop("fragment", None) if self.wants_fragment else None
+        fragment = values.pop("fragment", None)
+        if not self.wants_fragment:
+            fragment = None
         text = self.app.render(template, self, fragment=fragment, **values)
         return Response(text, status=status, content_type="text/html; charset=utf-8")
 
     def redirect(self, location: str, notice: str | None = None) -> Response:
         if notice:
-            joiner = "&" if "?" in location else "?"
-            location = f"{location}{joiner}besked={quote(notice)}"
+            path, hash_, anchor = location.partition("#")
+            joiner = "&" if "?" in path else "?"
+            location = f"{path}{joiner}besked={quote(notice)}{hash_}{anchor}"
         if self.wants_fragment:  # htmx follows HX-Redirect with a full page load
             response = Response(status=204)
             response.headers["HX-Redirect"] = location

@@ -147,7 +147,9 @@ def label(kind: str, code: Any) -> str:
 def filters() -> dict[str, Any]:
     """Jinja2 filters for the templates."""
     return {"dato": date, "kort_dato": short_date, "klokken": time_of_day,
-            "tidspunkt": datetime, "dage": days_left, "label": label,
+            # `code | label("kind")`: Jinja passes the value first.
+            "tidspunkt": datetime, "dage": days_left,
+            "label": lambda code, kind: label(kind, code),
             "label_role": lambda code: label("role", code)}
 
 

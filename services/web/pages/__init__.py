@@ -35,7 +35,13 @@ def menu(identity: Any) -> list[MenuItem]:
 
 
 from services.web.pages import about as about  # noqa: E402 - registers the pages
+from services.web.pages import citizens as citizens  # noqa: E402
+from services.web.pages import courses as courses  # noqa: E402
 from services.web.pages import fronten as fronten  # noqa: E402
 from services.web.pages import home as home  # noqa: E402
+from services.web.pages import housing as housing  # noqa: E402
 from services.web.pages import operator as operator  # noqa: E402
+from services.web.pages import panel as panel  # noqa: E402
+from services.web.pages import partner as partner  # noqa: E402
+from services.web.pages import scheduling as scheduling  # noqa: E402 - and pathways
 from services.web.pages import statistics as statistics  # noqa: E402
