@@ -7,6 +7,7 @@ for the citizen's contact at send time.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -614,6 +615,42 @@ class InviteeSchema(Schema):
 
 _INVITEES = [{"participant_id": "m-school", "required": True},
              {"participant_id": "m-upoint", "required": True}]
+
+
+class BusyIntervalSchema(Schema):
+    starts_at = UTCDateTime(required=True)
+    ends_at = UTCDateTime(required=True)
+    # The block's origin (a meeting id, a calendar UID); never what the person does.
+    ref = fields.String(allow_none=True, required=True)
+
+
+class ParticipantBusySchema(Schema):
+    participant_id = fields.String(required=True)
+    busy = fields.List(fields.Nested(BusyIntervalSchema), required=True)
+
+
+class BusyTimesResult(Schema):
+    pathway_id = fields.UUID(required=True)
+    participants = fields.List(fields.Nested(ParticipantBusySchema), required=True)
+
+
+@registry.rpc(SERVICE, "busy_times",
+              summary="When the pathway's citizen, team and network are busy in a window "
+                      "(at most 31 days): times only, for the scheduling week grid.",
+              result=BusyTimesResult,
+              example={"actor": "staff:mette", "pathway_id": PATHWAY,
+                       "window_start": "2021-03-01T00:00:00+00:00",
+                       "window_end": "2021-03-06T00:00:00+00:00"})
+class BusyTimesArgs(_PathwayArgs):
+    window_start = UTCDateTime(required=True)
+    window_end = UTCDateTime(required=True)
+
+    @validates_schema
+    def _window(self, data: dict[str, Any], **kwargs: Any) -> None:
+        start, end = data.get("window_start"), data.get("window_end")
+        if start and end and not dt.timedelta(0) < end - start <= dt.timedelta(days=31):
+            raise ValidationError("The window must end after it starts, within 31 days.",
+                                  "window_end")
 
 
 @registry.rpc(SERVICE, "propose_slots",

@@ -881,6 +881,28 @@ def _meeting_payload(
     }
 
 
+def busy_times(uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID,
+               window_start: dt.datetime, window_end: dt.datetime) -> dict[str, Any]:
+    """When the citizen, the team and the network are busy in the window: times only
+    (the week grid of the scheduling page), for whoever may plan the pathway's meetings."""
+    row, _ = changeable_pathway(uow, actor, pathway_id, Change.MEETING)
+    pathway = repository.load_pathway(uow.session, row)
+    people = [pathway.citizen_id, *pathway.members, *pathway.network]
+    found = repository.busy_blocks(uow.session, people, window_start, window_end)
+    access.record(uow, actor=actor, action=Action.READ, what="pathway", citizen_ref=row.citizen_ref,
+                  subject_id=row.id, purpose="Finde mødetider med borgeren og teamet")
+    uow.commit()
+    return {
+        "pathway_id": str(row.id),
+        "participants": [
+            {"participant_id": pid,
+             "busy": [{"starts_at": _iso(b.start), "ends_at": _iso(b.end), "ref": b.ref}
+                      for b in sorted(found.get(pid, []), key=lambda b: b.start)]}
+            for pid in people
+        ],
+    }
+
+
 def propose_slots(
     uow: UnitOfWork, *, actor: str, pathway_id: uuid.UUID, length_minutes: int,
     horizon_start: dt.datetime, horizon_end: dt.datetime, participants: list[dict[str, Any]],

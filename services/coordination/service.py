@@ -187,6 +187,12 @@ class CoordinationService:
     # -- meetings --------------------------------------------------------------------------
 
     @rpc
+    @validated(c.BusyTimesArgs)
+    def busy_times(self, **args: Any) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return handlers.busy_times(uow, **args)
+
+    @rpc
     @validated(c.ProposeSlotsArgs)
     def propose_slots(self, **args: Any) -> dict[str, Any]:
         with self.db.unit_of_work() as uow:

@@ -283,8 +283,15 @@ def query_arguments(route: Route, request: Request) -> dict[str, Any]:
 
 
 def rpc_arguments(route: Route, identity: Identity, body: dict[str, Any],
-                  path_args: dict[str, str], query: dict[str, Any]) -> dict[str, Any]:
-    """Body + path + query + actor, validated with the RPC's own contract schema."""
+                  path_args: dict[str, str], query: dict[str, Any],
+                  if_match: int | None = None) -> dict[str, Any]:
+    """Body + path + query + actor (+ If-Match's version), validated with the RPC's own
+    contract schema."""
+    if route.if_match and if_match is not None:
+        if body.get(route.if_match, if_match) != if_match:
+            raise field_problem(route.if_match, "if_match",
+                                f"{route.if_match} and If-Match name different versions.")
+        body = {**body, route.if_match: if_match}
     if "actor" in body:
         raise field_problem("actor", "not_settable",
                             "The caller's identity comes from the token, not the body.")
@@ -385,12 +392,30 @@ def shape_result(route: Route, identity: Identity, result: Any) -> Any:
     return result
 
 
+# Rules that mean "someone changed it first" (a 409, not a 400).
+CONFLICT_RULES = frozenset({"plan.version_conflict"})
+
+
+def if_match_version(request: Request) -> int | None:
+    """The version in `If-Match: "3"` (or W/"3"); None when absent or `*`."""
+    value = request.headers.get("If-Match", "").strip()
+    if not value or value == "*":
+        return None
+    text = value.removeprefix("W/").strip('"')
+    if not re.fullmatch(r"\d{1,9}", text):
+        raise field_problem("If-Match", "etag", 'If-Match takes an ETag like "3".')
+    return int(text)
+
+
 def problem_from_remote(exc_type: str, value: str) -> Problem:
     """Map a service's RPC error to an HTTP problem (never its traceback)."""
     try:
         errors = json.loads(value).get("errors", [])
     except (ValueError, AttributeError):
         errors = []
+    if exc_type == "InvalidInput" and any(e.get("rule") in CONFLICT_RULES for e in errors):
+        return Problem(409, "Conflict", "It changed since the version you based this on; "
+                       "read it again and base your change on the current version.", errors)
     if exc_type == "InvalidInput":
         return Problem(400, "Invalid request", "The request breaks a rule.", errors)
     if exc_type == "NotFoundError":

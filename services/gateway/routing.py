@@ -41,6 +41,10 @@ class Route:
     # partner is answered where it differs (its view of the resource).
     result: type[Schema] | None = None
     partner_result: type[Schema] | None = None
+    # Optimistic concurrency over HTTP: `If-Match: "<n>"` becomes this argument (the
+    # version the change is based on), and the answer's `etag` field becomes its ETag.
+    if_match: str | None = None
+    etag: str | None = None
 
     @property
     def result_schema(self) -> type[Schema] | None:

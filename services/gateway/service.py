@@ -182,16 +182,25 @@ class GatewayService:
             body = api.read_json(request, int(config.get("MAX_BODY_BYTES",
                                                           api.DEFAULT_MAX_BODY_BYTES)))
             query = api.query_arguments(route, request)
-            args = api.rpc_arguments(route, identity, body, path_args, query)
+            if_match = api.if_match_version(request) if route.if_match else None
+            args = api.rpc_arguments(route, identity, body, path_args, query, if_match)
             result = self._call(route.service, route.rpc, args,
                                 float(config.get("RPC_TIMEOUT_SECONDS", 10)))
-            return json_response(api.shape_result(route, identity, result), route.status)
+            response = json_response(api.shape_result(route, identity, result), route.status)
+            if route.etag and isinstance(result, dict) and result.get(route.etag) is not None:
+                response.headers["ETag"] = f'"{result[route.etag]}"'
+            return response
         except api.Problem as problem:
             if isinstance(problem, api.Denied):
                 self._deny(request, identity, problem.reason)
             if identity is not None and identity.is_partner:
                 problem = api.for_partner(problem)
-            return problem.response(request.path, request_id)
+            response = problem.response(request.path, request_id)
+            current = next((e.get("current_version") for e in problem.errors
+                            if e.get("current_version") is not None), None)
+            if problem.status == 409 and current is not None:
+                response.headers["ETag"] = f'"{current}"'
+            return response
         except Exception:
             log.exception("gateway: unexpected error on %s %s", request.method, request.path)
             return api.Problem(500, "Internal error", "Something went wrong on our side."

@@ -450,3 +450,25 @@ def test_calendars_are_changed_by_their_owner_or_the_tovholder_of_their_pathway(
     changes = rows(c.url, log, log.c.what == "calendar")
     assert [(r.actor, r.action, r.citizen_ref, r.purpose) for r in changes] == [
         ("staff:m-social", "change", citizen, "Registrere hvornår borgeren ikke kan mødes")]
+
+
+def test_busy_times_show_the_weeks_busy_blocks_to_whoever_plans_meetings(coordination):
+    c = coordination
+    pathway_id, citizen, meeting, hanne = the_pathway(c)
+    window = {"window_start": utc(copenhagen(MON, 0)),
+              "window_end": utc(copenhagen(MON + dt.timedelta(days=5), 0))}
+    with c.rpc() as n:
+        rpc = n.coordination
+        rpc.add_busy_block(actor=LARS, participant_id="m-school",
+                           starts_at=utc(copenhagen(MON, 12)), ends_at=utc(copenhagen(MON, 13)))
+        found = rpc.busy_times(actor=METTE, pathway_id=pathway_id, **window)
+        exc_type, errors = refusal(lambda: rpc.busy_times(actor=STRANGER,
+                                                          pathway_id=pathway_id, **window))
+    busy = {p["participant_id"]: p["busy"] for p in found["participants"]}
+    assert set(busy) == {str(citizen), "m-social", "m-school", "m-bo", hanne}
+    # Lars's own block and the pathway's meeting; times and the meeting's id, nothing more.
+    assert [(b["starts_at"], b["ref"]) for b in busy["m-school"]] == [
+        (utc(copenhagen(MON, 10)), meeting), (utc(copenhagen(MON, 12)), None)]
+    assert exc_type == "NotFoundError" and errors[0]["field"] == "pathway_id"
+    assert ("staff:m-social", "read", "pathway", "Finde mødetider med borgeren og teamet") \
+        in reads(c.url)
