@@ -34,6 +34,7 @@ run: install
 
 services:
 	@deploy/ensure-services.sh
+	@deploy/ensure-tools.sh
 
 lint: install
 	$(BIN)/ruff check .
@@ -49,6 +50,7 @@ bench: install services
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/slot_search.py
 	$(BIN)/python bench/worklists.py
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache \

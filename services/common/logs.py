@@ -101,8 +101,27 @@ def redact_url(url: str) -> str:
 _base_factory = logging.getLogRecordFactory()
 
 
+# Refusals a service answers by design (bad input, not found): nameko logs them at ERROR
+# with a traceback, but they are the caller's, not ours: one INFO line each.
+EXPECTED_REFUSALS = frozenset({"InvalidInput", "NotFoundError"})
+
+
+def _quieten(record: logging.LogRecord) -> None:
+    """Expected 4xx at INFO without a traceback; py-amqp's note about a method that
+    arrives on a channel being closed (after an unroutable return) at DEBUG."""
+    exc = record.exc_info[1] if record.exc_info else None
+    if record.name == "nameko.containers" and type(exc).__name__ in EXPECTED_REFUSALS:
+        worker = record.args[0] if isinstance(record.args, tuple) and record.args else ""
+        record.msg, record.args = "%s refused: %s", (worker, exc)
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        record.exc_info, record.exc_text = None, None
+    elif record.name == "amqp" and str(record.msg).startswith("Received method"):
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+
+
 def _masking_record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
     record = _base_factory(*args, **kwargs)
+    _quieten(record)
     try:
         message = record.getMessage()
     except Exception:  # a bad format string: let the handler report it as usual

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +62,10 @@ class OutboxRelay:
         self.publisher = publisher
         self.batch_size = batch_size
         self.locking = engine.dialect.name == "postgresql"
+        # Unroutable publishes per event type since start (the metric
+        # samspil_unroutable_total{type}); a type is warned about once, not per retry.
+        self.unroutable: Counter[str] = Counter()
+        self._warned: set[str] = set()
 
     def publish_pending(self) -> int:
         """Publish one batch of due rows; return how many were confirmed."""
@@ -106,6 +111,7 @@ class OutboxRelay:
                         parked.append(row.id)
                         continue
                     # No queue is bound for this type yet: keep the row, retry later.
+                    self.unroutable[row.type] += 1
                     failures.append((row, f"unroutable: {exc}"))
                     continue
                 except Exception as exc:
@@ -113,6 +119,9 @@ class OutboxRelay:
                     failures.append((row, f"{type(exc).__name__}: {exc}"))
                     break  # the connection is gone; the rest waits for the next round
                 sent.append(row.id)
+                if row.type in self._warned:
+                    self._warned.discard(row.type)
+                    log.info("outbox relay: %s has a consumer now", row.type)
                 fault_point("relay.after_publish")
             done_at = dt.datetime.now(dt.UTC)
             if sent:
@@ -136,11 +145,22 @@ class OutboxRelay:
                         next_attempt_at=done_at + dt.timedelta(seconds=delay),
                     )
                 )
-                log.warning(
-                    "outbox row %s (%s) not published, attempt %s: %s",
-                    row.message_id, row.type, row.attempts + 1, error,
-                    extra={"message_id": row.message_id},
-                )
+                if not error.startswith("unroutable:"):
+                    log.warning(
+                        "outbox row %s (%s) not published, attempt %s: %s",
+                        row.message_id, row.type, row.attempts + 1, error,
+                        extra={"message_id": row.message_id},
+                    )
+                elif row.type not in self._warned:
+                    self._warned.add(row.type)
+                    log.warning(
+                        "outbox relay: no consumer is bound for %s; its events wait in the "
+                        "outbox and are parked in %s after %s attempts (counted in "
+                        "samspil_unroutable_total)", row.type, UNROUTED_QUEUE,
+                        self.park_unroutable_after)
+                else:
+                    log.debug("outbox row %s (%s) still unroutable, attempt %s",
+                              row.message_id, row.type, row.attempts + 1)
             session.commit()
         return len(sent)
 
@@ -163,8 +183,8 @@ class OutboxRelay:
             },
             declare=[queue],
         )
-        log.warning("outbox row %s (%s) parked in %s: no consumer is bound",
-                    row.message_id, row.type, UNROUTED_QUEUE)
+        log.info("outbox row %s (%s) parked in %s: no consumer is bound",
+                 row.message_id, row.type, UNROUTED_QUEUE)
 
 
 def run_relay_loop(

@@ -242,7 +242,7 @@ class GatewayService:
                               "The identity provider does not answer; try again.") from None
 
     def _deny(self, request: Request, identity: Identity | None, reason: str) -> None:
-        log.warning("gateway: denied %s %s to %s: %s", request.method, request.path,
+        log.info("gateway: denied %s %s to %s: %s", request.method, request.path,
                     identity.label if identity else "anonymous", reason)
         with self.db.unit_of_work() as uow:
             uow.session.add(Denial(at=self.clock.now(), principal=identity.label if identity
