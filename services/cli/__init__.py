@@ -92,19 +92,33 @@ def service_class(name: str) -> type:
     try:
         module_name, cls_name = SERVICES[name].split(":")
     except KeyError:
-        raise SystemExit(
-            f"unknown service {name!r}; known: {', '.join(sorted(SERVICES))}"
+        raise CommandFailed(
+            EXIT_USAGE, f"unknown service {name!r}; known: {', '.join(sorted(SERVICES))}"
         ) from None
     return getattr(importlib.import_module(module_name), cls_name)
 
 
 def broker_problem(amqp_uri: str) -> str | None:
-    """None if RabbitMQ answers; otherwise what is wrong and what to do."""
+    """None if RabbitMQ answers and lets this user in; otherwise what is wrong and what
+    to do (a refused login or a missing vhost is not an unreachable broker)."""
+    from amqp.exceptions import AccessRefused, NotAllowed
     from kombu import Connection
 
     try:
         with Connection(amqp_uri, connect_timeout=5) as conn:
             conn.ensure_connection(max_retries=1)
+    except AccessRefused:
+        return (
+            f"RabbitMQ at {redact(amqp_uri)} refused the user name or password.\n"
+            "What to do: check AMQP_URI; each service has its own broker user "
+            "(deploy/rabbitmq/definitions.json, deploy/runbook.md)."
+        )
+    except NotAllowed:
+        return (
+            f"RabbitMQ at {redact(amqp_uri)} does not let this user into that vhost.\n"
+            "What to do: check the vhost in AMQP_URI and the user's permissions "
+            "(deploy/rabbitmq/definitions.json)."
+        )
     except Exception as exc:
         return (
             f"No RabbitMQ answers at {redact(amqp_uri)} ({exc}).\n"
@@ -125,26 +139,143 @@ def configure_logging(config: dict[str, Any], verbose: bool = False) -> None:
         logging.config.dictConfig(logging_config("DEBUG" if verbose else "INFO"))
 
 
+# Secrets whose `${NAME:default}` default in a config file is public: production
+# refuses to start on them (set them from a secret store; deploy/runbook.md).
+PRODUCTION_SECRETS = ("CPR_HASH_KEY", "CPR_ENCRYPTION_KEY", "OIDC_CLIENT_SECRET")
+DEVELOPMENT_ONLY = ("DEV_OIDC_PROVIDER", "DEV_MAIL_CATCHER")
+
+
+def production_refusal(config: dict[str, Any], config_path: Path) -> str | None:
+    """Why production may not start with this config (None: it may): a secret still at
+    the public default written in the config file, or a development companion on."""
+    import re
+
+    from services.cli.devtools import truthy
+
+    if str(config.get("SAMSPIL_ENV", "development")).lower() != "production":
+        return None
+    for name in DEVELOPMENT_ONLY:
+        if truthy(config.get(name, False)):
+            return f"production refuses {name}=true (development only): set {name}=false"
+    text = config_path.read_text(encoding="utf-8")
+    for name, default in re.findall(r"\$\{([A-Z_]+):([^}]*)\}", text):
+        if name in PRODUCTION_SECRETS and default and os.environ.get(name, default) == default:
+            return (f"production refuses the development {name} (the public default in "
+                    f"{config_path.name}): set it from a secret (deploy/runbook.md)")
+    return None
+
+
+def listen_addresses(config: dict[str, Any], names: list[str]) -> dict[str, tuple[str, int]]:
+    """What each service will listen on: the gateway's WEB_SERVER_ADDRESS, the others'
+    /health and /ready (HEALTH_ADDRESSES.<service> or HEALTH_ADDRESS)."""
+    found: dict[str, tuple[str, int]] = {}
+    for name in names:
+        if name == "gateway":
+            where, address = "WEB_SERVER_ADDRESS", config.get("WEB_SERVER_ADDRESS", "0.0.0.0:8000")
+        elif (config.get("HEALTH_ADDRESSES") or {}).get(name):
+            where, address = f"HEALTH_ADDRESSES.{name}", config["HEALTH_ADDRESSES"][name]
+        elif config.get("HEALTH_ADDRESS"):
+            where, address = "HEALTH_ADDRESS", config["HEALTH_ADDRESS"]
+        else:
+            continue
+        host, _, port = str(address).rpartition(":")
+        found[f"{name} ({where})"] = (host or "127.0.0.1", int(port))
+    return found
+
+
+def port_problem(config: dict[str, Any], names: list[str]) -> str | None:
+    """One line naming a port that is taken (another Samspil already runs?) or asked
+    for twice; None when every port is free. Checked before anything starts, so that a
+    second `make run` stops instead of sharing the ports with the first."""
+    from services.cli.devtools import port_taken
+
+    seen: dict[int, str] = {}
+    for who, (host, port) in listen_addresses(config, names).items():
+        if port in seen:
+            return f"port {port} is asked for twice: by {seen[port]} and by {who}"
+        seen[port] = who
+        if port_taken(host, port):
+            return (f"port {port} is taken: {who} cannot listen on {host}:{port} (is Samspil "
+                    "already running? stop it, or choose another address)")
+    return None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    from services.common.db import database_url
+    from services.common.health import PortTaken
+    from services.common.migrate import NotMigrated, check_at_head
+
     config = load_config(args.config)
     names = args.services or sorted(SERVICES)
     classes = [service_class(n) for n in names]
+    refusal = production_refusal(config, Path(args.config or DEFAULT_CONFIG))
+    if refusal:
+        raise CommandFailed(EXIT_USAGE, refusal)
     problem = broker_problem(config["AMQP_URI"])
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_NO_BROKER
     if args.migrate:
         migrate(config, names)
+    try:
+        for name in names:
+            check_at_head(name, database_url(config, name))
+    except NotMigrated as exc:
+        raise CommandFailed(EXIT_USAGE, str(exc)) from None
+    taken = port_problem(config, names)
+    if taken:
+        raise CommandFailed(EXIT_USAGE, taken)
     configure_logging(config, args.verbose)
-    from nameko.cli.run import run
 
     from services.cli.devtools import companions
 
     with companions(config):
         print(f"samspil: running {', '.join(names)} on {redact(config['AMQP_URI'])}",
               flush=True)
-        run(classes, config)
+        try:
+            run_services(classes, config)
+        except (NotMigrated, PortTaken) as exc:  # lost a race with another process
+            raise CommandFailed(EXIT_USAGE, str(exc)) from None
     return EXIT_OK
+
+
+def run_services(classes: list[type], config: dict[str, Any]) -> None:
+    """nameko's `run`, except that a service that cannot start is reported once by the
+    caller (one line), not as a traceback from every green thread it touched."""
+    import errno
+    import signal
+
+    import eventlet.debug
+    from nameko.runners import ServiceRunner
+
+    runner = ServiceRunner(config)
+    for cls in classes:
+        runner.add_service(cls)
+    # Signal handlers run in the main loop and cannot use eventlet primitives.
+    signal.signal(signal.SIGTERM, lambda *_: eventlet.spawn_n(runner.stop))
+    eventlet.debug.hub_exceptions(False)
+    try:
+        runner.start()
+    except BaseException:
+        runner.kill()
+        raise
+    finally:
+        eventlet.debug.hub_exceptions(True)
+    waiting = eventlet.spawn(runner.wait)
+    while True:
+        try:
+            waiting.wait()
+        except OSError as exc:
+            if exc.errno == errno.EINTR:  # the signal handler interrupted the wait
+                continue
+            raise
+        except KeyboardInterrupt:
+            try:
+                runner.stop()
+            except KeyboardInterrupt:
+                runner.kill()
+        else:
+            break
 
 
 def migrate(config: dict[str, Any], names: list[str]) -> None:
@@ -243,8 +374,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"YAML config (default: $SAMSPIL_CONFIG or {DEFAULT_CONFIG})")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run_p = sub.add_parser("run", help="run services in one process (all by default)")
+    run_p = sub.add_parser(
+        "run", help="run services in one process (all by default)",
+        epilog="examples: samspil run --migrate;  "
+               "samspil run intake --config deploy/config/intake.yaml")
     run_p.add_argument("services", nargs="*", help=f"any of: {', '.join(sorted(SERVICES))}")
+    # `samspil run intake --config FILE` as well as `samspil --config FILE run intake`
+    run_p.add_argument("--config", default=argparse.SUPPRESS,
+                       help="YAML config (also accepted before `run`)")
     run_p.add_argument("--migrate", action="store_true", help="migrate databases first")
     run_p.add_argument("-v", "--verbose", action="store_true")
     run_p.set_defaults(func=cmd_run)

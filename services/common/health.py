@@ -67,6 +67,10 @@ def health_app(
     return app
 
 
+class PortTaken(RuntimeError):
+    """The address a service must listen on is in use (another instance is running?)."""
+
+
 class HealthServer(DependencyProvider):
     """Add `health = HealthServer()` to a service class."""
 
@@ -93,8 +97,17 @@ class HealthServer(DependencyProvider):
     def start(self) -> None:
         if self.address is None:
             return
-        self._sock = eventlet.listen(self.address)
-        service, amqp_uri = self.container.service_name, self.container.config["AMQP_URI"]
+        service = self.container.service_name
+        try:
+            # No SO_REUSEPORT (eventlet's default): with it a second process would bind
+            # the same port and the kernel would split the probes between the two.
+            self._sock = eventlet.listen(self.address, reuse_port=False)
+        except OSError as exc:
+            host, port = self.address
+            raise PortTaken(f"port {port} is taken: {service} cannot serve /health and "
+                            f"/ready on {host}:{port} ({exc.strerror}); is it already "
+                            "running? stop it, or set HEALTH_ADDRESS") from None
+        amqp_uri = self.container.config["AMQP_URI"]
         app = health_app(service, lambda: readiness(amqp_uri, self._engine()))
         self._gt = self.container.spawn_managed_thread(
             lambda: eventlet.wsgi.server(self._sock, app, log_output=False),

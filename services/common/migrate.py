@@ -80,7 +80,10 @@ def check_at_head(service: str, url: str) -> None:
     finally:
         engine.dispose()
     if current != head:
+        from services.common.logs import redact_url
+
         raise NotMigrated(
-            f"the {service} database is at revision {current or 'none'}, not {head}: "
-            f"run `samspil migrate {service}` (with the same config) first"
+            f"the {service} database ({redact_url(url)}) is at revision {current or 'none'}, "
+            f"not {head}: run `samspil migrate {service}` with the same --config first "
+            "(or start with --migrate)"
         )
