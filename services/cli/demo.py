@@ -1,7 +1,8 @@
 """`samspil demo`: the seed stories, played against the running system over RPC.
 
 (a) Fronten's first four months (seed 001): 204 inquiries between 1 April and 31 July
-    2018, 65 § 82 b courses started, none referred on to § 85.
+    2018, 65 § 82 b courses started, none referred on to § 85. The citizens an inquiry
+    names are registered first (fictional CPR numbers with real dates).
 (b) The pathway of seed 003: a boy referred by his parents, a team of three with him and
     his parents, the first meeting proposed and scheduled, a plan he agrees to, stepped
     actions, a tovholder handover.
@@ -16,21 +17,30 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import functools
 import random
 import sys
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO, TypeVar
 from zoneinfo import ZoneInfo
 
-from services.cli.remote import EXIT_FAIL, EXIT_OK, Remote, connect
+from services.cli.remote import EXIT_FAIL, EXIT_OK, CommandFailed, Remote, connect
 
 T = TypeVar("T")
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
-ACTOR = "staff:demo-fronten"
-TOVHOLDER_ACTOR = "staff:demo-mette"
+# Who acts: Fronten's staff plays the stories, the tovholder works the pathway, an
+# operator registers the housing association (the roles the gateway would give them).
+ACTOR = {"kind": "staff", "id": "demo-fronten", "name": "Fronten (demo)",
+         "roles": ["fronten"]}
+TOVHOLDER_ACTOR = {"kind": "staff", "id": "demo-mette", "name": "Mette Eksempel-Socialrådgiver",
+                   "roles": ["tovholder"]}
+OPERATOR_ACTOR = {"kind": "staff", "id": "demo-drift", "name": "Drift (demo)",
+                  "roles": ["operator"]}
+# A coordinator takes the referral in: gathers the first of the team, appoints the tovholder.
+COORDINATOR_ACTOR = {"kind": "staff", "id": "demo-karin", "name": "Karin (demo)",
+                     "roles": ["coordinator"]}
 
 # -- (a) seed 001 ----------------------------------------------------------------------
 
@@ -62,6 +72,39 @@ TOPICS = (("housing", 14), ("economy", 14), ("everyday_structure", 12), ("loneli
           ("other", 1))
 
 
+# Fictional first names; every demo citizen's surname is "Eksempel".
+FIRST_NAMES = ("Anders", "Birgitte", "Carsten", "Dorthe", "Erik", "Frida", "Gustav",
+               "Hanne", "Ib", "Jytte", "Kim", "Lene", "Morten", "Nina", "Ole", "Pia",
+               "Rasmus", "Signe", "Torben", "Ulla", "Vibeke", "Aksel", "Bodil", "Dennis")
+# Born between these years: 18 to 66 in 2018, inside Fronten's target group (16 to the
+# state pension age), so no course is flagged for a person to decide.
+BIRTH_YEARS = (1952, 1999)
+
+
+@dataclass(frozen=True)
+class FictionalCitizen:
+    """A made-up citizen the demo registers at Fronten before the first inquiry about
+    them: a CPR number with a valid date (the 7th digit puts it in the 1900s) whose last
+    digits are the inquiry's number, so no two are alike."""
+
+    cpr: str
+    name: str
+    birth_date: dt.date
+
+    def registration(self) -> dict[str, str]:
+        """register_citizen's arguments (letters: the demo sends them no mail)."""
+        return {"cpr": self.cpr, "name": self.name, "preferred_channel": "letter"}
+
+
+def fictional_citizen(rng: random.Random, number: int) -> FictionalCitizen:
+    """The citizen of inquiry `number` (0-999)."""
+    born = dt.date(rng.randint(*BIRTH_YEARS), rng.randint(1, 12), rng.randint(1, 28))
+    century_digit = rng.randint(0, 3)  # 0-3: born 1900-1999, whatever the year
+    cpr = f"{born:%d%m%y}-{century_digit}{number:03d}"
+    return FictionalCitizen(cpr=cpr, name=f"{rng.choice(FIRST_NAMES)} Eksempel",
+                            birth_date=born)
+
+
 @dataclass(frozen=True)
 class PlannedInquiry:
     """One of Fronten's 2018 inquiries as the demo registers it."""
@@ -70,7 +113,7 @@ class PlannedInquiry:
     channel: str
     inquirer_kind: str
     topics: tuple[str, ...]
-    citizen_ref: str | None  # None: anonymous advice
+    citizen: FictionalCitizen | None  # None: anonymous advice
     course: bool  # a § 82 b course starts from it
     outcome: str  # when no course: advice_only or referral_other
     conversations: int | None
@@ -111,7 +154,7 @@ def fronten_plan(seed: int = 2018) -> list[PlannedInquiry]:
                             45))), COPENHAGEN).astimezone(dt.UTC)
         for _ in range(TOTAL_INQUIRIES)
     )
-    drafts = []
+    drafts: list[tuple[dt.datetime, str, str, tuple[str, ...], FictionalCitizen | None]] = []
     for at in stamps:
         inquirer = _pick(rng, INQUIRERS)
         # Relatives and professionals often ask for advice without naming anyone.
@@ -120,15 +163,15 @@ def fronten_plan(seed: int = 2018) -> list[PlannedInquiry]:
         topics = (first,) if rng.random() < 0.6 else tuple(dict.fromkeys((first,
                                                                            _pick(rng, TOPICS))))
         drafts.append((at, _pick(rng, CHANNELS), inquirer, topics,
-                       str(uuid.UUID(int=rng.getrandbits(128), version=4)) if named else None))
+                       fictional_citizen(rng, len(drafts)) if named else None))
     named_idx = [i for i, d in enumerate(drafts) if d[4] is not None]
     courses = set(rng.sample(named_idx, COURSES_82B))
     plan = []
-    for i, (at, channel, inquirer, topics, ref) in enumerate(drafts):
+    for i, (at, channel, inquirer, topics, citizen) in enumerate(drafts):
         advice = rng.random() < 0.8
         plan.append(PlannedInquiry(
             registered_at=at, channel=channel, inquirer_kind=inquirer, topics=topics,
-            citizen_ref=ref, course=i in courses,
+            citizen=citizen, course=i in courses,
             outcome="advice_only" if advice else "referral_other",
             conversations=rng.randint(1, 3) if advice else None,
         ))
@@ -144,7 +187,7 @@ def resume_plan(plan: list[PlannedInquiry], inquiries_done: int,
     needed = COURSES_82B - courses_done
     if sum(p.course for p in rest) == needed:
         return rest
-    named = [i for i, p in enumerate(rest) if p.citizen_ref is not None]
+    named = [i for i, p in enumerate(rest) if p.citizen is not None]
     if needed < 0 or needed > len(named):
         return None
     chosen = set(named[:needed])
@@ -223,7 +266,8 @@ def play_fronten(remote: Remote, screen: Screen, fast: bool) -> None:
     if done_inq:
         screen.step("intake", f"resuming an interrupted run: {done_inq} inquiries and "
                               f"{done_c} courses are there already")
-    screen.step("intake", "registering inquiries (register_inquiry), starting § 82 b courses "
+    screen.step("intake", "registering the citizens an inquiry names (register_citizen), "
+                          "the inquiries (register_inquiry), starting § 82 b courses "
                           "(start_course) and resolving the rest (resolve_inquiry)")
     screen.step("", "each one publishes intake.inquiry_registered; coordination records it "
                     "against the citizen")
@@ -232,9 +276,12 @@ def play_fronten(remote: Remote, screen: Screen, fast: bool) -> None:
     screen.progress(inquiries, TOTAL_INQUIRIES, courses)
     for first in range(0, len(rest), batch):
         chunk = rest[first:first + batch]
+        # Intake refuses an inquiry for a citizen it does not know: register them first.
+        refs = _citizen_refs(remote, [p.citizen for p in chunk if p.citizen is not None])
         pending = [remote.call_async(
             "intake", "register_inquiry", channel=p.channel, inquirer_kind=p.inquirer_kind,
-            topics=list(p.topics), wish=p.wish, citizen_ref=p.citizen_ref,
+            topics=list(p.topics), wish=p.wish,
+            citizen_ref=refs[p.citizen.cpr] if p.citizen is not None else None,
             registered_at=p.registered_at.isoformat()) for p in chunk]
         ids = [remote.result(reply)["inquiry_id"] for reply in pending]
         pending = []
@@ -259,6 +306,29 @@ def play_fronten(remote: Remote, screen: Screen, fast: bool) -> None:
         screen.progress(inquiries, TOTAL_INQUIRIES, courses)
 
 
+MATCH_PURPOSE = "demo: er borgeren registreret?"
+
+
+def _citizen_refs(remote: Remote, people: Sequence[FictionalCitizen]) -> dict[str, str]:
+    """Each fictional citizen's ref by CPR number: found (an interrupted run registered
+    them already), else registered. The calls of a batch go out together."""
+    refs: dict[str, str] = {}
+    lookups = [(person, remote.call_async("intake", "match_citizen", purpose=MATCH_PURPOSE,
+                                          cpr=person.cpr)) for person in people]
+    missing = []
+    for person, reply in lookups:
+        found = remote.result(reply)["citizen_ref"]
+        if found:
+            refs[person.cpr] = str(found)
+        else:
+            missing.append(person)
+    made = [(person, remote.call_async("intake", "register_citizen", **person.registration()))
+            for person in missing]
+    for person, reply in made:
+        refs[person.cpr] = str(remote.result(reply)["citizen_ref"])
+    return refs
+
+
 # -- (b) seed 003 ------------------------------------------------------------------------
 
 VIGGO = {"cpr": "240306-4417", "name": "Viggo Eksempel", "email": "viggo.eksempel@example.org",
@@ -274,7 +344,7 @@ TEAM = (
 
 def _citizen(remote: Remote, person: dict[str, str]) -> tuple[str, bool]:
     """The fictional citizen's ref: found by CPR, else registered. (ref, newly registered)"""
-    found = remote.call("intake", "match_citizen", purpose="demo: er borgeren registreret?",
+    found = remote.call("intake", "match_citizen", purpose=MATCH_PURPOSE,
                         cpr=person["cpr"])["citizen_ref"]
     if found:
         return str(found), False
@@ -283,7 +353,8 @@ def _citizen(remote: Remote, person: dict[str, str]) -> tuple[str, bool]:
 
 
 def _deliveries_for(remote: Remote, event_type: str, correlation: set[str]) -> list[dict]:
-    rows = remote.call("notifications", "list_deliveries", event_type=event_type, limit=200)
+    rows = remote.call("notifications", "list_deliveries", actor=OPERATOR_ACTOR,
+                       event_type=event_type, limit=200)
     return [r for r in rows if r.get("correlation_id") in correlation]
 
 
@@ -304,12 +375,20 @@ def play_pathway(remote: Remote, screen: Screen) -> str | None:
     citizen, new = _citizen(remote, VIGGO)
     screen.step("intake", f"{VIGGO['name']}, 20, is {'registered' if new else 'known'}: "
                           f"citizen_ref {citizen[:8]}… (the CPR number stays in intake)")
-    existing = remote.call("coordination", "find_pathway", citizen_ref=citizen)
+    existing = _seen_pathway(remote, citizen)
     if existing:
         screen.step("coordination", f"already played: {VIGGO['name']} has pathway "
-                                    f"{existing['pathway_id'][:8]}… (nothing added)")
-        return str(existing["pathway_id"])
+                                    f"{existing[:8]}… (nothing added)")
+        return existing
 
+    # He agrees that his school and Upoint join his team (the plan and the meetings).
+    for agency in ("school", "upoint"):
+        remote.call("intake", "give_consent", citizen_ref=citizen, recipient=agency,
+                    purpose="pathway_team", information_kinds=["action_plan",
+                                                               "meeting_schedule"],
+                    form="written")
+    screen.step("intake", "he consents to his school and Upoint joining his team "
+                          "(intake.consent_given)")
     inquiry = remote.call(
         "intake", "register_inquiry", channel="phone", inquirer_kind="relative",
         topics=["education", "loneliness", "social_anxiety"], citizen_ref=citizen,
@@ -319,25 +398,34 @@ def play_pathway(remote: Remote, screen: Screen) -> str | None:
                 outcome="referral_pathway")
     screen.step("intake", "referred to a sammenhængende borgerforløb: publishes "
                           "intake.pathway_referral")
-    found, took = wait_until(
-        lambda: remote.call("coordination", "find_pathway", citizen_ref=citizen), 30)
+    found, took = wait_until(lambda: _awaiting_tovholder(remote, citizen), 30)
     if not found:
         screen.step("coordination", "the pathway did not open within 30 s: is coordination "
                                     "consuming? (samspil dead-letters list)")
         return None
-    pathway = str(found["pathway_id"])
+    pathway = found
     screen.step("coordination", f"consumed it {took:.1f} s later: pathway {pathway[:8]}… "
-                                "opened, awaiting a tovholder")
+                                "opened, awaiting a tovholder (on the coordinators' list)")
 
-    call = _pathway_caller(remote, pathway)
-    for member_id, name, email, agency, role in TEAM:
-        call("add_member", member_id=member_id, name=name, email=email, agency=agency,
-             role=role)
-    screen.step("coordination", "team: a social worker, a school teacher and an Upoint youth "
-                                "consultant (coordination.member_added ×3)")
-    call("appoint_tovholder", member_id="demo-mette")
-    screen.step("coordination", f"{TEAM[0][1]} is tovholder: coordination."
+    member_id, name, email, agency, role = TEAM[0]
+    remote.call("coordination", "add_member", actor=COORDINATOR_ACTOR, pathway_id=pathway,
+                member_id=member_id, name=name, email=email, agency=agency, role=role)
+    remote.call("coordination", "appoint_tovholder", actor=COORDINATOR_ACTOR,
+                pathway_id=pathway, member_id=member_id)
+    screen.step("coordination", f"a coordinator appoints {name} tovholder: coordination."
                                 "tovholder_handed_over tells Viggo who his contact is")
+    call = _pathway_caller(remote, pathway)
+    for member_id, name, email, agency, role in TEAM[1:]:
+        member = {"member_id": member_id, "name": name, "email": email, "agency": agency,
+                  "role": role}
+        # The consents reach coordination as events: until then it refuses the member.
+        joined, _ = wait_until(functools.partial(_joined, call, **member), 30)
+        if not joined:
+            screen.step("coordination", f"{name} could not join: coordination has not heard "
+                                        "of the consent (samspil dead-letters list)")
+            return None
+    screen.step("coordination", "team: a school teacher and an Upoint youth consultant join "
+                                "(coordination.member_added ×3 in all)")
     mother = call("add_network_person", name="Hanne Eksempel", relation="mor")["person_id"]
     father = call("add_network_person", name="Peter Eksempel", relation="far")["person_id"]
     screen.step("coordination", "his mother and father take part in the meetings")
@@ -398,6 +486,33 @@ def play_pathway(remote: Remote, screen: Screen) -> str | None:
     return pathway
 
 
+def _seen_pathway(remote: Remote, citizen: str) -> str | None:
+    """The citizen's open pathway, asked as those who may see it (need-to-know): the
+    tovholder who took it, or a coordinator while it awaits its tovholder."""
+    found = remote.call("coordination", "find_pathway", actor=TOVHOLDER_ACTOR,
+                        citizen_ref=citizen)
+    return str(found["pathway_id"]) if found else _awaiting_tovholder(remote, citizen)
+
+
+def _awaiting_tovholder(remote: Remote, citizen: str) -> str | None:
+    """The citizen's pathway on the coordinators' list, once coordination opened it."""
+    page = remote.call("coordination", "awaiting_tovholder", actor=COORDINATOR_ACTOR,
+                       cursor=None, limit=200, under_30=None)
+    return next((str(i["subject_id"]) for i in page["items"] if i["citizen_ref"] == citizen),
+                None)
+
+
+def _joined(call: Callable[..., Any], **member: Any) -> bool:
+    """Add a team member; False while coordination refuses for want of the consent."""
+    try:
+        call("add_member", **member)
+    except CommandFailed as exc:
+        if "consent.missing" in exc.message:
+            return False
+        raise
+    return True
+
+
 def _pathway_caller(remote: Remote, pathway: str) -> Callable[..., Any]:
     def call(method: str, **kwargs: Any) -> Any:
         return remote.call("coordination", method, actor=TOVHOLDER_ACTOR, pathway_id=pathway,
@@ -421,7 +536,8 @@ TENANCY = "7-0101-1"
 def play_housing(remote: Remote, screen: Screen) -> None:
     screen.heading("(c) Rent arrears up the ladder and back down")
     _citizen(remote, LONE)  # registered at Fronten earlier; housing will find her
-    remote.call("housing", "register_association", association_id=ASSOCIATION,
+    remote.call("housing", "register_association", actor=OPERATOR_ACTOR,
+                association_id=ASSOCIATION,
                 name="Boligforeningen Eksempelbo (demo)", departments=[
                     {"number": "7", "name": "Eksempelparken", "tenancy_refs": [TENANCY]}])
     screen.step("housing", "boligforeningen Eksempelbo is a partner (afdeling 7, "
@@ -474,7 +590,8 @@ def show_report(remote: Remote, screen: Screen) -> dict[str, Any]:
 
 def show_timeline(remote: Remote, screen: Screen, pathway: str) -> None:
     screen.heading(f"The pathway's timeline ({VIGGO['name']})")
-    entries = remote.call("coordination", "timeline", pathway_id=pathway)["entries"]
+    entries = remote.call("coordination", "timeline", actor=TOVHOLDER_ACTOR,
+                          pathway_id=pathway)["entries"]
     for entry in entries:
         at = dt.datetime.fromisoformat(entry["at"]).astimezone(COPENHAGEN)
         source = "coordination" if entry["source"] == "coordination" else "event"
@@ -505,7 +622,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         started = time.monotonic()
         play_fronten(remote, screen, args.fast)
         pathway = play_pathway(remote, screen)
-        play_housing(remote, screen)
+        try:
+            play_housing(remote, screen)
+            housing_failed = None
+        except CommandFailed as exc:  # shown, and the figures and timeline still follow
+            housing_failed = exc.message
+            screen.step("housing", f"the story stopped: {exc.message}")
         report = show_report(remote, screen)
         if pathway:
             show_timeline(remote, screen, pathway)
@@ -518,6 +640,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
               "the period", file=sys.stderr)
         return EXIT_FAIL
     if pathway is None:
+        return EXIT_FAIL
+    if housing_failed is not None:
+        print(f"samspil demo: the rent-arrears story stopped: {housing_failed}",
+              file=sys.stderr)
         return EXIT_FAIL
     screen.say(f"Demo done in {time.monotonic() - started:.0f} s. Try: samspil deliveries list;"
                " samspil statistics --from 2018-04-01 --to 2018-07-31 --json")

@@ -18,6 +18,7 @@ from typing import Any
 import eventlet
 from nameko.exceptions import RemoteError, UnknownService
 
+from contracts.actor import service_actor
 from services.common.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 #: The purpose intake's access log records for the lookup: a citizen asking for the
 #: dates and purposes of lookups of their data reads it, so it is plain Danish.
 MATCH_PURPOSE = "lejer med huslejerestance"
+
+HOUSING = service_actor("housing")
 
 #: How long a report waits for intake's answer (seconds), unless configured.
 DEFAULT_TIMEOUT_SECONDS = 5.0
@@ -47,8 +50,11 @@ class IntakeMatcher:
     ) -> str | None:
         timer = eventlet.Timeout(self.timeout)
         try:
+            # Housing asks as itself: matching a reported tenant is a step of housing's
+            # process, whoever reported (a partner or staff may not search intake's
+            # citizens themselves). Intake's access log records housing and the purpose.
             result = self.proxy.match_citizen(
-                actor=actor,
+                actor=str(HOUSING),
                 purpose=MATCH_PURPOSE,
                 cpr=cpr,
                 name=name,

@@ -161,3 +161,134 @@ def system(amqp_uri: str, db_url_factory: Any, runner_factory: Any,
         # Stop the services before their databases and vhost are dropped.
         runner.stop()
         smtp.stop()
+
+
+# -- every event reaches someone: nothing unrouted when an e2e test ends (ADR 0012) -------
+
+UNROUTED_SETTLE_SECONDS = 15.0
+
+
+def parked_unrouted(amqp_uri: str) -> int:
+    """How many events lie parked in the vhost's `samspil.unrouted` queue (0 when the
+    queue was never declared). Asked over AMQP (a passive declare), which counts at
+    once, where the management API's figures lag by seconds."""
+    from amqp.exceptions import NotFound as QueueNotFound
+    from kombu import Connection
+
+    from services.common.outbox import unrouted_queue
+
+    with Connection(amqp_uri) as conn:
+        try:
+            declared = unrouted_queue()(conn.channel()).queue_declare(passive=True)
+        except QueueNotFound:
+            return 0
+        return int(declared.message_count)
+
+
+def no_consumer_by_design() -> frozenset[str]:
+    """The event types ADR 0012 says no service consumes, with its written reason."""
+    from tests.contracts.test_consumers import unconsumed_with_reason
+
+    return frozenset(unconsumed_with_reason())
+
+
+def unrouted_events(urls: dict[str, str], settle: float = UNROUTED_SETTLE_SECONDS,
+                    exempt: frozenset[str] | None = None) -> list[tuple[str, str, str]]:
+    """(service, event type, last error) of every event a service published that no
+    queue took: an outbox row the broker returned as unroutable (the relay keeps it and
+    retries, and parks it in `samspil.unrouted` only after about 17 minutes, longer than
+    any test) or one already parked. The types ADR 0012 lists as consumed by no one are
+    left out (or the types in `exempt`). Waits up to `settle` seconds for rows the
+    relays have not yet published (or are retrying), so a row counts only if it stays
+    unroutable."""
+    import time
+
+    from sqlalchemy import inspect
+
+    exempt = no_consumer_by_design() if exempt is None else exempt
+    deadline = time.monotonic() + settle
+    while True:
+        waiting: list[tuple[str, str, str]] = []
+        stuck: list[tuple[str, str, str]] = []
+        for service, url in urls.items():
+            engine = make_engine(url)
+            try:
+                if not inspect(engine).has_table("outbox"):
+                    continue
+                with engine.connect() as conn:
+                    rows = conn.execute(text(
+                        "select type, sent_at, last_error from outbox "
+                        "where sent_at is null or last_error like 'parked in%'")).all()
+            finally:
+                engine.dispose()
+            for row in rows:
+                if row.type in exempt:
+                    continue
+                found = (service, row.type, row.last_error or "not published yet")
+                if row.sent_at is not None:  # parked: no queue took it, ever
+                    stuck.append(found)
+                else:
+                    waiting.append(found)
+        if not waiting or time.monotonic() > deadline:
+            return stuck + [w for w in waiting if w[2].startswith("unroutable")]
+        time.sleep(0.2)
+
+
+def assert_nothing_unrouted(amqp_uri: str, urls: dict[str, str] | None = None) -> None:
+    """Fail naming each event that reached no one: parked in `samspil.unrouted`, or
+    (given the services' databases) still returned by the broker as unroutable."""
+    lonely = unrouted_events(urls) if urls else []
+    parked = parked_unrouted(amqp_uri)
+    assert not lonely and parked == 0, (
+        f"events no consumer took: {lonely}; parked in samspil.unrouted: {parked}")
+
+
+@pytest.fixture(autouse=True)
+def nothing_unrouted(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every e2e test on a vhost of its own ends with `samspil.unrouted` empty; with the
+    whole system running (`system`), also with no event left unroutable. Checked while
+    the services still run and before the vhost is deleted: the system is set up inside
+    this fixture, so this teardown runs before the system's and the vhost's."""
+    if "vhost" not in request.fixturenames:
+        yield
+        return
+    _, uri = request.getfixturevalue("vhost")
+    running: System | None = (request.getfixturevalue("system")
+                              if "system" in request.fixturenames else None)
+    yield
+    assert_nothing_unrouted(uri, running.urls if running else None)
+
+
+# -- set-up the stories share: the partner directory and consents (issues 10 and 16) -----
+
+
+def register_directory_partner(system: System, operator: str, fronten: str, *,
+                               partner_id: str, name: str, category: str,
+                               accepts: list[str], email: str) -> None:
+    """Put a partner in the partner directory over HTTP and wait until intake knows it
+    (a consent can name it only then: intake keeps a copy from partners' event)."""
+    system.ok("POST", "/api/partners", operator, 201, json={
+        "partner_id": partner_id, "name": name, "category": category, "accepts": accepts,
+        "contact_name": name, "contact_email": email})
+
+    def known() -> bool:
+        recipients = system.ok("GET", "/api/consent-vocabulary", fronten)["recipients"]
+        return any(r["recipient"] == partner_id for r in recipients)
+
+    system.wait_until(known, what=f"{partner_id} in intake's consent vocabulary")
+
+
+def once_consent_known(system: System, method: str, path: str, token: str,
+                       **kwargs: Any) -> Any:
+    """Make a call that needs a consent coordination learns from intake's event: while
+    coordination has not heard of it yet the call is refused (`consent.missing`,
+    nothing written), so it is made again until it is not."""
+    def attempt() -> Any:
+        resp = system.call(method, path, token, **kwargs)
+        if resp.status_code == 400 and any(
+                e.get("rule") == "consent.missing" for e in resp.json().get("errors", [])):
+            return None
+        assert resp.status_code < 300, f"{method} {path}: {resp.status_code} {resp.text}"
+        return resp.json()
+
+    return system.wait_until(attempt, what=f"{method} {path} once the consent is known")

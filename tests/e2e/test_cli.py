@@ -17,6 +17,7 @@ import pytest
 import yaml
 from cryptography.fernet import Fernet
 
+from contracts import registry
 from contracts.generate import render_asyncapi
 from services import catalogue
 from services.cli import SERVICES
@@ -24,11 +25,16 @@ from services.cli.remote import service_listening
 from services.common.amqp import Publisher, event_exchange
 from tests import infra as infra_mod
 from tests.conftest import service_config
+from tests.e2e.conftest import assert_nothing_unrouted
 from tests.support.net import free_port
 from tests.support.processes import write_config
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
+
+# Who acts in the RPC calls these tests make directly: a member of staff with the roles
+# the calls need (the gateway passes a signed-in user the same way).
+STAFF = {"kind": "staff", "id": "test", "roles": ["fronten", "coordinator", "operator"]}
 
 
 def samspil(config: Path | None, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -160,7 +166,10 @@ class RunningSystem:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "services.cli", "--config", str(self.config), "run",
                  *self.services, "--migrate"], stdout=log, stderr=subprocess.STDOUT, env=env)
-        rpc_services = [s for s in self.services if s != "gateway"]
+        # Those that answer RPC (a service without RPC methods, like a scaffold, never
+        # consumes an rpc- queue: it runs all the same).
+        answering = {c.service for c in registry.rpcs()}
+        rpc_services = [s for s in self.services if s in answering]
         wait_for(lambda: (self.proc is not None and self.proc.poll() is None
                           and all(service_listening(self.amqp_uri, s) for s in rpc_services))
                  or self._died(), timeout=90, interval=0.3, what="the services answering")
@@ -198,6 +207,8 @@ def running(infra, tmp_path_factory) -> Iterator[RunningSystem]:
                             directory / "samspil.log")
     try:
         yield running.start()
+        # Every event the module's tests caused reached a consumer (ADR 0012).
+        assert_nothing_unrouted(uri, yaml.safe_load(running.config.read_text())["DATABASES"])
     finally:
         running.stop()
         infra_mod.delete_vhost(infra, name)
@@ -205,7 +216,7 @@ def running(infra, tmp_path_factory) -> Iterator[RunningSystem]:
 
 def test_statistics_prints_the_report_and_json_that_parses(running):
     with running.rpc() as n:
-        n.intake.register_inquiry(actor="staff:test", channel="phone", inquirer_kind="relative",
+        n.intake.register_inquiry(actor=STAFF, channel="phone", inquirer_kind="relative",
                                   topics=["loneliness"], wish="Hun vil gerne ud blandt andre.",
                                   registered_at="2019-03-04T09:00:00+00:00")
     text = samspil(running.config, "statistics", "--from", "2019-03-01", "--to", "2019-03-31")
@@ -233,10 +244,10 @@ def _failed_delivery(running: RunningSystem) -> None:
     """A citizen who wants letters gets a tovholder: the e-mail/SMS channel cannot reach
     him, so notifications records a permanent failure for a person to post a letter."""
     with running.rpc() as n:
-        citizen = n.intake.register_citizen(actor="staff:test", cpr="010190-1234",
+        citizen = n.intake.register_citizen(actor=STAFF, cpr="010190-1234",
                                             name="Brevbjarne Eksempel",
                                             preferred_channel="letter")["citizen_ref"]
-        n.coordination.open_pathway(actor="staff:test", citizen_ref=citizen, tovholder={
+        n.coordination.open_pathway(actor=STAFF, citizen_ref=citizen, tovholder={
             "member_id": "t-mette", "name": "Mette Eksempel", "email": "mette@example.org",
             "agency": "social_services", "role": "socialrådgiver"})
 
@@ -276,8 +287,8 @@ def test_partners_create_association_and_token(running):
     assert "2 afdeling(er), 2 lejemål" in made.stdout
     assert "subscribed to housing.partner_status by partner_queue" in made.stdout
     with running.rpc() as n:
-        subs = n.notifications.list_subscriptions(actor="staff:test", partner_id="test-kab")
-        bases = n.notifications.list_legal_bases(actor="staff:test")
+        subs = n.notifications.list_subscriptions(actor=STAFF, partner_id="test-kab")
+        bases = n.notifications.list_legal_bases(actor=STAFF)
         case = n.housing.report_arrears(actor="partner:test-kab", association_id="test-kab",
                                         tenancy_ref="12-0304-3", amount_dkk="900.00",
                                         months_behind=1, citizen_ref=str(uuid.uuid4()))
@@ -299,6 +310,14 @@ def test_partners_create_association_and_token(running):
     assert hooked.returncode == 0, hooked.stderr
     assert "webhook secret (shown once" in hooked.stdout
 
+    # A partner's own token needs the partner in the partners directory (docs/cli.md).
+    refused = samspil(running.config, "partners", "token", "--id", "test-kab")
+    assert refused.returncode == 2 and "partners directory" in refused.stderr
+    with running.rpc() as n:
+        n.partners.register_partner(
+            actor=STAFF, partner_id="test-kab", name="KAB Eksempel", category="housing",
+            accepts=["hold_termination"], contact_name="Driften",
+            contact_email="drift@kab.example")
     token = samspil(running.config, "partners", "token", "--id", "test-kab")
     assert token.returncode == 0 and token.stdout.startswith("smp_")
     assert "partner test-kab" in token.stderr

@@ -19,6 +19,7 @@ from services.cli.demo import (
     fronten_plan,
     resume_plan,
 )
+from services.intake.cpr import parse_cpr
 from tests.e2e.test_cli import running, samspil  # noqa: F401  (the module's running system)
 
 pytestmark = pytest.mark.e2e
@@ -47,7 +48,16 @@ def test_the_plan_reproduces_seed_001():
     assert all(day.weekday() < 5 for day in days)
     courses = [p for p in plan if p.course]
     assert len(courses) == COURSES_82B
-    assert all(p.citizen_ref is not None for p in courses)  # a course needs a citizen
+    assert all(p.citizen is not None for p in courses)  # a course needs a citizen
+    # Intake registers every named citizen first: a valid CPR number (by the rules intake
+    # checks), one per person, and within Fronten's target group (16 to 67) at the inquiry.
+    citizens = [p.citizen for p in plan if p.citizen is not None]
+    assert len({c.cpr for c in citizens}) == len(citizens)
+    for p in plan:
+        if p.citizen is not None:
+            assert parse_cpr(p.citizen.cpr).birth_date == p.citizen.birth_date
+            age = (p.registered_at.date() - p.citizen.birth_date).days // 365
+            assert 16 <= age < 67, p.citizen
     for p in courses:
         start, end = p.course_dates()
         registered = p.registered_at.astimezone(copenhagen).date()

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from services.gateway.auth import Role
-from tests.e2e.conftest import System
+from tests.e2e.conftest import System, once_consent_known, register_directory_partner
 
 pytestmark = pytest.mark.e2e
 
@@ -112,10 +112,14 @@ def test_fronten_story(system: System) -> None:
     assert [(a["on"], a["kept"]) for a in shown_course["attendance"]] == [
         ("2018-04-03", True), ("2018-04-10", False)]
 
-    # Consent to tell the jobcenter about the bridging.
+    # Consent to tell the jobcenter (a partner in the directory) about the bridging.
+    register_directory_partner(
+        system, system.token(Role.OPERATOR, "ops"), fronten, partner_id="jobcenter-ballerup",
+        name="Jobcenter Ballerup", category="employment", accepts=["bridging_employment"],
+        email="jobcenter@balk.dk")
     consent = system.ok("POST", f"/api/citizens/{citizen}/consents", fronten, 201, json={
         "recipient": "jobcenter-ballerup", "information_kinds": ["bridging_status"],
-        "purpose": "brobygning til beskæftigelse", "form": "written"})
+        "purpose": "bridging_employment", "form": "written"})
     consents = system.ok("GET", f"/api/citizens/{citizen}/consents?purpose=gennemgang",
                          fronten)
     assert [c["consent_id"] for c in consents["items"]] == [consent["consent_id"]]
@@ -153,36 +157,48 @@ TEAM = [
 def test_pathway_story(system: System) -> None:
     system.clock.set(MONDAY)
     fronten = system.token(Role.FRONTEN, "anne")
-    tovholder = system.token(Role.TOVHOLDER, "mette")
+    coordinator = system.token(Role.COORDINATOR, "karin")
+    # Staff sit in teams under their member id: the token's name is that id.
+    tovholder = system.token(Role.TOVHOLDER, "m-social")
 
-    # His parents call Fronten; Fronten refers him to a coherent pathway.
+    # His parents call Fronten; Fronten refers him to a coherent pathway. He consents to
+    # his school and Upoint joining the team (the plan and the meetings).
     citizen = register_citizen(system, fronten, "120805-4321", "Vincent Jensen")
+    for agency in ("school", "upoint"):
+        system.ok("POST", f"/api/citizens/{citizen}/consents", fronten, 201, json={
+            "recipient": agency, "purpose": "pathway_team", "form": "written",
+            "information_kinds": ["action_plan", "meeting_schedule"]})
     inquiry = register_inquiry(system, fronten, citizen, ["education", "loneliness"],
                                "Han vil gerne ud af sit værelse og i skole igen.")
     system.ok("POST", f"/api/inquiries/{inquiry}/resolution", fronten,
               json={"outcome": "referral_pathway"})
 
-    # The pathway appears for the tovholder once coordination has heard about it.
+    # The pathway appears on the coordinators' list once coordination has heard about it.
     def pathway() -> Any:
-        found = system.ok("GET", f"/api/pathways?citizen_ref={citizen}", tovholder)
-        return found["items"][0] if found["count"] else None
+        found = system.ok("GET", "/api/worklists/coordinators/awaiting-tovholder",
+                          coordinator)["items"]
+        return next((i["subject_id"] for i in found if i["citizen_ref"] == citizen), None)
 
-    opened = system.wait_until(pathway, what="the pathway to open")
-    pathway_id = opened["pathway_id"]
+    pathway_id = system.wait_until(pathway, what="the pathway to open")
     base = f"/api/pathways/{pathway_id}"
     assert system.call("GET", base, system.token(Role.PARTNER, "kab", "kab")).status_code == 403
+    assert system.call("GET", base, tovholder).status_code == 404  # not hers yet
 
-    # The tovholder gathers the team, with his mother.
+    # The coordinator makes Mette tovholder; she gathers the team, with his mother.
     system.clock.set(MONDAY + dt.timedelta(hours=1))
-    for member_id, name, email, agency, role in TEAM:
-        system.ok("POST", f"{base}/team", tovholder, 201, json={
+    member_id, name, email, agency, role = TEAM[0]
+    system.ok("POST", f"{base}/team", coordinator, 201, json={
+        "member_id": member_id, "name": name, "email": email, "agency": agency,
+        "role": role})
+    system.ok("PUT", f"{base}/tovholder", coordinator, json={"member_id": "m-social"})
+    for member_id, name, email, agency, role in TEAM[1:]:
+        once_consent_known(system, "POST", f"{base}/team", tovholder, json={
             "member_id": member_id, "name": name, "email": email, "agency": agency,
             "role": role})
     bad_member = system.call("POST", f"{base}/team", tovholder, json={
         "member_id": "m-x", "name": "X", "email": "not-an-address", "agency": "nowhere",
         "role": "x"})
     assert set(problem_fields(bad_member)) == {"email", "agency"}
-    system.ok("PUT", f"{base}/tovholder", tovholder, json={"member_id": "m-social"})
     mother = system.ok("POST", f"{base}/network", tovholder, 201,
                        json={"name": "Hanne", "relation": "mor"})["person_id"]
     system.ok("PUT", f"{base}/preferences", tovholder,
@@ -226,19 +242,32 @@ def test_pathway_story(system: System) -> None:
     system.clock.set(dt.datetime(2021, 3, 15, 9, 0, tzinfo=dt.UTC))
     system.ok("POST", f"{base}/tovholder/handover", tovholder,
               json={"new_tovholder_id": "m-upoint", "reason": "Mette går på barsel."})
-    shown = system.ok("GET", base, system.token(Role.FRONTEN, "bo"))
+    shown = system.ok("GET", base, system.token(Role.TOVHOLDER, "m-upoint"))
     assert shown["tovholder_id"] == "m-upoint"
+    # Need-to-know: Fronten does not see the pathway; it answers as a missing one.
+    assert system.call("GET", base, fronten).status_code == 404
 
+    # The timeline: in time order; the pathway's own story exactly in the order it
+    # happened; what intake reported (its events arrive on separate queues, in any order
+    # within the same moment) once each, and before the pathway it led to.
     timeline = system.ok("GET", f"{base}/timeline", tovholder)["entries"]
     assert [e["at"] for e in timeline] == sorted(e["at"] for e in timeline)
-    assert [e["kind"] for e in timeline] == [
-        "inquiry_registered", "pathway_referral", "pathway_opened",
-        "member_added", "member_added", "member_added", "tovholder_appointed",
-        "network_person_added", "citizen_preferences_set", "meeting_scheduled",
-        "meeting_held", "plan_version_created", "plan_agreed", "action_status_changed",
-        "tovholder_handed_over",
+    own = [e["kind"] for e in timeline if e["source"] == "coordination"]
+    assert own == [
+        "pathway_opened", "member_added", "tovholder_appointed", "member_added",
+        "member_added", "network_person_added", "citizen_preferences_set",
+        "meeting_scheduled", "meeting_held", "plan_version_created", "plan_agreed",
+        "action_status_changed", "tovholder_handed_over",
     ]
-    assert timeline[-1]["actor"] == "staff:mette"  # the identity came from the token
+    reported = [e for e in timeline if e["source"] != "coordination"]
+    assert sorted(e["kind"] for e in reported) == [
+        "inquiry_registered", "inquiry_resolved", "pathway_referral"]
+    kinds = [e["kind"] for e in timeline]
+    assert max(kinds.index(k) for k in ("inquiry_registered", "pathway_referral")) \
+        < kinds.index("pathway_opened")
+    at = {e["kind"]: e["at"] for e in reported}
+    assert at["inquiry_registered"] <= min(at["inquiry_resolved"], at["pathway_referral"])
+    assert timeline[-1]["actor"] == "staff:m-social"  # the identity came from the token
 
 
 # --------------------------------------------------------------------------- housing
@@ -279,8 +308,9 @@ def test_housing_story(system: System) -> None:
     assert problem_fields(bad) == {"amount_dkk": "schema", "months_behind": "schema"}
     not_theirs = system.call("POST", "/api/housing/cases", partner,
                              json={**report, "tenancy_ref": "T-7-1"})
+    # (Not "another association's": a partner learns nothing of other associations.)
     assert problem_fields(not_theirs) == {
-        "tenancy_ref": "housing.tenancy_owned_by_other_association"}
+        "tenancy_ref": "housing.tenancy_not_registered_to_association"}
     assert system.rows("housing", "select count(*) from arrears_cases")[0][0] == 0
 
     reported = system.ok("POST", "/api/housing/cases", partner, 201, json=report)
@@ -345,8 +375,12 @@ def test_housing_story(system: System) -> None:
 def test_every_rpc_method_of_every_service_has_a_route() -> None:
     from contracts import registry
     from services.gateway.api import ROUTES
+    from services.gateway.service import ACCESS_LOG_SERVICES
 
     routed = {(r.service, r.rpc) for r in ROUTES.routes if r.service}
+    # The citizen's access report (GET /api/citizens/<ref>/access-report) is the gateway's
+    # own route: it asks every service's access_report and merges them.
+    routed |= {(service, "access_report") for service in ACCESS_LOG_SERVICES}
     assert {(c.service, c.method) for c in registry.rpcs()} == routed
     for route in ROUTES.routes:  # no CPR number can be asked for in a URL
         assert "cpr" not in route.query and "cpr" not in route.path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 import eventlet
 import pytest
@@ -19,7 +20,7 @@ from services.common.db import Store, make_engine
 from services.common.migrate import upgrade
 from services.common.outbox import OutboxRelay
 from services.intake import handlers
-from services.intake.models import metadata
+from services.intake.models import Citizen, metadata
 from tests.reliability.recorder import inquiry_event
 
 pytestmark = pytest.mark.integration
@@ -41,11 +42,27 @@ def count(store: Store, table: str, where: str = "") -> int:
         return int(conn.execute(text(query)).scalar_one())
 
 
+def a_citizen(uow) -> uuid.UUID:
+    """A registered citizen, written in the caller's unit of work: intake refuses an
+    inquiry for a citizen_ref it does not know. The CPR columns hold placeholders
+    (these tests have no CPR keys and never read them)."""
+    ref = uuid.uuid4()
+    uow.session.add(Citizen(
+        citizen_ref=ref, cpr_lookup_hash=ref.hex, cpr_encrypted="test-placeholder",
+        birth_date=dt.date(1990, 1, 1), name="Test Borger", name_key="test borger",
+        email=None, phone=None, address=None, preferred_channel="letter",
+        registered_at=T0, registered_by="test", updated_at=T0))
+    uow.session.flush()
+    return ref
+
+
 def register(uow, **overrides):
-    args = dict(channel=Channel.PHONE, inquirer_kind=InquirerKind.CITIZEN,
-                topics=[Topic.HOUSING], wish="Hjælp.", citizen_ref=uuid.uuid4(),
-                registered_at=None, registered_by="test")
+    args: dict[str, Any] = dict(channel=Channel.PHONE, inquirer_kind=InquirerKind.CITIZEN,
+                                topics=[Topic.HOUSING], wish="Hjælp.", registered_at=None,
+                                registered_by="test")
     args.update(overrides)
+    if "citizen_ref" not in args:
+        args["citizen_ref"] = a_citizen(uow)
     return handlers.register_inquiry(uow, **args)
 
 
@@ -59,7 +76,8 @@ def test_a_use_case_that_fails_writes_nothing(store):
     with pytest.raises(InvalidMessage), store.unit_of_work() as uow:
         # the row is added, then the event is refused by its contract
         register(uow, topics=[])
-    assert (count(store, "inquiries"), count(store, "outbox")) == (0, 0)
+    assert (count(store, "citizens"), count(store, "inquiries"), count(store, "outbox")) == (
+        0, 0, 0)
 
 
 def test_leaving_without_commit_rolls_back(store):

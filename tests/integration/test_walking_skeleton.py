@@ -5,9 +5,11 @@ database. Runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import secrets
 import uuid
 
 import pytest
+from cryptography.fernet import Fernet
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import select, text
@@ -22,13 +24,19 @@ from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
+# Who acts: a member of Fronten's staff, as the gateway passes a signed-in user.
+FRONTEN = {"kind": "staff", "id": "fronten-test", "roles": ["fronten"]}
+
 
 @pytest.fixture
 def system(amqp_uri, db_url_factory, runner_factory):
     urls = {"intake": db_url_factory("intake"), "coordination": db_url_factory("coordination")}
     for service, url in urls.items():
         upgrade(service, url)
-    config = service_config(amqp_uri, urls)
+    # CPR keys: intake registers the citizen the inquiry is about (it refuses an
+    # inquiry for a citizen_ref it does not know).
+    config = service_config(amqp_uri, urls, CPR_HASH_KEY=secrets.token_urlsafe(48),
+                            CPR_ENCRYPTION_KEY=Fernet.generate_key().decode("ascii"))
     runner = runner_factory(config, IntakeService, CoordinationService)
     runner.start()
     return config, urls
@@ -45,10 +53,12 @@ def activity_rows(url: str) -> list[CitizenActivity]:
 
 def test_inquiry_reaches_coordination_through_outbox_broker_and_inbox(system):
     config, urls = system
-    citizen_ref = uuid.uuid4()
     with ClusterRpcProxy(config) as cluster:
+        citizen_ref = uuid.UUID(cluster.intake.register_citizen(
+            actor=FRONTEN, cpr="150395-1234", name="Mikkel Hansen",
+            preferred_channel="letter")["citizen_ref"])
         result = cluster.intake.register_inquiry(
-            actor="staff:fronten-test",
+            actor=FRONTEN,
             channel="walk_in",
             inquirer_kind="citizen",
             topics=["housing", "economy"],
@@ -87,7 +97,7 @@ def test_bad_input_names_fields_and_writes_nothing(system):
     config, urls = system
     with ClusterRpcProxy(config) as cluster, pytest.raises(RemoteError) as err:
         cluster.intake.register_inquiry(
-            actor="staff:fronten-test",
+            actor=FRONTEN,
             channel="fax",
             inquirer_kind="citizen",
             topics=[],

@@ -251,7 +251,7 @@ def test_bad_input_is_refused_by_field_and_rule_writing_and_publishing_nothing(h
         citizen_ref=None, termination_on="2025-03-04",
         match={"cpr": "010190-1234", "name": "Hemmelig Lejer", "birth_date": "1990-01-01"}))
     housing.intake.match_citizen.assert_called_once_with(
-        actor="partner:bf-ballerup", purpose="lejer med huslejerestance",
+        actor="service:housing", purpose="lejer med huslejerestance",
         cpr="010190-1234", name="Hemmelig Lejer", birth_date="1990-01-01")
     assert housing.rpc("get_case", actor=FRONTEN,
                        case_id=case["case_id"])["citizen_ref"] == str(matched)
