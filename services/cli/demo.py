@@ -554,7 +554,10 @@ def play_housing(remote: Remote, screen: Screen) -> None:
         screen.step("housing", f"an open demo case exists already (case {case_id[:8]}…, "
                                f"{case['level']}): left as it is")
         return
-    who = "identified through intake" if case["citizen_identified"] else "not identified"
+    # The association is shown its minimal view; Fronten sees whether housing found her.
+    staff_view = remote.call("housing", "get_case", case_id=case_id)
+    who = ("identified through intake" if staff_view["citizen_identified"]
+           else "not identified")
     screen.step("housing", f"Eksempelbo reports 14.250 kr. in arrears; tenant {who} "
                            "(housing asked intake's match_citizen)")
     screen.step("housing", f"the påkrav deadline passed 6 days ago: {case['level']} at once "
