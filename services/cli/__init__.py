@@ -310,7 +310,8 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
             rows = []
             for service in services:
                 letters = DeadLetters(config["AMQP_URI"], service, queue_type=queue_type)
-                rows += [letter.summary() for letter in letters.list(limit=args.limit)]
+                rows += [letter.summary() for letter in letters.list(limit=args.limit,
+                                                                    offset=args.offset)]
             if args.json:
                 print(json.dumps(rows, indent=2, ensure_ascii=False))
             elif not rows:
@@ -332,16 +333,21 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
                 print("name a dead letter id, or --all", file=sys.stderr)
                 return EXIT_USAGE
             if args.all:
-                replayed = [letter for service in services for letter in DeadLetters(
-                    config["AMQP_URI"], service, queue_type=queue_type).replay()]
+                outcomes = [outcome for service in services for outcome in DeadLetters(
+                    config["AMQP_URI"], service, queue_type=queue_type).replay_each()]
             else:
                 letters, letter = find_dead_letter(config["AMQP_URI"], services, args.id,
                                                    queue_type=queue_type)
-                replayed = letters.replay(letter.id)
-            for letter in replayed:
-                print(f"replayed {letter.id} to {letter.original_queue}")
-            print(f"{len(replayed)} dead letter(s) replayed")
-            return EXIT_OK
+                outcomes = letters.replay_each(letter.id)
+            for outcome in outcomes:
+                if outcome.replayed:
+                    print(f"replayed {outcome.letter.id} to {outcome.destination}")
+                else:
+                    print(f"not replayed {outcome.letter.id} (left in its queue): "
+                          f"{outcome.problem}")
+            failed = sum(not outcome.replayed for outcome in outcomes)
+            print(f"{len(outcomes) - failed} dead letter(s) replayed, {failed} not replayed")
+            return EXIT_FAIL if failed else EXIT_OK
     except NotFound:
         print(f"no dead letter with id {args.id}", file=sys.stderr)
         return EXIT_NOT_FOUND
@@ -396,7 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     dl_p.add_argument("--service", choices=[*sorted(SERVICES), "unrouted"],
                       help="a service's dead letters, or 'unrouted': events no queue took")
     dl_p.add_argument("--all", action="store_true", help="replay every dead letter")
-    dl_p.add_argument("--limit", type=int, default=100)
+    dl_p.add_argument("--limit", type=int, default=100, help="list: at most this many")
+    dl_p.add_argument("--offset", type=int, default=0,
+                      help="list: skip this many first (page through a long queue)")
     dl_p.add_argument("--json", action="store_true", help="machine-readable output")
     dl_p.set_defaults(func=cmd_dead_letters)
 

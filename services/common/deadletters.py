@@ -6,12 +6,23 @@ queue in their order. Replaying re-publishes one to the queue of the consumer th
 failed (attempt count reset, with confirms and mandatory routing) and only then
 acks it out of the dead-letter queue; the consumer's inbox makes a replay of an
 already-processed message a no-op.
+
+Any letter can be listed, shown and replayed, whatever it carries: the tools read the
+raw AMQP message (py-amqp's basic_get, so no library decompresses or deserialises it),
+every header is read defensively, and a body that is not plain JSON of sane depth
+(compressed, binary, not UTF-8, nested deeper than the gateway admits) is shown as
+opaque: its size, its encoding and a short preview. Replaying sends the raw bytes back
+as they came. `replay_each` goes on past a letter it cannot replay and reports each.
 """
 
 from __future__ import annotations
 
 import builtins
+import hashlib
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +33,10 @@ from services.common.errors import NotFound
 from services.common.messaging import ATTEMPTS, HEADER_PREFIX, dead_letter_queue
 
 REPLAYED_FROM = HEADER_PREFIX + "replayed-from"
+#: Deeper JSON is shown as opaque (the gateway refuses deeper bodies too).
+MAX_DEPTH = 64
+PREVIEW_CHARS = 200
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,6 +52,8 @@ class DeadLetter:
     failed_at: str
     body: Any
     headers: dict[str, Any] = field(repr=False, default_factory=dict)
+    raw: bytes = field(repr=False, default=b"")
+    opaque: bool = False  # the body is not JSON a person can read (see `body`)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -48,28 +65,113 @@ class DeadLetter:
             "attempts": self.attempts,
             "error": self.error,
             "failed_at": self.failed_at,
+            "opaque": self.opaque,
         }
 
 
-def _to_dead_letter(service: str, message: Any) -> DeadLetter:
-    headers = dict(message.headers or {})
-    raw = message.body
+@dataclass(frozen=True)
+class ReplayOutcome:
+    """One letter of a replay: sent back (`replayed`), or left in place with why."""
+
+    letter: DeadLetter
+    replayed: bool
+    destination: str
+    problem: str | None = None
+
+
+def _depth_within(value: Any, limit: int) -> bool:
+    """Whether a parsed JSON value nests no deeper than `limit` (iteratively)."""
+    stack: builtins.list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return False
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return True
+
+
+def _raw_depth_within(raw: bytes, limit: int) -> bool:
+    """A cheap upper bound before parsing: brackets never nest deeper than `limit`
+    (a 200,000-deep body would exhaust the parser's recursion)."""
+    depth = 0
+    for byte in raw:
+        if byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return False
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return True
+
+
+def read_body(raw: bytes, headers: dict[str, Any], content_encoding: Any
+              ) -> tuple[Any, bool]:
+    """(what a person is shown, opaque?) for a letter's raw body."""
+    compressed = headers.get("compression")
+    encoding = str(content_encoding or "utf-8").lower()
+    if not compressed and encoding in ("utf-8", "utf8") and _raw_depth_within(raw, MAX_DEPTH):
+        try:
+            value = json.loads(raw.decode("utf-8"))
+        except (ValueError, RecursionError):
+            pass
+        else:
+            if _depth_within(value, MAX_DEPTH):
+                return value, False
+    preview = raw[:PREVIEW_CHARS].decode("utf-8", "replace")
+    return {"bytes": len(raw), "content_encoding": str(content_encoding or ""),
+            "compression": str(compressed or ""), "preview": preview}, True
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _count(value: Any) -> int:
     try:
-        body: Any = json.loads(raw)
-    except (ValueError, TypeError):
-        body = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        return max(int(value or 0), 0)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+
+
+def _as_bytes(body: Any, content_encoding: Any) -> bytes:
+    """py-amqp decodes a body by its content_encoding when it can: undo that."""
+    if isinstance(body, bytes | bytearray | memoryview):
+        return bytes(body)
+    try:
+        return str(body).encode(str(content_encoding or "utf-8"))
+    except (LookupError, UnicodeError):
+        return str(body).encode("utf-8", "surrogateescape")
+
+
+def _to_dead_letter(service: str, message: Any) -> DeadLetter:
+    props = dict(getattr(message, "properties", None) or {})
+    headers_value = props.get("application_headers")
+    headers = dict(headers_value) if isinstance(headers_value, dict) else {}
+    raw = _as_bytes(message.body, props.get("content_encoding"))
+    body, opaque = read_body(raw, headers, props.get("content_encoding"))
+    message_id = _text(props.get("message_id")) or None
+    letter_id = (_text(headers.get(HEADER_PREFIX + "dead-letter-id")) or message_id
+                 or "sha256-" + hashlib.sha256(raw).hexdigest()[:32])
     return DeadLetter(
-        id=str(headers.get(HEADER_PREFIX + "dead-letter-id", "")),
+        id=letter_id,
         service=service,
-        consumer=str(headers.get(HEADER_PREFIX + "consumer", "")),
-        original_queue=str(headers.get(HEADER_PREFIX + "original-queue", "")),
-        message_type=message.properties.get("type"),
-        message_id=message.properties.get("message_id"),
-        attempts=int(headers.get(ATTEMPTS, 0) or 0),
-        error=str(headers.get(HEADER_PREFIX + "error", "")),
-        failed_at=str(headers.get(HEADER_PREFIX + "failed-at", "")),
+        consumer=_text(headers.get(HEADER_PREFIX + "consumer")),
+        original_queue=_text(headers.get(HEADER_PREFIX + "original-queue")),
+        message_type=_text(props.get("type")) or None,
+        message_id=message_id,
+        attempts=_count(headers.get(ATTEMPTS)),
+        error=_text(headers.get(HEADER_PREFIX + "error")),
+        failed_at=_text(headers.get(HEADER_PREFIX + "failed-at")),
         body=body,
         headers=headers,
+        raw=raw,
+        opaque=opaque,
     )
 
 
@@ -98,21 +200,31 @@ class DeadLetters:
         self.queue = unrouted_queue() if service == UNROUTED else dead_letter_queue(
             service, queue_type)
 
-    def _fetch(self, conn: Connection, limit: int) -> builtins.list[Any]:
-        queue = self.queue(conn.channel())
-        queue.declare()
-        messages: builtins.list[Any] = []
-        while len(messages) < limit:
-            message = queue.get(no_ack=False)
-            if message is None:
-                break
-            messages.append(message)
-        return messages
-
-    def list(self, limit: int = 100) -> list[DeadLetter]:
+    @contextmanager
+    def _taking(self, limit: int) -> Iterator[tuple[Any, Iterator[Any]]]:
+        """(channel, raw messages taken unacked, at most `limit`). Leaving the block
+        closes the channel: every message not acked goes back, in its order."""
         with Connection(self.amqp_uri) as conn:
-            return [_to_dead_letter(self.service, m) for m in self._fetch(conn, limit)]
-            # leaving the block closes the channel: every message goes back unacked
+            channel = conn.channel()
+            try:
+                self.queue(channel).declare()
+
+                def messages() -> Iterator[Any]:
+                    for _ in range(limit):
+                        message = channel.basic_get(queue=self.queue.name, no_ack=False)
+                        if message is None:
+                            return
+                        yield message
+
+                yield channel, messages()
+            finally:
+                channel.close()
+
+    def list(self, limit: int = 100, offset: int = 0) -> builtins.list[DeadLetter]:
+        """Letters `offset` to `offset + limit` in the queue's order (a page)."""
+        with self._taking(offset + limit) as (_, messages):
+            return [_to_dead_letter(self.service, m)
+                    for index, m in enumerate(messages) if index >= offset]
 
     def count(self) -> int:
         with Connection(self.amqp_uri) as conn:
@@ -121,49 +233,77 @@ class DeadLetters:
             return int(queue.queue_declare(passive=True).message_count)
 
     def show(self, dead_letter_id: str, scan: int = 10_000) -> DeadLetter:
-        for letter in self.list(limit=scan):
-            if letter.id == dead_letter_id:
-                return letter
+        with self._taking(scan) as (_, messages):
+            for message in messages:
+                letter = _to_dead_letter(self.service, message)
+                if letter.id == dead_letter_id:
+                    return letter
         raise NotFound("dead_letter_id", f"No dead letter {dead_letter_id} in {self.queue.name}.")
 
     def replay(
         self, dead_letter_id: str | None = None, scan: int = 10_000
     ) -> builtins.list[DeadLetter]:
-        """Replay one dead letter (by id), or all of them when no id is given."""
-        replayed: builtins.list[DeadLetter] = []
+        """Replay one dead letter (by id), or all of them when no id is given; the
+        letters replayed. A named letter that cannot be replayed raises."""
+        outcomes = self.replay_each(dead_letter_id, scan)
+        if dead_letter_id is not None:
+            if not outcomes:
+                raise NotFound(
+                    "dead_letter_id", f"No dead letter {dead_letter_id} in {self.queue.name}.")
+            if not outcomes[0].replayed:
+                raise ReplayFailed(outcomes[0])
+        return [o.letter for o in outcomes if o.replayed]
+
+    def replay_each(
+        self, dead_letter_id: str | None = None, scan: int = 10_000
+    ) -> builtins.list[ReplayOutcome]:
+        """Replay one letter (by id) or every letter, going on past any that cannot be
+        sent back (it stays in the queue): one outcome per letter tried."""
+        outcomes: builtins.list[ReplayOutcome] = []
         publisher = Publisher(self.amqp_uri)
         try:
-            with Connection(self.amqp_uri) as conn:
-                for message in self._fetch(conn, scan):
+            with self._taking(scan) as (channel, messages):
+                for message in messages:
                     letter = _to_dead_letter(self.service, message)
                     if dead_letter_id is not None and letter.id != dead_letter_id:
                         continue
-                    headers = {
-                        k: v for k, v in letter.headers.items() if not k.startswith(HEADER_PREFIX)
-                    }
-                    headers[ATTEMPTS] = 0
-                    headers[REPLAYED_FROM] = letter.id
-                    # Back to the consumer's queue, or (for a parked event nobody was
-                    # bound for) to its exchange, so every queue bound since receives it.
-                    exchange, routing_key = ("", letter.original_queue)
-                    if not letter.original_queue:
-                        exchange = str(letter.headers.get(HEADER_PREFIX + "original-exchange"))
-                        routing_key = str(
-                            letter.headers.get(HEADER_PREFIX + "original-routing-key"))
-                    publisher.publish(
-                        message.body,
-                        exchange=exchange,
-                        routing_key=routing_key,
-                        headers=headers,
-                        message_id=letter.message_id,
-                        message_type=letter.message_type,
-                    )
-                    message.ack()  # only after the broker confirmed the replay
-                    replayed.append(letter)
+                    outcomes.append(self._replay_one(publisher, channel, message, letter))
+                    if dead_letter_id is not None:
+                        break
         finally:
             publisher.close()
-        if dead_letter_id is not None and not replayed:
-            raise NotFound(
-                "dead_letter_id", f"No dead letter {dead_letter_id} in {self.queue.name}."
-            )
-        return replayed
+        return outcomes
+
+    def _replay_one(self, publisher: Publisher, channel: Any, message: Any,
+                    letter: DeadLetter) -> ReplayOutcome:
+        headers = {k: v for k, v in letter.headers.items()
+                   if not str(k).startswith(HEADER_PREFIX)}
+        headers[ATTEMPTS] = 0
+        headers[REPLAYED_FROM] = letter.id
+        # Back to the consumer's queue, or (for a parked event nobody was bound for)
+        # to its exchange, so every queue bound since receives it.
+        exchange, routing_key = "", letter.original_queue
+        if not letter.original_queue:
+            exchange = _text(letter.headers.get(HEADER_PREFIX + "original-exchange"))
+            routing_key = _text(letter.headers.get(HEADER_PREFIX + "original-routing-key"))
+        destination = f"{exchange or '(default)'}/{routing_key}"
+        if not routing_key:
+            return ReplayOutcome(letter, False, destination,
+                                 "the letter names no queue or exchange to go back to")
+        try:
+            publisher.publish(letter.raw, exchange=exchange, routing_key=routing_key,
+                              headers=headers, message_id=letter.message_id,
+                              message_type=letter.message_type)
+        except Exception as exc:  # reported per letter; the rest go on
+            log.warning("dead letter %s not replayed: %s", letter.id, type(exc).__name__)
+            return ReplayOutcome(letter, False, destination, f"{type(exc).__name__}: {exc}")
+        channel.basic_ack(message.delivery_tag)  # only after the broker confirmed it
+        return ReplayOutcome(letter, True, destination)
+
+
+class ReplayFailed(Exception):
+    """A named letter could not be sent back; it stays in the dead-letter queue."""
+
+    def __init__(self, outcome: ReplayOutcome) -> None:
+        super().__init__(outcome.problem)
+        self.outcome = outcome
