@@ -13,7 +13,14 @@
    (`samspil.retry.<ms>`, dead-lettered back to this consumer's queue when its TTL
    runs out) and acked; after `MAX_ATTEMPTS` it goes to `<service>.dead-letters`
    with the error and the attempt count. If even that publish fails, the message
-   is requeued, not acked: nothing is acked and dropped.
+   is requeued, not acked: nothing is acked and dropped. The delays grow exponentially
+   (from `RETRY_BASE_MS`, times `RETRY_MULTIPLIER`, capped at `RETRY_MAX_DELAY_MS`:
+   1 s, 5 s, 25 s, 2 min, 10 min, 30 min by default) with jitter, unless
+   `RETRY_DELAYS_MS` lists them exactly.
+5. If the consumer's own database cannot be reached (checked with a `SELECT 1` when a
+   handler fails with a connection-class error), the message is not at fault: it waits
+   in a delay queue (1 s doubling to 1 minute, with jitter) without spending an attempt,
+   as long as the outage lasts, and no dead letter comes of it.
 
 Queue names follow nameko (`evt-<source>-<type>--<service>.<method>`), so this is a
 drop-in for `@event_handler`; `QUEUE_TYPE: quorum` in config declares quorum queues.
@@ -25,6 +32,8 @@ import dataclasses
 import datetime as dt
 import functools
 import logging
+import math
+import random
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
@@ -33,6 +42,8 @@ from typing import Any
 from kombu import Exchange, Queue
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.messaging import QueueConsumer
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from contracts import registry
 from contracts.envelope import Envelope, InvalidMessage, parse_envelope
@@ -44,12 +55,51 @@ log = logging.getLogger(__name__)
 
 HEADER_PREFIX = "x-samspil-"
 ATTEMPTS = HEADER_PREFIX + "attempts"
-DEFAULT_RETRY_DELAYS_MS = (1_000, 10_000, 60_000)
-DEFAULT_MAX_ATTEMPTS = 4  # the first delivery plus three retries
+OUTAGE_WAITS = HEADER_PREFIX + "outage-waits"  # delays spent waiting out the database
+DEFAULT_RETRY_BASE_MS = 1_000
+DEFAULT_RETRY_MULTIPLIER = 5
+DEFAULT_RETRY_MAX_DELAY_MS = 30 * 60_000
+DEFAULT_MAX_ATTEMPTS = 7  # the first delivery plus six retries, about 43 minutes
+OUTAGE_BASE_MS = 1_000
+OUTAGE_MAX_DELAY_MS = 60_000
+JITTER = 0.2  # a delay is drawn from ±20 % around its step
 
 
 class PermanentFailure(Exception):
     """Raised by a handler when retrying cannot help: the message is dead-lettered now."""
+
+
+class DatabaseUnavailable(Exception):
+    """The consumer's own database could not be reached when a handler failed: the
+    message is not at fault, so waiting for the database spends none of its attempts."""
+
+
+def _connection_class(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and bool(exc.connection_invalidated))
+
+
+def database_reachable(engine: Any) -> bool:
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return True
+    except Exception:  # whatever the driver raises: the database is not there
+        return False
+
+
+#: The values a jittered delay is rounded to, per decade: few distinct delay queues.
+NICE_STEPS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def jittered(delay_ms: int, rng: random.Random | None = None) -> int:
+    """`delay_ms` ± `JITTER`, rounded to the nearest of `NICE_STEPS` in its decade, so a
+    burst of retries spreads over a few delay queues instead of returning at the same
+    moment, and the number of delay queues stays small (two to four per step)."""
+    drawn = max(delay_ms * (1 + (rng or random).uniform(-JITTER, JITTER)), 100.0)
+    decade = 10 ** math.floor(math.log10(drawn))
+    nearest = min(NICE_STEPS, key=lambda step: abs(math.log(drawn / (step * decade))))
+    return round(nearest * decade)
 
 
 def dead_letter_queue_name(service: str) -> str:
@@ -85,17 +135,42 @@ def delay_entities(delay_ms: int) -> tuple[Exchange, Queue]:
 
 @dataclasses.dataclass(frozen=True)
 class RetryPolicy:
-    delays_ms: tuple[int, ...] = DEFAULT_RETRY_DELAYS_MS
+    """How long a failed message waits before its next try.
+
+    `delays_ms` (config `RETRY_DELAYS_MS`) lists the delays exactly, the last repeated;
+    without it the delay grows from `base_ms` by `multiplier` up to `max_delay_ms`,
+    with jitter."""
+
+    delays_ms: tuple[int, ...] = ()
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    base_ms: int = DEFAULT_RETRY_BASE_MS
+    max_delay_ms: int = DEFAULT_RETRY_MAX_DELAY_MS
+    multiplier: int = DEFAULT_RETRY_MULTIPLIER
+    outage_base_ms: int = OUTAGE_BASE_MS
+    outage_max_delay_ms: int = OUTAGE_MAX_DELAY_MS
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> RetryPolicy:
-        delays = tuple(int(d) for d in config.get("RETRY_DELAYS_MS") or DEFAULT_RETRY_DELAYS_MS)
-        return cls(delays, int(config.get("MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS))
+        delays = tuple(int(d) for d in config.get("RETRY_DELAYS_MS") or ())
+        return cls(delays, int(config.get("MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS),
+                   int(config.get("RETRY_BASE_MS") or DEFAULT_RETRY_BASE_MS),
+                   int(config.get("RETRY_MAX_DELAY_MS") or DEFAULT_RETRY_MAX_DELAY_MS),
+                   max(int(config.get("RETRY_MULTIPLIER") or DEFAULT_RETRY_MULTIPLIER), 1),
+                   int(config.get("OUTAGE_BASE_MS") or OUTAGE_BASE_MS),
+                   int(config.get("OUTAGE_MAX_DELAY_MS") or OUTAGE_MAX_DELAY_MS))
 
     def delay_for(self, attempts: int) -> int:
-        """Delay before the next try after `attempts` failed ones (exponential steps)."""
-        return self.delays_ms[min(attempts, len(self.delays_ms)) - 1]
+        """Delay before the next try after `attempts` failed ones."""
+        if self.delays_ms:
+            return self.delays_ms[min(attempts, len(self.delays_ms)) - 1]
+        step = min(self.base_ms * self.multiplier ** min(attempts - 1, 40),
+                   self.max_delay_ms)
+        return min(jittered(step), self.max_delay_ms)
+
+    def outage_delay(self, waits: int) -> int:
+        """Delay before looking again after `waits` waits for the database."""
+        return jittered(min(self.outage_base_ms * 2 ** min(waits, 20),
+                            self.outage_max_delay_ms))
 
 
 class DecodeSafeQueueConsumer(QueueConsumer):
@@ -182,9 +257,40 @@ class ReliableEventHandler(EventHandler):
             self.queue_consumer.ack_message(message)
             return
         exc = exc_info[1]
+        if isinstance(exc, DatabaseUnavailable):
+            self._wait_for_database(message, exc)
+            return
         attempts = _attempts(message) + 1
         permanent = isinstance(exc, PermanentFailure | InvalidMessage)
         self._settle_failure(message, exc, attempts=attempts, permanent=permanent)
+
+    def _delay(self, message: Any, headers: dict[str, Any], delay: int) -> None:
+        exchange, queue = delay_entities(delay)
+        self.publisher.publish(
+            message.body,
+            exchange=exchange,
+            routing_key=self.queue.name,
+            headers=headers,
+            message_id=message.properties.get("message_id"),
+            message_type=message.properties.get("type"),
+            declare=[exchange, queue],
+        )
+
+    def _wait_for_database(self, message: Any, exc: DatabaseUnavailable) -> None:
+        """The database is down: the message waits, its attempts untouched."""
+        headers = dict(message.headers or {})
+        waits = _count_header(headers, OUTAGE_WAITS)
+        headers[OUTAGE_WAITS] = waits + 1
+        delay = self.policy.outage_delay(waits)
+        try:
+            self._delay(message, headers, delay)
+        except Exception:
+            log.exception("could not park a message while the database is down; requeueing")
+            self.queue_consumer.requeue_message(message)
+            return
+        log.warning("%s: database unreachable (%s); message waits %s ms, attempt not "
+                    "counted", self.consumer_name, exc, delay)
+        self.queue_consumer.ack_message(message)
 
     def _settle_failure(
         self, message: Any, exc: BaseException, *, attempts: int, permanent: bool
@@ -197,16 +303,7 @@ class ReliableEventHandler(EventHandler):
                 self._dead_letter(message, exc, headers, attempts)
             else:
                 delay = self.policy.delay_for(attempts)
-                exchange, queue = delay_entities(delay)
-                self.publisher.publish(
-                    message.body,
-                    exchange=exchange,
-                    routing_key=self.queue.name,
-                    headers=headers,
-                    message_id=message.properties.get("message_id"),
-                    message_type=message.properties.get("type"),
-                    declare=[exchange, queue],
-                )
+                self._delay(message, headers, delay)
                 log.warning(
                     "%s failed (attempt %s of %s), retrying in %s ms: %s",
                     self.consumer_name, attempts, self.policy.max_attempts, delay, exc,
@@ -253,11 +350,15 @@ class ReliableEventHandler(EventHandler):
         )
 
 
-def _attempts(message: Any) -> int:
+def _count_header(headers: Mapping[str, Any], name: str) -> int:
     try:
-        return int((message.headers or {}).get(ATTEMPTS, 0))
-    except (TypeError, ValueError):
+        return max(int(headers.get(name, 0) or 0), 0)
+    except (TypeError, ValueError, OverflowError):
         return 0
+
+
+def _attempts(message: Any) -> int:
+    return _count_header(message.headers or {}, ATTEMPTS)
 
 
 def inbox_handler(
@@ -273,12 +374,19 @@ def inbox_handler(
             consumer = f"{self.name}.{fn.__name__}"
             store = getattr(self, db_attr)
             with logs.bind(correlation=event.correlation_id, message=str(event.message_id)):
-                with store.unit_of_work() as uow:
-                    if not uow.claim(consumer, event):
-                        log.info("duplicate %s ignored by %s", event.type, consumer)
-                        return None
-                    result = fn(self, uow, event)
-                    uow.commit()
+                try:
+                    with store.unit_of_work() as uow:
+                        if not uow.claim(consumer, event):
+                            log.info("duplicate %s ignored by %s", event.type, consumer)
+                            return None
+                        result = fn(self, uow, event)
+                        uow.commit()
+                except Exception as exc:
+                    # A connection-class error while the database does not answer is
+                    # the outage's fault, not the message's.
+                    if _connection_class(exc) and not database_reachable(store.engine):
+                        raise DatabaseUnavailable(type(exc).__name__) from exc
+                    raise
                 fault_point("inbox.after_commit")  # killed here: committed, not acked
                 return result
 
