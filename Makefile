@@ -6,7 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint services browser bench clean test-core test-system test-browser
+.PHONY: install run test lint services browser bench clean test-core test-reliability \
+        test-system test-browser
 
 NODE_DEPS := deploy/oidc-dev/node_modules/.package-lock.json \
              services/web/assets/node_modules/.package-lock.json
@@ -41,20 +42,24 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/samspil contracts check
 
-# Every test, in three pytest processes at once: most tests wait on a broker, a database,
-# a child process or a browser rather than on the CPU, so on two cores three groups take
+# Every test, in four pytest processes at once: most tests wait on a broker, a database,
+# a child process or a browser rather than on the CPU, so on two cores the groups take
 # about as long as the longest. Each group prints its own report when it ends. The browser
 # suite needs a process of its own anyway (conftest.py says why).
 PYTEST := $(BIN)/pytest -p no:cacheprovider --durations=5
 test: install services browser lint
-	@$(MAKE) --no-print-directory -j3 --output-sync=target test-core test-system test-browser
+	@$(MAKE) --no-print-directory -j4 --output-sync=target test-core test-reliability \
+		test-system test-browser
 
 # The pure domain, the contracts and each service against the real broker and databases.
 test-core:
 	$(PYTEST) tests/unit tests/contracts tests/integration
-# The whole system started as documented: kills and restarts, the docs' commands, e2e.
+# Kills, restarts and outages, upgrades, scale-out, backup and restore.
+test-reliability:
+	$(PYTEST) tests/reliability
+# The whole system started as documented: the docs' commands, end to end over HTTP.
 test-system:
-	$(PYTEST) tests/reliability tests/docs tests/e2e
+	$(PYTEST) tests/docs tests/e2e
 test-browser:
 	SAMSPIL_BROWSER_TESTS=1 $(PYTEST) tests/browser
 

@@ -40,6 +40,7 @@ from sqlalchemy import Column, MetaData, String, Table, func, insert, select  # 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from contracts.actor import Actor, ActorKind, StaffRole  # noqa: E402
 from contracts.envelope import Envelope  # noqa: E402
 from contracts.vocabulary import Channel, InquirerKind, Topic  # noqa: E402
 from services.common.amqp import Publisher  # noqa: E402
@@ -74,6 +75,10 @@ class BenchSink:
         uow.session.execute(insert(effects).values(
             message_id=str(event.message_id), occurred_at=event.occurred_at,
             recorded_at=dt.datetime.now(dt.UTC)))
+
+
+# Fronten's staff registers the inquiries (anonymous advice: no citizen to register).
+BENCH_STAFF = Actor(ActorKind.STAFF, "bench", roles=[StaffRole.FRONTEN])
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -154,8 +159,8 @@ def bench_pipeline(
         with store.unit_of_work() as uow:
             intake_handlers.register_inquiry(
                 uow, channel=Channel.PHONE, inquirer_kind=InquirerKind.CITIZEN,
-                topics=[Topic.HOUSING], wish="bench", citizen_ref=uuid.uuid4(),
-                registered_at=None, registered_by="bench")
+                topics=[Topic.HOUSING], wish="bench", citizen_ref=None,
+                registered_at=None, registered_by=BENCH_STAFF)
         eventlet.sleep(0)  # let the relay and the consumers run, as a real service would
     deadline = time.time() + 600
     while True:

@@ -46,26 +46,34 @@ def _converter() -> Any:
     return plugin.converter
 
 
-def _tidy(node: Any) -> Any:
-    """apispec leaves `type` off enums; JSON Schema readers like it spelled out."""
+def _tidy(node: Any, nullable_enums: bool = True) -> Any:
+    """apispec leaves `type` off enums; JSON Schema readers like it spelled out. An enum
+    that allows None (`allow_none=True`) is a string or null: with "string" alone, the
+    null the enum lists would fail the type (`nullable_enums=False` keeps "string", as
+    the released event schemas have it)."""
     if isinstance(node, dict):
-        node = {k: _tidy(v) for k, v in node.items()}
+        node = {k: _tidy(v, nullable_enums) for k, v in node.items()}
         if "enum" in node and "type" not in node:
-            node["type"] = "string"
+            nullable = nullable_enums and None in node["enum"]
+            node["type"] = ["string", "null"] if nullable else "string"
         return node
     if isinstance(node, list):
-        return [_tidy(v) for v in node]
+        return [_tidy(v, nullable_enums) for v in node]
     return node
 
 
-def schema_to_json(schema: type[Schema]) -> dict[str, Any]:
-    result = _tidy(_converter().schema2jsonschema(schema()))
+def schema_to_json(schema: type[Schema], nullable_enums: bool = True) -> dict[str, Any]:
+    """The JSON Schema of a contract schema (OpenAPI's bodies and answers use it as is).
+    Event payload schemas pass `nullable_enums=False`: their released versions spell a
+    nullable enum's type "string", and widening a released schema is a breaking change
+    by `breaking_changes`' rules (a new version would spell it out)."""
+    result = _tidy(_converter().schema2jsonschema(schema()), nullable_enums)
     result["additionalProperties"] = False  # producers may not add fields
     return dict(result)
 
 
 def payload_schema(contract: MessageContract) -> dict[str, Any]:
-    body = schema_to_json(contract.schema)
+    body = schema_to_json(contract.schema, nullable_enums=False)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"urn:samspil:{contract.type}:v{contract.version}",

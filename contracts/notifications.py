@@ -157,6 +157,7 @@ class AddSubscriptionArgs(_Actor):
     # Webhooks only: https (loopback only where WEBHOOK_ALLOW_LOOPBACK is set).
     url = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
     # Webhooks only: the shared HMAC secret; generated (and returned once) when left out.
+    # Stored encrypted. Standard Webhooks form (whsec_ + base64 of 24-64 bytes) is advised.
     secret = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(min=16, max=256)
     )
@@ -164,6 +165,35 @@ class AddSubscriptionArgs(_Actor):
 
 @registry.rpc(SERVICE, "remove_subscription", summary="End a partner subscription.")
 class RemoveSubscriptionArgs(_Actor):
+    subscription_id = fields.Integer(required=True, strict=True)
+
+
+@registry.rpc(
+    SERVICE,
+    "rotate_subscription_secret",
+    summary="Give a webhook subscription a new secret (generated and returned once when "
+    "left out). The old one keeps signing beside it for `overlap_hours` (default "
+    "WEBHOOK_SECRET_OVERLAP_HOURS, 168), then is retired.",
+    example={"actor": "staff:ops", "subscription_id": 1, "overlap_hours": 72},
+)
+class RotateSubscriptionSecretArgs(_Actor):
+    subscription_id = fields.Integer(required=True, strict=True)
+    secret = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(min=16, max=256)
+    )
+    # 0 retires the old secret at once (no overlap); at most 90 days.
+    overlap_hours = fields.Integer(
+        load_default=None, allow_none=True, strict=True,
+        validate=validate.Range(min=0, max=90 * 24),
+    )
+
+
+@registry.rpc(
+    SERVICE,
+    "retire_previous_secret",
+    summary="End a webhook secret rotation's overlap now: only the new secret signs.",
+)
+class RetirePreviousSecretArgs(_Actor):
     subscription_id = fields.Integer(required=True, strict=True)
 
 

@@ -15,6 +15,7 @@ put() {  # put NAME VALUE: write the secret unless it exists
 put CPR_HASH_KEY "$(random)$(random)"
 put CPR_ENCRYPTION_KEY "$("$python" -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')"
 put OIDC_CLIENT_SECRET "$(random)"
+put WEBHOOK_SECRET_ENCRYPTION_KEY "$("$python" -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')"
 put rabbitmq_admin_user "samspil-admin"
 put rabbitmq_admin_password "$(random)"
 put postgres_password "$(random)"

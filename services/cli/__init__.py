@@ -141,7 +141,8 @@ def configure_logging(config: dict[str, Any], verbose: bool = False) -> None:
 
 # Secrets whose `${NAME:default}` default in a config file is public: production
 # refuses to start on them (set them from a secret store; deploy/runbook.md).
-PRODUCTION_SECRETS = ("CPR_HASH_KEY", "CPR_ENCRYPTION_KEY", "OIDC_CLIENT_SECRET")
+PRODUCTION_SECRETS = ("CPR_HASH_KEY", "CPR_ENCRYPTION_KEY", "OIDC_CLIENT_SECRET",
+                      "WEBHOOK_SECRET_ENCRYPTION_KEY")
 DEVELOPMENT_ONLY = ("DEV_OIDC_PROVIDER", "DEV_MAIL_CATCHER")
 
 
@@ -282,6 +283,11 @@ def migrate(config: dict[str, Any], names: list[str]) -> None:
     from services.common.db import database_url
     from services.common.migrate import upgrade
 
+    # A migration has no service config, only the environment: notifications' 0005
+    # encrypts the stored webhook secrets under this config's key.
+    for setting in ("WEBHOOK_SECRET_ENCRYPTION_KEY", "SAMSPIL_ENV"):
+        if config.get(setting):
+            os.environ.setdefault(setting, str(config[setting]))
     for name in names:
         url = database_url(config, name)
         upgrade(name, url)

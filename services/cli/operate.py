@@ -1,5 +1,5 @@
 """Operator commands that talk to the running services over RPC, or print generated
-documents: statistics, deliveries, export, partners."""
+documents: statistics, deliveries, export, partners, subscriptions."""
 
 from __future__ import annotations
 
@@ -175,6 +175,45 @@ def cmd_partners(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- subscriptions --------------------------------------------------------------------------
+
+
+def format_subscription(row: dict[str, Any]) -> str:
+    where = row.get("url") or f"queue partner.{row['partner_id']}"
+    line = f"{row['subscription_id']:>6}  {row['partner_id']:<24} {row['channel']:<13} {where}"
+    if row.get("previous_secret_expires_at"):
+        line += f"  (previous secret signs until {row['previous_secret_expires_at']})"
+    return line
+
+
+def cmd_subscriptions(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if args.action != "list" and args.id is None:
+        raise CommandFailed(EXIT_USAGE, f"{args.action} needs a subscription id")
+    with connect(config, timeout=args.timeout) as remote:
+        if args.action == "list":
+            rows = remote.call("notifications", "list_subscriptions", partner_id=args.partner)
+            if args.json:
+                print(json.dumps(rows, indent=2, ensure_ascii=False))
+            for row in [] if args.json else rows:
+                print(format_subscription(row))
+            return EXIT_OK
+        if args.action == "rotate-secret":
+            row = remote.call("notifications", "rotate_subscription_secret",
+                              subscription_id=args.id, secret=args.secret,
+                              overlap_hours=args.overlap_hours)
+            until = row.get("previous_secret_expires_at")
+            print(f"subscription {args.id}: new secret in use"
+                  + (f"; the previous one also signs until {until}" if until
+                     else "; the previous one is retired"))
+            if row.get("secret"):
+                print(f"webhook secret (shown once; give it to the partner): {row['secret']}")
+        else:
+            remote.call("notifications", "retire_previous_secret", subscription_id=args.id)
+            print(f"subscription {args.id}: the previous secret is retired")
+    return EXIT_OK
+
+
 # -- the parser ---------------------------------------------------------------------------
 
 
@@ -261,6 +300,28 @@ def add_parsers(sub: Any, timeout_default: float) -> None:
                       help="record the legal basis for sending housing case statuses, e.g. "
                            "'retssikkerhedsloven § 5 a'")
     pa_p.set_defaults(func=cmd_partners)
+
+    su_p = sub.add_parser(
+        "subscriptions", parents=[common],
+        help="list partner subscriptions; rotate a webhook's secret (notifications)",
+        description="list: the active partner subscriptions (never their secrets). "
+                    "rotate-secret ID: a new webhook secret (generated and shown once unless "
+                    "--secret is given); the old one keeps signing beside it for the overlap "
+                    "(--overlap-hours, default WEBHOOK_SECRET_OVERLAP_HOURS: 168), then is "
+                    "retired. retire-previous-secret ID: end the overlap now.",
+        epilog="examples:\n"
+               "  samspil subscriptions list --partner kab-ballerup\n"
+               "  samspil subscriptions rotate-secret 3 --overlap-hours 72\n"
+               "  samspil subscriptions retire-previous-secret 3",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    su_p.add_argument("action", choices=["list", "rotate-secret", "retire-previous-secret"])
+    su_p.add_argument("id", nargs="?", type=int, help="subscription id (rotate, retire)")
+    su_p.add_argument("--partner", metavar="ID", help="only this partner's (list)")
+    su_p.add_argument("--secret", help="the new secret (default: generated, shown once)")
+    su_p.add_argument("--overlap-hours", type=int, metavar="HOURS",
+                      help="how long the old secret still signs (0: retire it at once)")
+    su_p.add_argument("--json", action="store_true", help="machine-readable output (list)")
+    su_p.set_defaults(func=cmd_subscriptions)
 
 
 def check_partners_args(args: argparse.Namespace) -> None:

@@ -28,6 +28,7 @@ class Action(StrEnum):
     SEARCH = "search"
     CHANGE = "change"
     DISCLOSURE = "disclosure"  # citizen data (beyond the bare citizen_ref) left the service
+    REFUSED = "refused"  # someone asked for it and was refused (answered as not found)
 
 
 # What the citizen reads for each action.
@@ -36,6 +37,7 @@ ACTION_TEXT = {
     Action.SEARCH: "søgt",
     Action.CHANGE: "ændret",
     Action.DISCLOSURE: "videregivet",
+    Action.REFUSED: "forsøgt læst, men afvist",
 }
 _ACTION_TEXT_BY_CODE = {str(k): v for k, v in ACTION_TEXT.items()}
 

@@ -13,6 +13,7 @@ message or answers the RPC.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import threading
@@ -96,6 +97,23 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
 
 
+class DuplicateRequest(Exception):
+    """An RPC request delivered again after its first run committed: nothing is done
+    twice. (Its caller gave up on the first run's answer long ago.)"""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"request {request_id} was carried out before; not run again")
+        self.request_id = request_id
+
+
+@dataclasses.dataclass
+class RequestMark:
+    """The RPC request a worker serves, and whether its id is recorded yet."""
+
+    request_id: str
+    recorded: bool = False
+
+
 class UnitOfWork:
     """One database transaction of one use case, with its outgoing events."""
 
@@ -107,6 +125,7 @@ class UnitOfWork:
         producer: str,
         clock: ClockLike,
         after_commit: Callable[[], None] | None = None,
+        request: RequestMark | None = None,
     ) -> None:
         self.session = session
         self.metadata = metadata
@@ -114,6 +133,7 @@ class UnitOfWork:
         self.clock = clock
         self.events: list[Envelope] = []
         self._after_commit = after_commit
+        self._request = request
         self.committed = False
 
     def add_event(
@@ -173,6 +193,18 @@ class UnitOfWork:
         return True
 
     def commit(self) -> None:
+        request = self._request
+        if request is not None and not request.recorded:
+            # The request's first commit records its id with its effect: a delivery of
+            # the same request again finds it and changes nothing.
+            try:
+                with self.session.begin_nested():
+                    self.session.execute(insert(self.metadata.tables["rpc_requests"]).values(
+                        request_id=request.request_id[:64], at=self.clock.now()))
+            except IntegrityError:
+                self.session.rollback()
+                raise DuplicateRequest(request.request_id) from None
+            request.recorded = True
         self.session.commit()
         self.committed = True
         if self.events and self._after_commit:
@@ -192,12 +224,21 @@ class Store:
         producer: str,
         clock: ClockLike,
         after_commit: Callable[[], None] | None = None,
+        request: RequestMark | None = None,
     ) -> None:
         self.engine = engine
         self.metadata = metadata
         self.producer = producer
         self.clock = clock
         self.after_commit = after_commit
+        self.request = request
+
+    def for_request(self, request_id: str | None) -> Store:
+        """This store as one RPC worker sees it (its request id recorded on commit)."""
+        if not request_id:
+            return self
+        return Store(self.engine, self.metadata, self.producer, self.clock,
+                     self.after_commit, RequestMark(request_id))
 
     @contextlib.contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
@@ -208,6 +249,7 @@ class Store:
             producer=self.producer,
             clock=self.clock,
             after_commit=self.after_commit,
+            request=self.request,
         )
         try:
             yield uow
@@ -254,7 +296,9 @@ class Database(DependencyProvider):
         )
 
     def get_dependency(self, worker_ctx: Any) -> Store:
-        return self.store
+        from services.common.rpc import REQUEST_ID
+
+        return self.store.for_request((getattr(worker_ctx, "data", None) or {}).get(REQUEST_ID))
 
     def stop(self) -> None:
         self.engine.dispose()

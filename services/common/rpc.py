@@ -4,6 +4,12 @@
 refused) and turns a marshmallow ValidationError or a DomainError into `InvalidInput`,
 whose message is JSON with one entry per bad field, so the gateway can answer 400
 with an RFC 9457 problem body. No stack trace ever reaches the caller for bad input.
+
+`rpc` is nameko's `@rpc` with one addition: each request's AMQP correlation id travels
+into the worker's context as `samspil_request_id`, and the `Database` dependency records
+it in `rpc_requests` in the same transaction as the request's first commit. A request
+the broker delivers again (its first run committed, but the ack was lost with the
+connection or the process) then changes nothing: `DuplicateRequest`.
 """
 
 from __future__ import annotations
@@ -14,10 +20,28 @@ from collections.abc import Callable
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError
+from nameko.rpc import Rpc
 
 from contracts.envelope import InvalidMessage, flatten_errors
 from services.common import pii, sanity
 from services.common.errors import DomainError, NotFound
+
+REQUEST_ID = "samspil_request_id"
+
+
+class RequestTrackingRpc(Rpc):
+    """nameko's Rpc entrypoint, passing the request's correlation id to the worker."""
+
+    def unpack_message_headers(self, message: Any) -> dict[str, Any]:
+        data = dict(super().unpack_message_headers(message))
+        data.pop(REQUEST_ID, None)  # never taken from a caller's headers
+        correlation_id = (message.properties or {}).get("correlation_id")
+        if correlation_id:
+            data[REQUEST_ID] = str(correlation_id)
+        return data
+
+
+rpc = RequestTrackingRpc.decorator
 
 
 class InvalidInput(Exception):

@@ -1,4 +1,5 @@
-"""The kit's tables (outbox, inbox, deadlines, access_log), added to each service's metadata.
+"""The kit's tables (outbox, inbox, deadlines, access_log, rpc_requests), added to each
+service's metadata.
 
 Every service owns its own copy in its own database, created by its own Alembic
 history, so each service can be deployed and migrated alone.
@@ -81,4 +82,17 @@ def add_kit_tables(metadata: MetaData) -> None:
         # For a search: the criterion, described without a CPR number.
         Column("criterion", String(300), nullable=True),
         Column("purpose", String(200), nullable=False),
+    )
+    add_rpc_requests(metadata)
+
+
+def add_rpc_requests(metadata: MetaData) -> None:
+    """The ids of the RPC requests whose effects are committed (services.common.rpc)."""
+    if "rpc_requests" in metadata.tables:
+        return
+    Table(
+        "rpc_requests",
+        metadata,
+        Column("request_id", String(64), primary_key=True),
+        Column("at", UTCDateTime, nullable=False, index=True),
     )

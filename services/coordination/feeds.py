@@ -2,47 +2,28 @@
 calendar" link) so busy times need not be typed in.
 
 Only https, a size cap and a timeout: the fetch runs on the municipality's server, so
-it must not become a way to read internal addresses or to exhaust memory. Plain http
-is accepted only for loopback addresses when the config allows it (tests).
+it must not become a way to read internal addresses or to exhaust memory: the shared
+SSRF guard (services.common.net) admits public addresses only and connects to the
+address it checked. Plain http is accepted only for loopback addresses when the config
+allows it (tests).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from urllib.parse import urlsplit
 
 import requests
 
+from services.common import net
 from services.common.errors import DomainError
 
 MAX_FEED_BYTES = 5_000_000
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
-def _refuse_non_public(host: str, *, allow_loopback: bool) -> None:
-    """Only addresses on the public internet: never the municipality's own network
-    (10/8, 192.168/16, 169.254/16 ...), nor loopback unless tests allow it. Checked on
-    every address the name resolves to, before anything is sent. (A name that resolves
-    differently a moment later is not caught: the proxy in front of production should
-    enforce the same rule.)"""
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except (socket.gaierror, UnicodeError):
-        raise DomainError("feed_url", "calendar.feed_unreachable",
-                          "The calendar feed's address does not resolve.") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if address.is_loopback and allow_loopback:
-            continue
-        if not address.is_global:
-            raise DomainError("feed_url", "calendar.feed_not_allowed",
-                              "That address may not be fetched.")
-
-
 def fetch_feed(
     url: str, *, timeout: float = 10.0, allow_http_loopback: bool = False,
-    max_bytes: int = MAX_FEED_BYTES,
+    max_bytes: int = MAX_FEED_BYTES, resolver: net.Resolver | None = None,
 ) -> str:
     """The feed's iCalendar text, or a DomainError on `feed_url` saying what went wrong."""
     parts = urlsplit(url)
@@ -50,9 +31,12 @@ def fetch_feed(
     if parts.scheme != "https" and not (allow_http_loopback and loopback):
         raise DomainError("feed_url", "calendar.feed_https_required",
                           "A calendar feed must be an https address.")
-    _refuse_non_public(parts.hostname or "", allow_loopback=allow_http_loopback)
     try:
-        with requests.get(url, timeout=timeout, stream=True, allow_redirects=False) as resp:
+        # Only public addresses (never 10/8, 100.64/10, 169.254/16 ..., nor loopback unless
+        # tests allow it), resolved once: the connection goes to the address checked.
+        with net.guarded_session(url, allow_loopback=allow_http_loopback,
+                                 resolver=resolver) as session, \
+                session.get(url, timeout=timeout, stream=True, allow_redirects=False) as resp:
             if resp.status_code != 200:
                 raise DomainError("feed_url", "calendar.feed_unreachable",
                                   f"The calendar feed answered {resp.status_code}.")
@@ -63,6 +47,12 @@ def fetch_feed(
                     raise DomainError("feed_url", "calendar.feed_too_large",
                                       f"The calendar feed is larger than {max_bytes} bytes.")
                 chunks.append(chunk)
+    except net.UnsafeDestination:
+        raise DomainError("feed_url", "calendar.feed_not_allowed",
+                          "That address may not be fetched.") from None
+    except net.Unresolvable:
+        raise DomainError("feed_url", "calendar.feed_unreachable",
+                          "The calendar feed's address does not resolve.") from None
     except requests.RequestException as exc:
         raise DomainError("feed_url", "calendar.feed_unreachable",
                           f"The calendar feed could not be fetched ({type(exc).__name__}).") \

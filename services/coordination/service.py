@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from nameko.dependency_providers import Config
-from nameko.rpc import rpc
 from nameko.timer import Timer
 
 from contracts import coordination as c
@@ -21,7 +20,7 @@ from services.common.db import Database
 from services.common.health import HealthServer
 from services.common.messaging import consumes
 from services.common.outbox import OutboxRelayRunner
-from services.common.rpc import validated
+from services.common.rpc import rpc, validated
 from services.coordination import feeds, handlers, messages, queries
 from services.coordination.models import metadata
 

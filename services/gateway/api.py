@@ -16,6 +16,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields
 from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request, Response
 
 from services.common import pii, sanity
@@ -66,6 +67,10 @@ def looks_like_cpr(text: str) -> bool:
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 
 
+#: What a 503 tells the client to wait before trying again (seconds).
+RETRY_AFTER_SECONDS = 5
+
+
 class Problem(Exception):
     """An HTTP error with an RFC 9457 body."""
 
@@ -102,6 +107,9 @@ class Problem(Exception):
                             content_type=PROBLEM_JSON)
         if self.status == 405 and self.allow:
             response.headers["Allow"] = ", ".join(self.allow)
+        if self.status == 503:
+            # Something we depend on is down or restarting: worth trying again shortly.
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 
 
@@ -340,6 +348,18 @@ def check_dates(value: Any, where: str = "") -> None:
         raise field_problem(*problem)
 
 
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def idempotency_key(value: str) -> str:
+    """An `Idempotency-Key` header: 1 to 255 visible ASCII characters (a UUID will do)."""
+    key = value.strip().strip('"')
+    if not IDEMPOTENCY_KEY.match(key):
+        raise field_problem("Idempotency-Key", "idempotency_key.invalid",
+                            "Send 1 to 255 visible ASCII characters, for example a UUID.")
+    return key
+
+
 class Denied(Problem):
     """A refusal the gateway logs as a denial (who, what, why) before answering."""
 
@@ -433,7 +453,9 @@ def dispatch(request: Request) -> tuple[Route, dict[str, str]]:
         problem = Problem(405, "Method not allowed")
         problem.allow = sorted(exc.valid_methods or [])
         raise problem from None
-    except NotFound:
+    except (NotFound, RequestRedirect):
+        # A redirect would be werkzeug's answer to a path that differs only in slashes;
+        # the API redirects nothing: no such resource.
         raise Problem(404, "Not found", "No such resource.") from None
     return endpoint, {k: str(v) for k, v in args.items()}
 

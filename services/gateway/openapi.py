@@ -41,6 +41,17 @@ ERRORS = {
 }
 
 
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+IDEMPOTENCY_ERRORS = {
+    "409": "A conflict: the first request with this Idempotency-Key is still under way "
+           "(or, where the route says so, someone changed the resource first).",
+    "422": "This Idempotency-Key was sent before with another body.",
+}
+
+# The routes a browser follows through sign-in (services.gateway.signin).
+SIGN_IN = frozenset({"auth_login", "auth_callback", "auth_logout"})
+
+
 def openapi_path(path: str) -> str:
     """werkzeug's <name> to OpenAPI's {name}."""
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", path)
@@ -145,9 +156,30 @@ def _operation(route: Route) -> dict[str, Any]:
             **{code: {"description": text,
                       "content": {"application/problem+json": {"schema": PROBLEM_REF}}}
                for code, text in ERRORS.items()},
+            # Sign-in talks to a browser: a failed sign-in is a page, not a problem body.
+            **({"400": {"description": "The sign-in failed or expired (a page for the "
+                                       "browser, or a problem body).",
+                        "content": {"application/problem+json": {"schema": PROBLEM_REF},
+                                    "text/html": {"schema": {"type": "string"}}}}}
+               if route.local in SIGN_IN else {}),
+            # Answered by the web server before the gateway sees the request: no body.
+            "414": {"description": "The URL is too long: the web server takes a request "
+                                   "line of at most 8 KiB. Send less in the query."},
         },
     }
     params = _parameters(route)
+    if route.method in STATE_CHANGING and not route.local:
+        # Retrying safely (docs/api.md, "Conventions"): the first answer is replayed.
+        params.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                       "description": "Send the same key to retry without doing the work "
+                                      "twice; kept 24 hours per caller and route.",
+                       "schema": {"type": "string", "minLength": 1, "maxLength": 255,
+                                  "pattern": "^[!-~]+$"}})
+        op["responses"].update({
+            code: {"description": text,
+                   "content": {"application/problem+json": {"schema": PROBLEM_REF}}}
+            for code, text in IDEMPOTENCY_ERRORS.items()
+            if code not in op["responses"]})
     if params:
         op["parameters"] = params
     body = _body_schema(route)

@@ -70,10 +70,12 @@ class RouteTable:
     routes: list[Route] = field(default_factory=list)
 
     def url_map(self) -> Map:
-        """werkzeug's map; each rule's endpoint is the (frozen, hashable) Route itself."""
+        """werkzeug's map; each rule's endpoint is the (frozen, hashable) Route itself.
+        Slashes are not merged: `/api/citizens//access-report` names no citizen and is
+        a 404, where merging would answer with a redirect (which the API has none of)."""
         return Map(
             [Rule(r.path, methods=[r.method], endpoint=r) for r in self.routes],
-            strict_slashes=False,
+            strict_slashes=False, merge_slashes=False,
         )
 
 

@@ -9,10 +9,18 @@ import logging
 import uuid
 from typing import Any
 
+import amqp.exceptions
 import eventlet
+import kombu.exceptions
+import sqlalchemy.exc
 from amqp.exceptions import ChannelError
 from nameko.dependency_providers import Config
-from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
+from nameko.exceptions import (
+    MethodNotFound,
+    RemoteError,
+    ReplyQueueExpiredWithPendingReplies,
+    UnknownService,
+)
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.routing import BaseConverter, Rule
@@ -26,7 +34,7 @@ from services.common.errors import NotFound
 from services.common.health import readiness
 from services.gateway import api, openapi, signin
 from services.gateway.auth import SESSION_COOKIE, Identity, list_staff, session_identity
-from services.gateway.idempotency import FormSubmissions
+from services.gateway.idempotency import ApiIdempotency, FormSubmissions, api_key_hash
 from services.gateway.models import Denial, metadata
 from services.gateway.oidc import InvalidToken, ProviderUnavailable
 from services.web.app import RpcProblem, WebApp, web_app
@@ -104,6 +112,32 @@ class OperatorTools:
         return {"replayed": letter.id, "to": letter.original_queue, "type": letter.message_type}
 
 
+# A broker that is down, restarting or dropping connections, however the library says so.
+BROKER_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, ConnectionError, kombu.exceptions.OperationalError, amqp.exceptions.AMQPError,
+    ReplyQueueExpiredWithPendingReplies)
+# The gateway's own database (sessions, tokens, idempotency keys) not answering.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (
+    sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
+
+
+class ExpiringRpcProxy(RpcProxy):
+    """nameko's RpcProxy whose requests expire (AMQP per-message TTL) when the gateway
+    stops waiting for them (`RPC_TIMEOUT_SECONDS`): the broker discards a request no one
+    waits for, so a request answered 504 or 503 is never carried out later, when a
+    stopped or slow service comes back."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.options["expiration"] = float(
+            self.container.config.get("RPC_TIMEOUT_SECONDS", DEFAULT_RPC_TIMEOUT_SECONDS))
+
+
+DEFAULT_RPC_TIMEOUT_SECONDS = 10.0
+# The methods whose requests an Idempotency-Key makes safe to retry.
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 class GatewayService:
     name = "gateway"
 
@@ -111,11 +145,11 @@ class GatewayService:
     clock = Clock()
     config = Config()
     identities = signin.Identities()
-    intake = RpcProxy("intake")
-    coordination = RpcProxy("coordination")
-    housing = RpcProxy("housing")
-    notifications = RpcProxy("notifications")
-    partners = RpcProxy("partners")
+    intake = ExpiringRpcProxy("intake")
+    coordination = ExpiringRpcProxy("coordination")
+    housing = ExpiringRpcProxy("housing")
+    notifications = ExpiringRpcProxy("notifications")
+    partners = ExpiringRpcProxy("partners")
 
     @catch_all("GET,POST,PUT,PATCH,DELETE,OPTIONS", "/<anypath:path>")
     def handle(self, request: Request, path: str) -> Response:
@@ -160,6 +194,7 @@ class GatewayService:
     def _answer(self, request: Request, request_id: str) -> Response:
         config = self.config
         identity: Identity | None = None
+        remembered: str | None = None  # the Idempotency-Key claimed for this request
         try:
             if request.path == "/api/openapi.json":
                 return json_response(openapi.document())
@@ -184,12 +219,23 @@ class GatewayService:
             query = api.query_arguments(route, request)
             if_match = api.if_match_version(request) if route.if_match else None
             args = api.rpc_arguments(route, identity, body, path_args, query, if_match)
+            key = request.headers.get("Idempotency-Key")
+            if key is not None and request.method in STATE_CHANGING:
+                key_hash = api_key_hash(identity.label, api.idempotency_key(key),
+                                        request.method, request.path)
+                fingerprint = json.dumps([body, request.query_string.decode("latin-1")],
+                                         sort_keys=True, default=str).encode()
+                replayed = self._claim(key_hash, identity.label, fingerprint)
+                if replayed is not None:
+                    return replayed  # the first request's answer, as it was
+                remembered = key_hash  # this request does the work: keep its answer
             result = self._call(route.service, route.rpc, args,
-                                float(config.get("RPC_TIMEOUT_SECONDS", 10)))
+                                float(config.get("RPC_TIMEOUT_SECONDS",
+                                                 DEFAULT_RPC_TIMEOUT_SECONDS)))
             response = json_response(api.shape_result(route, identity, result), route.status)
             if route.etag and isinstance(result, dict) and result.get(route.etag) is not None:
                 response.headers["ETag"] = f'"{result[route.etag]}"'
-            return response
+            return self._remember(remembered, response)
         except api.Problem as problem:
             if isinstance(problem, api.Denied):
                 self._deny(request, identity, problem.reason)
@@ -200,8 +246,19 @@ class GatewayService:
                             if e.get("current_version") is not None), None)
             if problem.status == 409 and current is not None:
                 response.headers["ETag"] = f'"{current}"'
-            return response
+            return self._remember(remembered, response)
+        except BROKER_ERRORS as exc:
+            self._forget(remembered)
+            log.error("gateway: broker unavailable: %s", exc)
+            return api.Problem(503, "Service unavailable", "The message broker is unavailable."
+                               ).response(request.path, request_id)
+        except DATABASE_ERRORS as exc:
+            self._forget(remembered)
+            log.error("gateway: its database is unavailable: %s", type(exc).__name__)
+            return api.Problem(503, "Service unavailable", "Try again in a moment."
+                               ).response(request.path, request_id)
         except Exception:
+            self._forget(remembered)
             log.exception("gateway: unexpected error on %s %s", request.method, request.path)
             return api.Problem(500, "Internal error", "Something went wrong on our side."
                                ).response(request.path, request_id)
@@ -212,6 +269,10 @@ class GatewayService:
             with eventlet.Timeout(timeout):
                 return getattr(proxy, method)(**args)
         except eventlet.Timeout:
+            # The request expires unanswered (ExpiringRpcProxy): it will not run later.
+            if not self._listening(service):
+                raise api.Problem(503, "Service unavailable",
+                                  f"The {service} service is not running.") from None
             raise api.Problem(504, "Service did not answer in time",
                               f"{service} did not answer within {timeout:g} s.") from None
         except RemoteError as exc:
@@ -224,10 +285,56 @@ class GatewayService:
             log.error("gateway: %s is not running: %s", service, exc)
             raise api.Problem(503, "Service unavailable",
                               f"The {service} service is not running.") from None
-        except (OSError, ConnectionError) as exc:
+        except BROKER_ERRORS as exc:
             log.error("gateway: broker unavailable: %s", exc)
             raise api.Problem(503, "Service unavailable", "The message broker is unavailable.") \
                 from None
+
+    # -- Idempotency-Key ----------------------------------------------------------------
+
+    def _claim(self, key_hash: str, principal: str, fingerprint: bytes) -> Response | None:
+        """None: go ahead. Otherwise the answer: the first request's (replayed), or a
+        problem (the key was used for another body, or its first request is under way)."""
+        claim = ApiIdempotency(self.db, wall_clock).claim(key_hash, principal, fingerprint)
+        if claim.outcome == "new":
+            return None
+        if claim.outcome == "replay":
+            assert claim.status is not None
+            replay = Response(claim.body or "", status=claim.status,
+                              content_type=api.PROBLEM_JSON if claim.status >= 400
+                              else "application/json")
+            replay.headers["Idempotent-Replayed"] = "true"
+            return replay
+        if claim.outcome == "mismatch":
+            raise api.Problem(422, "Idempotency key reused",
+                              "This Idempotency-Key was sent before with another body.",
+                              [{"field": "Idempotency-Key", "rule": "idempotency_key.reused",
+                                "message": "Use a new key for a new request."}])
+        raise api.Problem(409, "Request under way",
+                          "The first request with this Idempotency-Key is not finished yet.",
+                          [{"field": "Idempotency-Key", "rule": "idempotency_key.in_progress",
+                            "message": "Try again when it has been answered."}])
+
+    def _remember(self, key_hash: str | None, response: Response) -> Response:
+        if key_hash is not None:
+            ApiIdempotency(self.db, wall_clock).complete(
+                key_hash, response.status_code, response.get_data(as_text=True))
+        return response
+
+    def _forget(self, key_hash: str | None) -> None:
+        if key_hash is None:
+            return
+        try:
+            ApiIdempotency(self.db, wall_clock).complete(key_hash, 500, "")
+        except Exception:  # the database itself is down: the key expires in 24 hours
+            log.warning("gateway: could not release an idempotency key")
+
+    def _listening(self, service: str) -> bool:
+        """Whether any instance of `service` consumes its RPC queue (stopped: no)."""
+        try:
+            return rpc_listening(self.config["AMQP_URI"], [service]).get(service, False)
+        except Exception:  # the broker itself is not answering: nothing is listening
+            return False
 
     def _identity(self, request: Request) -> Identity | None:
         try:

@@ -681,7 +681,16 @@ def get_case(
     who = as_actor(actor)
     with store.unit_of_work() as uow:
         row = uow.session.get(ArrearsCaseRow, case_id)
-        if row is None or not _visible(uow.session, who, row):
+        if row is None:
+            raise case_not_found()
+        if not _visible(uow.session, who, row):
+            # Answered as an unknown case, and logged: who tried to read whose case.
+            access.record(
+                uow, actor=who, action=Action.REFUSED, what=WHAT_CASE,
+                purpose=purpose_of(who, PURPOSE_CASE), citizen_ref=row.citizen_ref,
+                subject_id=row.id,
+            )
+            uow.commit()
             raise case_not_found()
         view = view_for(who, _case(uow.session, row, settings))
         access.record(

@@ -574,6 +574,9 @@ def access_report(uow: UnitOfWork, *, actor: str, citizen_ref: uuid.UUID) -> lis
     why. Answered by Fronten (and operators); the answer is itself logged."""
     who = ntk.as_actor(actor)
     ntk.require_role(who, ntk.ACCESS_REPORT_ROLES, "access_report")
+    # intake registers every citizen: a citizen it does not know has no report (a 404,
+    # asked first by the gateway, so no service logs a read of nobody).
+    _citizen(uow, citizen_ref)
     entries = access.entries_of_citizen(uow.session, uow.metadata, citizen_ref, "intake")
     access.record(
         uow, actor=who, action=Action.READ, what="access_log",

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import rpc
-
 from contracts import intake as contract
 from services.common.clock import Clock
 from services.common.db import Database
 from services.common.health import HealthServer
 from services.common.messaging import consumes
 from services.common.outbox import OutboxRelayRunner
-from services.common.rpc import validated
+from services.common.rpc import rpc, validated
 from services.intake import handlers, messages, worklists
 from services.intake.dependencies import Context, sweep_timer
 from services.intake.models import metadata

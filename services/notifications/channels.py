@@ -2,8 +2,10 @@
 
 Config keys (all optional; deploy/config/notifications.yaml shows them):
 SMTP_HOST, SMTP_PORT, SMTP_FROM, SMTP_STARTTLS, SMTP_USERNAME, SMTP_PASSWORD,
-WEBHOOK_ALLOW_LOOPBACK (tests only), WEBHOOK_TIMEOUT_SECONDS, SMS_GATEWAY_URL,
-SMS_GATEWAY_TOKEN, SMS_SENDER, MAILBOXES (team -> address: fronten, coordinators,
+WEBHOOK_ALLOW_LOOPBACK (tests only), WEBHOOK_TIMEOUT_SECONDS, WEBHOOK_SECRET_ENCRYPTION_KEY
+(Fernet key(s) for the stored webhook secrets; services.notifications.secretbox),
+WEBHOOK_SECRET_OVERLAP_HOURS (how long a rotated-out secret still signs; default 168),
+SMS_GATEWAY_URL, SMS_GATEWAY_TOKEN, SMS_SENDER, MAILBOXES (team -> address: fronten, coordinators,
 social_vejledning, review_panel, housing), FRONTEN_EMAIL (Fronten's mailbox where
 MAILBOXES does not name it), DELIVERY_SWEEP_SECONDS, DELIVERY_LEASE_SECONDS,
 DELIVERY_BACKOFF_BASE_SECONDS, DELIVERY_BACKOFF_CAP_SECONDS, DELIVERY_MAX_ATTEMPTS,
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Sequence
 from typing import Any
 
 from nameko.extensions import DependencyProvider
@@ -25,6 +28,7 @@ from services.notifications.content import Email
 from services.notifications.mailboxes import Mailboxes
 from services.notifications.partner_queue import PartnerQueues
 from services.notifications.retry import BackoffPolicy
+from services.notifications.secretbox import SecretBox
 from services.notifications.sms import SmsGateway, SmsSettings
 from services.notifications.smtp import SmtpSender, SmtpSettings
 from services.notifications.webhook import WebhookSender, WebhookSettings
@@ -37,6 +41,9 @@ class Transports:
         self.smtp = SmtpSender(SmtpSettings.from_config(config))
         self.webhook_settings = WebhookSettings.from_config(config)
         self.webhooks = WebhookSender(self.webhook_settings)
+        self.secrets = SecretBox.from_config(config)
+        self.secret_overlap = dt.timedelta(
+            hours=float(config.get("WEBHOOK_SECRET_OVERLAP_HOURS") or 168))
         self.sms_gateway = SmsGateway(SmsSettings.from_config(config))
         self.queues = PartnerQueues(Publisher(config["AMQP_URI"]), config.get("QUEUE_TYPE"))
         self.mailboxes = Mailboxes.from_config(config)
@@ -63,10 +70,14 @@ class Transports:
     def sms(self, *, to: str, text: str, reference: str) -> None:
         self.sms_gateway.send(to=to, text=text, reference=reference)
 
-    def webhook(self, *, url: str, secret: str, body: bytes, message_id: str,
+    def webhook(self, *, url: str, secrets: Sequence[str], body: bytes, message_id: str,
                 event_type: str) -> None:
-        self.webhooks.send(url=url, secret=secret, body=body, message_id=message_id,
+        self.webhooks.send(url=url, secrets=secrets, body=body, message_id=message_id,
                            event_type=event_type)
+
+    def unseal(self, token: str) -> str:
+        """A stored (encrypted) webhook secret, in clear for signing."""
+        return self.secrets.decrypt(token)
 
     def partner_queue(self, partner_id: str, body: bytes, *, message_id: str,
                       event_type: str) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import or_, select, update
@@ -98,8 +98,10 @@ class Senders(Protocol):
 
     def sms(self, *, to: str, text: str, reference: str) -> None: ...
 
-    def webhook(self, *, url: str, secret: str, body: bytes, message_id: str,
+    def webhook(self, *, url: str, secrets: Sequence[str], body: bytes, message_id: str,
                 event_type: str) -> None: ...
+
+    def unseal(self, token: str) -> str: ...
 
     def partner_queue(self, partner_id: str, body: bytes, *, message_id: str,
                       event_type: str) -> None: ...
@@ -119,6 +121,16 @@ class RecipientUnknown(ValueError):
     """No address to send to (unknown citizen, a network person who may not be
     contacted, a partner with no e-mail in the directory, no address for any channel):
     permanent, recorded as failed."""
+
+
+def sealed_secrets(sub: Subscription, now: dt.datetime) -> list[str]:
+    """The subscription's encrypted secrets that sign a delivery at `now`: the current
+    one, and during a rotation's overlap the previous one after it."""
+    sealed = [sub.secret_ciphertext] if sub.secret_ciphertext else []
+    expires = sub.previous_secret_expires_at
+    if sub.previous_secret_ciphertext and expires is not None and now < expires:
+        sealed.append(sub.previous_secret_ciphertext)
+    return sealed
 
 
 def due_delivery_ids(store: Store, now: dt.datetime, limit: int = 100) -> list[int]:
@@ -154,8 +166,9 @@ def claim(store: Store, delivery_id: int, now: dt.datetime, lease: dt.timedelta)
         if row.subscription_id is not None:
             sub = session.get(Subscription, row.subscription_id)
             subscription = None if sub is None else {
-                "active": sub.active, "url": sub.url, "secret": sub.secret,
-                "partner_id": sub.partner_id,
+                "active": sub.active, "url": sub.url, "partner_id": sub.partner_id,
+                "sealed_secrets": sealed_secrets(sub, now),
+                "plain_secret": sub.legacy_plain_secret,
             }
         kind = RecipientKind(row.recipient_kind)
         needs_gate = kind in gate.GATED_RECIPIENTS
@@ -246,7 +259,13 @@ def attempt(
                 raise RecipientUnknown("the partner's subscription was removed")
             body = content.partner_body(event, context)
             if channel is DeliveryChannel.WEBHOOK:
-                senders.webhook(url=sub["url"], secret=sub["secret"], body=body,
+                secrets = [senders.unseal(t) for t in sub["sealed_secrets"]]
+                if not secrets and sub.get("plain_secret"):
+                    # Written by a release before 0005 during the rolling upgrade.
+                    secrets = [sub["plain_secret"]]
+                if not secrets:
+                    raise RecipientUnknown("the webhook subscription has no secret")
+                senders.webhook(url=sub["url"], secrets=secrets, body=body,
                                 message_id=key, event_type=event.type)
             else:
                 senders.partner_queue(job.partner_id, body, message_id=key,

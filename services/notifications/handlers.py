@@ -19,11 +19,13 @@ what the gate now allows is released and sent, in the order it was planned
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from contracts import registry
@@ -87,9 +89,29 @@ def citizen_of_event(session: Session, event: Envelope) -> str | None:
     if payload.get("citizen_ref") is not None:
         return str(payload["citizen_ref"])
     if event.type == PARTNER_STATUS:
-        case = session.get(ArrearsCaseTenant, str(payload["case_ref"]))
-        return case.citizen_ref if case is not None else None
+        return case_tenant(session, str(payload["case_ref"]), event.occurred_at).citizen_ref
     return None
+
+
+def case_tenant(session: Session, case_id: str, as_of: dt.datetime) -> ArrearsCaseTenant:
+    """The case's tenant row, made if missing and locked until the transaction ends.
+
+    A case's statement and the case event that names its tenant can be handled at the
+    same moment (different queues). Both take this row first, so one waits for the
+    other: either the statement sees the tenant, or the case event's update sees the
+    statement's blocked deliveries (on PostgreSQL's READ COMMITTED, the statement's rows
+    are committed before the lock is released)."""
+    row = session.scalars(select(ArrearsCaseTenant).where(
+        ArrearsCaseTenant.case_id == case_id).with_for_update()).first()
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            session.add(ArrearsCaseTenant(case_id=case_id, citizen_ref=None, as_of=as_of))
+    except IntegrityError:
+        pass  # the other one made it first: wait for its lock below
+    return session.scalars(select(ArrearsCaseTenant).where(
+        ArrearsCaseTenant.case_id == case_id).with_for_update()).one()
 
 
 def subject_of(event: Envelope) -> str | None:
@@ -352,10 +374,7 @@ def _remember_case(uow: UnitOfWork, event: Envelope) -> None:
     case_id = str(payload["case_id"])
     citizen = payload.get("citizen_ref")
     association = payload.get("association_id") or None
-    row = uow.session.get(ArrearsCaseTenant, case_id)
-    if row is None:
-        row = ArrearsCaseTenant(case_id=case_id, citizen_ref=None, as_of=event.occurred_at)
-        uow.session.add(row)
+    row = case_tenant(uow.session, case_id, event.occurred_at)
     row.association_id = association or row.association_id
     if citizen is None or row.citizen_ref == str(citizen):
         return

@@ -70,8 +70,19 @@ class Subscription(Base):
     channel: Mapped[str] = mapped_column(String(32))
     event_types: Mapped[list[str]] = mapped_column(JSON)
     url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
-    # The HMAC secret shared with the partner. Stored as given: it must be usable to sign.
-    secret: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    # The HMAC secret shared with the partner, encrypted (Fernet, under
+    # WEBHOOK_SECRET_ENCRYPTION_KEY: services.notifications.secretbox): never clear text.
+    secret_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # During a rotation: the secret being replaced, encrypted, and when it is retired.
+    # Until then every delivery is signed with both (the new one first).
+    previous_secret_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
+    previous_secret_expires_at: Mapped[dt.datetime | None] = mapped_column(
+        UTCDateTime, nullable=True)
+    secret_rotated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The clear-text secret of releases before 0005: no longer written, emptied by
+    # migration 0005; the column is dropped in a later release (expand, then contract).
+    legacy_plain_secret: Mapped[str | None] = mapped_column(
+        "secret", String(256), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(128))

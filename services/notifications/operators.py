@@ -9,6 +9,8 @@ allows, in the order they were planned, in the same unit of work.
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import secrets
 from typing import Any, Protocol
 
@@ -40,6 +42,7 @@ from services.notifications.models import (
     Subscription,
 )
 from services.notifications.retry import DeliveryStatus
+from services.notifications.secretbox import SecretBox
 
 SERVICE = "notifications"
 SILENT_LIST = "silent_subscriptions"
@@ -151,8 +154,25 @@ def list_subscriptions(store: Store, partner_id: str | None) -> list[dict[str, A
 
 
 def _subscription_dict(r: Subscription) -> dict[str, Any]:
-    return {"subscription_id": r.id, "partner_id": r.partner_id, "partner_kind": r.partner_kind,
-            "channel": r.channel, "event_types": list(r.event_types), "url": r.url}
+    """A subscription as operators see it: never a secret, but whether a rotation's
+    overlap is running and until when (the old secret still signs until then)."""
+    result: dict[str, Any] = {
+        "subscription_id": r.id, "partner_id": r.partner_id, "partner_kind": r.partner_kind,
+        "channel": r.channel, "event_types": list(r.event_types), "url": r.url}
+    if r.channel == DeliveryChannel.WEBHOOK:
+        result["secret_rotated_at"] = _iso(r.secret_rotated_at)
+        result["previous_secret_expires_at"] = (
+            _iso(r.previous_secret_expires_at) if r.previous_secret_ciphertext else None)
+    return result
+
+
+def _iso(at: Any) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` and the base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
 class QueueDeclarer(Protocol):
@@ -171,9 +191,11 @@ def add_subscription(
     secret: str | None,
     allow_loopback: bool,
     queues: QueueDeclarer,
+    box: SecretBox,
 ) -> dict[str, Any]:
     """Validate and store a subscription. A webhook secret is generated when none is
-    given, and returned this once; a partner queue is declared and bound at once.
+    given, and returned this once; it is stored encrypted under `box`'s key. A partner
+    queue is declared and bound at once.
     Every active subscription of a partner also receives the hand-offs to it."""
     for event_type in event_types:
         _known_event_type(event_type, "event_types")
@@ -182,7 +204,7 @@ def add_subscription(
         if not url:
             raise DomainError("url", "webhook.url_required", "A webhook needs a URL.")
         gate.validate_webhook_url(url, allow_loopback=allow_loopback)
-        secret = secret or "whsec_" + secrets.token_urlsafe(32)
+        secret = secret or new_webhook_secret()
     elif url or secret:
         raise DomainError("url", "subscription.url_only_for_webhooks",
                           "A partner queue has no URL or secret.")
@@ -192,7 +214,8 @@ def add_subscription(
         queues.declare(partner_id)
     row = Subscription(
         partner_id=partner_id, partner_kind=None if partner_kind is None else str(partner_kind),
-        channel=channel, event_types=sorted(set(event_types)), url=url, secret=secret,
+        channel=channel, event_types=sorted(set(event_types)), url=url,
+        secret_ciphertext=None if secret is None else box.encrypt(secret),
         active=True, created_at=uow.clock.now(), created_by=actor,
     )
     uow.session.add(row)
@@ -201,6 +224,59 @@ def add_subscription(
     uow.commit()
     if secret is not None:
         result["secret"] = secret
+    return result
+
+
+def rotate_subscription_secret(
+    uow: UnitOfWork, *, actor: str, subscription_id: int, secret: str | None,
+    overlap: dt.timedelta, box: SecretBox,
+) -> dict[str, Any]:
+    """Give a webhook subscription a new secret (generated when none is given, and then
+    returned this once). The current one becomes the previous one and keeps signing
+    beside the new one until `overlap` has passed (every delivery carries a signature
+    under each), then it is retired. One rotation at a time: while an overlap runs,
+    retire the previous secret first."""
+    require_role(actor, StaffRole.OPERATOR)
+    row = uow.session.get(Subscription, subscription_id)
+    if row is None or not row.active:
+        raise NotFound("subscription_id", f"No active subscription {subscription_id}.")
+    if row.channel != DeliveryChannel.WEBHOOK:
+        raise DomainError("subscription_id", "subscription.not_a_webhook",
+                          "Only a webhook subscription has a secret.")
+    now = uow.clock.now()
+    expires = row.previous_secret_expires_at
+    if row.previous_secret_ciphertext and expires is not None and now < expires:
+        raise Conflict("subscription_id", "subscription.rotation_in_progress",
+                       f"The previous secret still signs until {expires.isoformat()}: "
+                       "retire it first.")
+    generated = secret is None
+    secret = secret or new_webhook_secret()
+    current = row.secret_ciphertext
+    if current is None and row.legacy_plain_secret:
+        current = box.encrypt(row.legacy_plain_secret)  # written by a release before 0005
+    row.secret_ciphertext = box.encrypt(secret)
+    row.legacy_plain_secret = None
+    row.previous_secret_ciphertext = current if overlap > dt.timedelta(0) else None
+    row.previous_secret_expires_at = now + overlap if row.previous_secret_ciphertext else None
+    row.secret_rotated_at = now
+    result = _subscription_dict(row)
+    uow.commit()
+    if generated:
+        result["secret"] = secret
+    return result
+
+
+def retire_previous_secret(uow: UnitOfWork, *, actor: str,
+                           subscription_id: int) -> dict[str, Any]:
+    """End a rotation's overlap now: the previous secret is forgotten and no longer signs."""
+    require_role(actor, StaffRole.OPERATOR)
+    row = uow.session.get(Subscription, subscription_id)
+    if row is None or not row.active:
+        raise NotFound("subscription_id", f"No active subscription {subscription_id}.")
+    row.previous_secret_ciphertext = None
+    row.previous_secret_expires_at = None
+    result = _subscription_dict(row)
+    uow.commit()
     return result
 
 

@@ -9,11 +9,12 @@ the health port serves `/metrics` (samspil_silent_subscriptions) beside /health.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import eventlet
 from nameko.exceptions import RemoteError
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from nameko.timer import Timer
 
 from contracts.notifications import (
@@ -27,13 +28,15 @@ from contracts.notifications import (
     ListSubscriptionsArgs,
     RemoveRoutingRuleArgs,
     RemoveSubscriptionArgs,
+    RetirePreviousSecretArgs,
     RetryDeliveryArgs,
+    RotateSubscriptionSecretArgs,
     SilentSubscriptionsArgs,
 )
 from services.common.clock import Clock
 from services.common.db import Database
 from services.common.messaging import consumes
-from services.common.rpc import validated
+from services.common.rpc import rpc, validated
 from services.notifications import delivery, messages, operators
 from services.notifications.channels import Channels
 from services.notifications.metrics import HealthAndMetrics
@@ -193,8 +196,27 @@ class NotificationsService:
         with self.db.unit_of_work() as uow:
             return operators.add_subscription(
                 uow, actor=actor, allow_loopback=self.channels.allow_loopback,
-                queues=self.channels.queues, **args,
+                queues=self.channels.queues, box=self.channels.secrets, **args,
             )
+
+    @rpc
+    @validated(RotateSubscriptionSecretArgs)
+    def rotate_subscription_secret(self, actor: str, subscription_id: int, secret: str | None,
+                                   overlap_hours: int | None) -> dict[str, Any]:
+        overlap = self.channels.secret_overlap if overlap_hours is None \
+            else dt.timedelta(hours=overlap_hours)
+        with self.db.unit_of_work() as uow:
+            return operators.rotate_subscription_secret(
+                uow, actor=actor, subscription_id=subscription_id, secret=secret,
+                overlap=overlap, box=self.channels.secrets,
+            )
+
+    @rpc
+    @validated(RetirePreviousSecretArgs)
+    def retire_previous_secret(self, actor: str, subscription_id: int) -> dict[str, Any]:
+        with self.db.unit_of_work() as uow:
+            return operators.retire_previous_secret(
+                uow, actor=actor, subscription_id=subscription_id)
 
     @rpc
     @validated(RemoveSubscriptionArgs)

@@ -1,19 +1,31 @@
-"""Webhook signing: HMAC-SHA256 over the timestamp and the exact body bytes.
+"""Webhook signing: Standard Webhooks (https://www.standardwebhooks.com), and for one
+release more the deprecated Samspil-Signature scheme beside it.
 
-Every webhook delivery carries three headers:
+Every webhook delivery carries:
 
-    Samspil-Signature        t=<unix seconds>,v1=<hex HMAC-SHA256>[,v1=<hex>...]
-    Samspil-Idempotency-Key  the event's message_id (the same on every retry)
-    Samspil-Event-Type       the event type, e.g. ``housing.case_escalated``
+    webhook-id               the event's message_id: the idempotency key (the same on
+                             every retry), and signed
+    webhook-timestamp        unix seconds when this attempt was signed
+    webhook-signature        v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>"> (one
+                             per secret, space-separated, during a rotation's overlap)
+    Samspil-Event-Type       the event type, e.g. ``housing.partner_status``
+    Samspil-Signature        DEPRECATED: t=<unix seconds>,v1=<hex HMAC-SHA256 of
+                             "<t>.<body>"> (does not cover the id)
+    Samspil-Idempotency-Key  DEPRECATED: the same value as webhook-id
 
-The HMAC covers ``f"{t}.".encode() + body``, so a captured request cannot be replayed
-with another timestamp, and the receiver can refuse old ones (the replay window).
+The Standard Webhooks signature is made by the `standardwebhooks` package itself, so a
+partner's ``Webhook(secret).verify(body, headers)`` accepts exactly what is sent: a
+secret in the standard form (``whsec_`` + base64; what Samspil generates) keys the HMAC
+with its decoded bytes. A secret set by hand that is not base64 at all keys it with
+its UTF-8 bytes (``Webhook(secret.encode())`` on the partner's side).
+
 Each attempt is signed afresh at send time, so a retry hours later is still inside the
-window while its idempotency key stays the same.
+receiver's 5-minute window while its id stays the same; a captured request cannot be
+replayed under another id, nor with another timestamp, without the secret.
 
-The block between the two marker comments below is the reference verifier that
-docs/webhooks.md prints verbatim for partner developers (a test compares them and
-runs the copy in the doc). It uses the standard library only and must stay that way.
+The block between the two marker comments below is the reference verifier of the
+deprecated scheme that docs/webhooks.md prints verbatim (a test compares them and runs
+the copy in the doc). It uses the standard library only and must stay that way.
 """
 
 # --- reference verifier: begin ---
@@ -119,6 +131,10 @@ def verify(
 
 # --- reference verifier: end ---
 
+import datetime as dt  # noqa: E402 - after the verbatim block, which must stay standalone
+
+from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook  # noqa: E402
+
 
 def sign(secret: bytes | Iterable[bytes], timestamp: int, body: bytes) -> str:
     """The Samspil-Signature header value for `body` sent at `timestamp` (unix seconds).
@@ -136,21 +152,70 @@ def sign(secret: bytes | Iterable[bytes], timestamp: int, body: bytes) -> str:
     return ",".join(parts)
 
 
+# -- Standard Webhooks ------------------------------------------------------------------
+
+WEBHOOK_ID_HEADER = "webhook-id"
+WEBHOOK_TIMESTAMP_HEADER = "webhook-timestamp"
+WEBHOOK_SIGNATURE_HEADER = "webhook-signature"
+DEPRECATED_HEADERS = (SIGNATURE_HEADER, IDEMPOTENCY_KEY_HEADER)
+
+
+def _text(secret: str | bytes) -> str:
+    return secret if isinstance(secret, str) else bytes(secret).decode("utf-8")
+
+
+def standard_webhook(secret: str | bytes) -> Webhook:
+    """The `standardwebhooks` signer/verifier for a shared secret, keyed as a partner's
+    ``Webhook(secret)`` keys it; a secret that is no base64 at all by its UTF-8 bytes."""
+    text = _text(secret)
+    try:
+        return Webhook(text)
+    except (ValueError, EmptyWebhookSecretError):  # binascii.Error is a ValueError
+        return Webhook(text.encode("utf-8"))
+
+
+def standard_signature(
+    secret: str | bytes | Iterable[str | bytes], *, message_id: str, timestamp: int,
+    body: bytes,
+) -> str:
+    """The webhook-signature value: ``v1,<base64>`` per secret, space-separated (the
+    newest secret first by convention), over ``f"{message_id}.{timestamp}."`` + body."""
+    keys = [secret] if isinstance(secret, str | bytes | bytearray) else list(secret)
+    if not keys or not all(keys):
+        raise ValueError("sign needs at least one non-empty secret")
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int) or timestamp < 0:
+        raise ValueError("timestamp must be a non-negative int (unix seconds)")
+    if not message_id or " " in message_id or "." in message_id:
+        raise ValueError("the webhook id must be non-empty, without spaces or dots")
+    when = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
+    data = body.decode("utf-8")
+    return " ".join(
+        standard_webhook(k).sign(msg_id=message_id, timestamp=when, data=data) for k in keys
+    )
+
+
 def signed_headers(
-    secret: bytes | Iterable[bytes],
+    secret: str | bytes | Iterable[str | bytes],
     *,
     timestamp: int,
     body: bytes,
     message_id: str,
     event_type: str,
 ) -> dict[str, str]:
-    """All three Samspil headers for one delivery attempt.
+    """Every header of one delivery attempt: the three Standard Webhooks headers, the
+    event type, and the two deprecated Samspil headers (sent for one more release).
 
-    `message_id` is the envelope's message_id: the receiver's idempotency key, which
-    stays the same on every retry of the same event to the same subscriber.
+    `message_id` is the envelope's message_id: webhook-id, the receiver's idempotency
+    key, which stays the same on every retry of the same event to the same subscriber.
+    Several secrets (a rotation's overlap) give one signature per secret in both schemes.
     """
+    keys = [secret] if isinstance(secret, str | bytes | bytearray) else list(secret)
     return {
-        SIGNATURE_HEADER: sign(secret, timestamp, body),
-        IDEMPOTENCY_KEY_HEADER: str(message_id),
+        WEBHOOK_ID_HEADER: str(message_id),
+        WEBHOOK_TIMESTAMP_HEADER: str(timestamp),
+        WEBHOOK_SIGNATURE_HEADER: standard_signature(
+            keys, message_id=str(message_id), timestamp=timestamp, body=body),
         EVENT_TYPE_HEADER: event_type,
+        SIGNATURE_HEADER: sign([_text(k).encode("utf-8") for k in keys], timestamp, body),
+        IDEMPOTENCY_KEY_HEADER: str(message_id),
     }

@@ -1,25 +1,30 @@
 """Signed webhooks: a JSON POST to the partner's https URL (see docs/webhooks.md).
 
-Each attempt is signed afresh (signing.signed_headers: HMAC-SHA256 over the timestamp
-and the exact body), carries the event's message_id as the idempotency key, follows no
-redirect, and refuses a host that resolves to a private, loopback or link-local
-address (SSRF) unless WEBHOOK_ALLOW_LOOPBACK is set for tests. A non-2xx answer
+Each attempt is signed afresh (signing.signed_headers: Standard Webhooks' webhook-id,
+webhook-timestamp and webhook-signature, the id being the event's message_id, plus the
+deprecated Samspil-Signature for one more release), with every secret of the
+subscription that is valid now (two during a rotation's overlap). It follows no
+redirect, and goes through the shared SSRF guard (services.common.net): the host must
+resolve to public addresses only (loopback too where WEBHOOK_ALLOW_LOOPBACK is set, for
+tests), and the connection goes to the address that was checked. A non-2xx answer
 raises requests.HTTPError with the response, which retry.classify_exception reads.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
+from services.common import net
+from services.common.net import UnsafeDestination
 from services.notifications import signing
 from services.notifications.gate import validate_webhook_url
+
+__all__ = ["UnsafeDestination", "WebhookSender", "WebhookSettings"]
 
 
 @dataclass(frozen=True)
@@ -36,35 +41,16 @@ class WebhookSettings:
         )
 
 
-class UnsafeDestination(ValueError):
-    """The URL's host resolves to an address a webhook must never be sent to."""
-
-
-def check_destination(url: str, *, allow_loopback: bool) -> None:
-    """Refuse hosts resolving to private, loopback, link-local or reserved addresses."""
-    validate_webhook_url(url, allow_loopback=allow_loopback)
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP):
-        address = ipaddress.ip_address(info[4][0])
-        if address.is_loopback and allow_loopback:
-            continue
-        if (address.is_private or address.is_loopback or address.is_link_local
-                or address.is_reserved or address.is_multicast or address.is_unspecified):
-            raise UnsafeDestination(f"{host} resolves to a non-public address")
-
-
 class WebhookSender:
-    def __init__(self, settings: WebhookSettings, session: requests.Session | None = None) -> None:
+    def __init__(self, settings: WebhookSettings, resolver: net.Resolver | None = None) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
+        self.resolver = resolver
 
     def send(
         self,
         *,
         url: str,
-        secret: str,
+        secrets: Sequence[str],
         body: bytes,
         message_id: str,
         event_type: str,
@@ -72,19 +58,17 @@ class WebhookSender:
     ) -> None:
         """POST `body`, signed now: the receiver checks the timestamp against its own
         clock, so this is wall time, not the service's (possibly simulated) Clock."""
-        check_destination(url, allow_loopback=self.settings.allow_loopback)
+        validate_webhook_url(url, allow_loopback=self.settings.allow_loopback)
         if timestamp is None:
             timestamp = int(time.time())
         headers = {"Content-Type": "application/json"}
         headers |= signing.signed_headers(
-            secret.encode("utf-8"),
-            timestamp=timestamp,
-            body=body,
-            message_id=message_id,
+            list(secrets), timestamp=timestamp, body=body, message_id=message_id,
             event_type=event_type,
         )
-        response = self.session.post(
-            url, data=body, headers=headers, timeout=self.settings.timeout, allow_redirects=False
+        response = net.post(
+            url, data=body, headers=headers, timeout=self.settings.timeout,
+            allow_loopback=self.settings.allow_loopback, resolver=self.resolver,
         )
         if not 200 <= response.status_code < 300:
             raise requests.HTTPError(
@@ -92,4 +76,5 @@ class WebhookSender:
             )
 
     def close(self) -> None:
-        self.session.close()
+        """Nothing to close: each delivery opens its own connection to the address it
+        checked (no pooled connection outlives its check)."""

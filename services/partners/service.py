@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import rpc
-
 from contracts.partners import (
     AccessReportArgs,
     AnswerHandoffArgs,
@@ -23,7 +21,7 @@ from services.common.db import Database
 from services.common.health import HealthServer
 from services.common.messaging import consumes
 from services.common.outbox import OutboxRelayRunner
-from services.common.rpc import validated
+from services.common.rpc import rpc, validated
 from services.partners import directory, handoffs, messages
 from services.partners.answers import answer_consumer
 from services.partners.models import metadata

@@ -54,13 +54,16 @@ NOT_RUNNABLE = {
     "make run": "this is how the system under test is started (`samspil run --migrate`, "
                 "after `make install`)",
     "make test": "the suite this test is part of",
-    "samspil run intake --config deploy/config/intake.yaml": "a server that runs until "
+    ".venv/bin/samspil run intake --config deploy/config/intake.yaml": "a server that runs until "
         "stopped; tests/docs/test_startup.py starts it exactly so and checks /ready",
-    "nameko run --config deploy/config/intake.yaml services.intake.service": "a server that "
-        "runs until stopped (nameko's own runner: the same service, without samspil's checks)",
-    "samspil demo": "plays for minutes with pauses to read along; tests/e2e/test_demo.py "
+    ".venv/bin/nameko run --config deploy/config/intake.yaml services.intake.service":
+        "a server that runs until stopped (nameko's own runner: the same service, "
+        "without samspil's checks)",
+    ".venv/bin/samspil demo": "plays for minutes with pauses to read along; tests/e2e/test_demo.py "
                     "plays it",
     "samspil demo --fast": "plays for minutes; tests/e2e/test_demo.py plays it",
+    ".venv/bin/pytest tests/reliability -s -q": "the reliability suite itself, which "
+        "`make test` runs",
     ".venv/bin/python bench/scale.py --n 1000": "a benchmark: minutes of load, numbers "
         "measured, never asserted (`make bench`)",
     ".venv/bin/python bench/worklists.py --rows 20000 --repeat 50": "a benchmark: numbers "

@@ -115,6 +115,7 @@ def system_config(amqp_uri: str, urls: dict[str, str], clock: FileClock, smtp_po
         INTAKE_SWEEP_SECONDS=0.1,
         COORDINATION_SWEEP_SECONDS=0.1,
         HOUSING_SWEEP_SECONDS=0.1,
+        PARTNERS_SWEEP_SECONDS=0.1,
         DELIVERY_SWEEP_SECONDS=0.2,
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=smtp_port,
@@ -136,8 +137,17 @@ def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProv
 
 
 @pytest.fixture
+def system_extra_config() -> dict[str, Any]:
+    """Config the `system` is started with on top of system_config's. A test module
+    overrides this fixture for what its tests need (e.g. webhooks to loopback
+    receivers: WEBHOOK_ALLOW_LOOPBACK)."""
+    return {}
+
+
+@pytest.fixture
 def system(amqp_uri: str, db_url_factory: Any, runner_factory: Any,
-           tmp_path: Path, oidc_provider: OidcProvider) -> Iterator[System]:
+           tmp_path: Path, oidc_provider: OidcProvider,
+           system_extra_config: dict[str, Any]) -> Iterator[System]:
     """Every service and the gateway, started and answering on a loopback port, with
     staff signing in through the real OpenID provider."""
     urls = {name: db_url_factory(name) for name in SERVICES}
@@ -148,7 +158,8 @@ def system(amqp_uri: str, db_url_factory: Any, runner_factory: Any,
     smtp = SmtpServer(tmp_path)
     port = free_port()
     config = system_config(amqp_uri, urls, clock, smtp.port, port,
-                           OIDC=oidc_provider.gateway_config(f"http://127.0.0.1:{port}"))
+                           OIDC=oidc_provider.gateway_config(f"http://127.0.0.1:{port}"),
+                           **system_extra_config)
     runner = runner_factory(config, GatewayService, IntakeService, CoordinationService,
                             HousingService, NotificationsService, PartnersService)
     runner.start()

@@ -93,6 +93,46 @@ def test_fronten_registers_an_inquiry_over_http(api):
     assert actor == "staff:anne"  # the identity came from the token
 
 
+def test_an_idempotency_key_makes_a_retry_safe(api):
+    """The IETF httpapi draft's Idempotency-Key: the same key and body replay the first
+    answer (and do nothing), another body is a 422, a refused request is refused again
+    the same way, and a key counts per caller."""
+    anne, bo = api.token(Role.FRONTEN), api.token(Role.FRONTEN, name="bo")
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = api.call("POST", "/api/inquiries", anne, json=INQUIRY, headers=dict(key))
+    assert first.status_code == 201, first.text
+    again = api.call("POST", "/api/inquiries", anne, json=INQUIRY, headers=dict(key))
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert api.count("intake", "inquiries") == 1
+
+    other_body = api.call("POST", "/api/inquiries", anne, headers=dict(key),
+                          json={**INQUIRY, "wish": "Noget andet."})
+    assert other_body.status_code == 422
+    assert other_body.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert other_body.json()["errors"][0]["rule"] == "idempotency_key.reused"
+
+    # The same key from another caller is another key.
+    theirs = api.call("POST", "/api/inquiries", bo, json=INQUIRY, headers=dict(key))
+    assert theirs.status_code == 201 and theirs.json() != first.json()
+    assert api.count("intake", "inquiries") == 2
+
+    # A refusal from the service is the answer to that key, too.
+    bad_key = {"Idempotency-Key": str(uuid.uuid4())}
+    unknown = {**INQUIRY, "citizen_ref": str(uuid.uuid4())}
+    refused = api.call("POST", "/api/inquiries", anne, json=unknown, headers=dict(bad_key))
+    replayed = api.call("POST", "/api/inquiries", anne, json=unknown, headers=dict(bad_key))
+    assert refused.status_code == replayed.status_code == 400
+    assert replayed.json()["errors"] == refused.json()["errors"]
+    assert api.count("intake", "inquiries") == 2
+
+    malformed = api.call("POST", "/api/inquiries", anne, json=INQUIRY,
+                         headers={"Idempotency-Key": "x" * 300})
+    assert malformed.status_code == 400
+    assert malformed.json()["errors"][0]["rule"] == "idempotency_key.invalid"
+    assert api.count("intake", "inquiries") == 2
+
+
 def test_missing_or_wrong_token_and_wrong_role_are_refused_and_logged(api):
     assert api.call("POST", "/api/inquiries", json=INQUIRY).status_code == 401
     assert api.call("POST", "/api/inquiries", "smp_not-a-token", json=INQUIRY).status_code == 401
@@ -191,6 +231,34 @@ def test_a_service_that_is_not_running_gives_503(amqp_uri, db_url_factory, runne
     resp = api.call("POST", "/api/inquiries", api.token(Role.FRONTEN), json=INQUIRY)
     assert resp.status_code == 503
     assert resp.json()["detail"] == "The intake service is not running."
+
+
+def test_a_request_to_a_stopped_service_is_a_503_and_never_runs_later(
+    amqp_uri, db_url_factory, runner_factory
+):
+    api = start(amqp_uri, db_url_factory, runner_factory, RPC_TIMEOUT_SECONDS=2)
+    config = service_config(amqp_uri, api.urls)
+    intake = runner_factory(config, IntakeService)
+    intake.start()
+    token = api.token(Role.FRONTEN)
+    assert api.call("POST", "/api/inquiries", token, json=INQUIRY).status_code == 201
+    intake.stop()  # its durable request queue stays, with no one consuming it
+
+    stopped = api.call("POST", "/api/inquiries", token, json={**INQUIRY, "wish": "Ikke nu."})
+    assert stopped.status_code == 503, stopped.text
+    assert stopped.json()["detail"] == "The intake service is not running."
+    assert stopped.headers["Retry-After"]
+
+    # Intake returns. The refused request expired in the queue: only the next one runs
+    # (the queue is first in, first out, so the refused one would have run before it).
+    back = runner_factory(config, IntakeService)
+    back.start()
+    assert api.call("POST", "/api/inquiries", token, json=INQUIRY).status_code == 201
+    engine = make_engine(api.urls["intake"])
+    with engine.connect() as conn:
+        wishes = conn.execute(text("select wish from inquiries")).scalars().all()
+    engine.dispose()
+    assert sorted(wishes) == [INQUIRY["wish"]] * 2
 
 
 def test_a_service_that_does_not_answer_gives_504_not_a_hang(

@@ -343,9 +343,11 @@ def test_housing_story(system: System) -> None:
     # a case that does not exist, and the denial is logged.
     own = system.ok("GET", case, partner)
     assert own["is_open"] is False and own["closure"] == "tenancy_kept"
+    # Status, dates and the hold request with its answer: never the citizen or amounts.
     assert set(own) <= {"case_id", "association_id", "tenancy_ref", "level", "is_open",
                         "closure", "reported_at", "hold_until", "termination_on",
-                        "eviction_date", "closed_at"}
+                        "eviction_date", "closed_at", "requested", "hold_answer",
+                        "hold_granted_until"}
     hidden = system.call("GET", case, other)
     missing = system.call("GET", f"/api/housing/cases/{uuid.uuid4()}", other)
     assert hidden.status_code == missing.status_code == 404
@@ -359,9 +361,13 @@ def test_housing_story(system: System) -> None:
                                      "where reason = 'other_partner' order by id")
     assert [(d[0], d[2]) for d in denials] == [
         ("partner:bf-ballerup", "/api/housing/cases"),
-        ("partner:bf-other", case),
         ("partner:bf-other", "/api/housing/associations/bf-ballerup/report"),
     ]
+    # Housing decides who sees a case, and logs the refused read in its access log.
+    refused = system.rows("housing", "select actor, action, subject_id from access_log "
+                                     "where action = 'refused'")
+    assert [(r[0], r[1], str(r[2])) for r in refused] == [
+        ("partner:bf-other", "refused", case_id)]
 
     # The escalation reached Fronten (the citizen has no tovholder) through notifications.
     def escalations() -> Any:

@@ -64,7 +64,8 @@ def test_every_service_has_a_config_that_loads_with_its_own_database():
 
 
 def test_production_refuses_the_development_keys(monkeypatch):
-    for name in ("CPR_HASH_KEY", "CPR_ENCRYPTION_KEY", "OIDC_CLIENT_SECRET"):
+    for name in ("CPR_HASH_KEY", "CPR_ENCRYPTION_KEY", "OIDC_CLIENT_SECRET",
+                 "WEBHOOK_SECRET_ENCRYPTION_KEY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SAMSPIL_ENV", "production")
     refusals = {}
@@ -73,7 +74,8 @@ def test_production_refuses_the_development_keys(monkeypatch):
         refusals[service] = production_refusal(load_config(path), path)
     assert "CPR_HASH_KEY" in str(refusals["intake"])
     assert "OIDC_CLIENT_SECRET" in str(refusals["gateway"])
-    assert {s for s, r in refusals.items() if r} == {"intake", "gateway"}
+    assert "WEBHOOK_SECRET_ENCRYPTION_KEY" in str(refusals["notifications"])
+    assert {s for s, r in refusals.items() if r} == {"intake", "gateway", "notifications"}
     all_yaml = DEPLOY / "config" / "all.yaml"
     assert "DEV_OIDC_PROVIDER" in str(production_refusal(load_config(all_yaml), all_yaml))
 
@@ -81,6 +83,8 @@ def test_production_refuses_the_development_keys(monkeypatch):
     monkeypatch.setenv("CPR_HASH_KEY", "k" * 48)
     monkeypatch.setenv("CPR_ENCRYPTION_KEY", "FUK9dGNy-fake-but-not-the-default-key-0000000=")
     monkeypatch.setenv("OIDC_CLIENT_SECRET", "from-a-secret-store")
+    monkeypatch.setenv("WEBHOOK_SECRET_ENCRYPTION_KEY",
+                       "bm90LXRoZS1kZWZhdWx0LWtleS0wMDAwMDAwMDAwMDA=")
     for service in SERVICES:
         path = DEPLOY / "config" / f"{service}.yaml"
         assert production_refusal(load_config(path), path) is None, service
@@ -119,6 +123,8 @@ def test_compose_runs_each_service_in_its_own_container(compose):
 
     assert {"CPR_HASH_KEY", "CPR_ENCRYPTION_KEY"} <= names("intake")
     assert "OIDC_CLIENT_SECRET" in names("gateway")
+    assert "WEBHOOK_SECRET_ENCRYPTION_KEY" in names("notifications")
+    assert "WEBHOOK_SECRET_ENCRYPTION_KEY" in names("migrate")
     used = {s if isinstance(s, str) else s["source"]
             for spec in services.values() for s in spec.get("secrets", [])}
     assert used == set(compose["secrets"]), "every secret declared is used, and vice versa"
@@ -244,6 +250,9 @@ def test_every_deployment_is_probed_limited_and_given_secrets_by_reference(kusto
     intake_env = {e["name"] for e in deployments["intake"]["spec"]["template"]["spec"][
         "containers"][0]["env"]}
     assert {"CPR_HASH_KEY", "CPR_ENCRYPTION_KEY"} <= intake_env
+    notifications_env = {e["name"] for e in deployments["notifications"]["spec"]["template"][
+        "spec"]["containers"][0]["env"]}
+    assert "WEBHOOK_SECRET_ENCRYPTION_KEY" in notifications_env
     settings = next(d for d in documents if d["kind"] == "ConfigMap")
     assert settings["data"]["SAMSPIL_ENV"] == "production"
     assert settings["data"]["OIDC_ISSUER"].startswith("https://")

@@ -23,6 +23,13 @@ ROUTES = [
               status=201),
     rpc_route("DELETE", "/api/subscriptions/<subscription_id>", OPERATOR, "notifications",
               "remove_subscription"),
+    rpc_route("POST", "/api/subscriptions/<subscription_id>/secret-rotations", OPERATOR,
+              "notifications", "rotate_subscription_secret",
+              "Give a webhook subscription a new secret (answered once); deliveries are "
+              "signed with both until the overlap ends (`overlap_hours`).", status=201),
+    rpc_route("DELETE", "/api/subscriptions/<subscription_id>/previous-secret", OPERATOR,
+              "notifications", "retire_previous_secret",
+              "End a rotation's overlap now: only the new secret signs from here."),
     rpc_route("GET", "/api/legal-bases", OPERATOR, "notifications", "list_legal_bases",
               items=True),
     rpc_route("POST", "/api/legal-bases", OPERATOR, "notifications", "add_legal_basis",
@@ -41,5 +48,6 @@ ROUTES = [
     rpc_route("GET", "/api/citizens/<citizen_ref>/access-report/notifications",
               ACCESS_REPORT, "notifications", "access_report",
               "notifications' part of the citizen's access report: what was passed on to "
-              "partners (when, to whom, why, on which basis) and who read it here."),
+              "partners (when, to whom, why, on which basis) and who read it here.",
+              items=True),
 ]

@@ -8,6 +8,7 @@ docs/partners.md is the partner developer's guide.
 
 from __future__ import annotations
 
+from contracts.partners import PartnerHandoffView
 from services.gateway.auth import Role
 from services.gateway.routing import OPERATOR, rpc_route
 
@@ -52,7 +53,8 @@ ROUTES = [
               "404); Social Vejledning answers § 85 referrals; Fronten and the responsible "
               "staff member may cancel. A refused answer is a 400 naming `state` and the "
               "states allowed next.",
-              owner="partner_id", partner_view=PARTNER_HANDOFF_VIEW),
+              owner="partner_id", partner_view=PARTNER_HANDOFF_VIEW,
+              partner_result=PartnerHandoffView),
     rpc_route("GET", "/api/handoffs", HANDOFF_STAFF, "partners", "handoffs_of_subject",
               "The hand-offs of a course, case or pathway, with their history: those the "
               "caller may know of.", query=("subject_type", "subject_id")),
@@ -62,7 +64,8 @@ ROUTES = [
               query=("cursor", "limit", "state")),
     rpc_route("GET", "/api/partner/handoffs/<handoff_id>", PARTNER, "partners", "get_handoff",
               "One of the partner's own hand-offs; another's is a 404.",
-              owner="partner_id", partner_view=PARTNER_HANDOFF_VIEW),
+              owner="partner_id", partner_view=PARTNER_HANDOFF_VIEW,
+              partner_result=PartnerHandoffView),
     rpc_route("GET", "/api/worklists/handoffs/awaiting-answer", HANDOFF_STAFF, "partners",
               "handoffs_awaiting_answer",
               "Hand-offs no partner has answered yet, the oldest answer_by first: Fronten "

@@ -1,7 +1,8 @@
 """Real counterparts for the notifications tests: an SMTP server (aiosmtpd, in its own
 process, writing a Maildir), an HTTP receiver on loopback (http.server in a thread)
 that answers from a script and, given the subscription's secret, verifies every
-signature as a partner would (docs/webhooks.md's verifier; 401 when it fails),
+signature as a partner would (the `standardwebhooks` library, and docs/webhooks.md's
+verifier of the deprecated header; 401 when it fails),
 stand-in intake, coordination and partners services on the broker answering
 get_contact, get_participant_contact and get_partner from fixed data, and helpers to
 publish events and read the ledger and the access log."""
@@ -28,6 +29,7 @@ from typing import Any
 
 from nameko.rpc import rpc
 from sqlalchemy import select, text
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from contracts import registry
 from contracts.envelope import Envelope
@@ -122,13 +124,39 @@ class Request:
 @dataclass
 class HttpReceiver:
     """Answers each POST with the next status in `script` (then `default`). Given a
-    `secret`, it first verifies the signature with the reference verifier, at its own
-    clock, and answers 401 to a request that fails (as docs/webhooks.md tells partners)."""
+    `secret` (or during a rotation `secrets`, any of which may match), it first verifies
+    the request as a partner would, at its own clock: Standard Webhooks with the
+    `standardwebhooks` library (webhook-id, webhook-timestamp, webhook-signature) and the
+    deprecated Samspil-Signature with the reference verifier; it answers 401 to a
+    request that fails either (as docs/webhooks.md tells partners)."""
 
     script: list[int] = field(default_factory=list)
     default: int = 200
     requests: list[Request] = field(default_factory=list)
     secret: str | None = None
+    secrets: list[str] = field(default_factory=list)
+
+    def accepts(self, headers: dict[str, str], body: bytes) -> bool:
+        """Whether a partner holding this receiver's secrets accepts the request."""
+        keys = [*self.secrets, *([self.secret] if self.secret else [])]
+        standard = False
+        for key in keys:
+            try:
+                hook = Webhook(key)
+            except ValueError:  # no base64: keyed by its bytes (docs/webhooks.md)
+                hook = Webhook(key.encode())
+            try:
+                hook.verify(body, headers, json_parse=False)
+                standard = True
+            except WebhookVerificationError:
+                pass
+        try:
+            legacy = signing.verify([k.encode() for k in keys],
+                                    headers.get(signing.SIGNATURE_HEADER), body,
+                                    now=int(time.time()))
+        except signing.SignatureError:
+            legacy = False
+        return standard and legacy
 
     def __post_init__(self) -> None:
         receiver = self
@@ -138,14 +166,8 @@ class HttpReceiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 verified = None
-                if receiver.secret is not None:
-                    try:
-                        verified = signing.verify(
-                            receiver.secret.encode(),
-                            self.headers.get(signing.SIGNATURE_HEADER), body,
-                            now=int(time.time()))
-                    except signing.SignatureError:
-                        verified = False
+                if receiver.secret is not None or receiver.secrets:
+                    verified = receiver.accepts(dict(self.headers.items()), body)
                 if verified is False:
                     status = 401
                 else:

@@ -219,7 +219,7 @@ def test_matcher_asks_intake_with_purpose_and_iso_birth_date():
     found = IntakeMatcher(intake)(actor="partner:x", cpr="0101901234", name=None,
                                   birth_date=dt.date(1990, 1, 1))
     assert found == CITIZEN
-    assert intake.calls == [{"actor": "partner:x", "purpose": MATCH_PURPOSE,
+    assert intake.calls == [{"actor": "service:housing", "purpose": MATCH_PURPOSE,
                              "cpr": "0101901234", "name": None, "birth_date": "1990-01-01"}]
     assert IntakeMatcher(FakeIntake({"citizen_ref": None}))(actor="a", cpr="0101901234") is None
 

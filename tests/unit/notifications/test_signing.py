@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import hmac
+import json
 import re
+import time
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from services.notifications import signing
 from services.notifications.signing import (
@@ -20,6 +24,7 @@ from services.notifications.signing import (
     TimestampOutsideTolerance,
     sign,
     signed_headers,
+    standard_signature,
     verify,
 )
 
@@ -177,10 +182,67 @@ def test_signed_headers_carry_message_id_and_event_type() -> None:
     )
 
     assert headers == {
+        "webhook-id": "3f0d1c8e-6a2b-4f7e-9d1a-0c5b8e2f4a61",
+        "webhook-timestamp": str(NOW),
+        "webhook-signature": standard_signature(
+            SECRET, message_id="3f0d1c8e-6a2b-4f7e-9d1a-0c5b8e2f4a61", timestamp=NOW,
+            body=BODY),
         "Samspil-Signature": sign(SECRET, NOW, BODY),
         "Samspil-Idempotency-Key": "3f0d1c8e-6a2b-4f7e-9d1a-0c5b8e2f4a61",
         "Samspil-Event-Type": "housing.partner_status",
     }
+
+
+# -- Standard Webhooks: what the `standardwebhooks` library accepts ----------------------
+
+
+def _now_headers(secrets: str | list[str], message_id: str = "msg-1") -> dict[str, str]:
+    return signed_headers(secrets, timestamp=int(time.time()), body=BODY,
+                          message_id=message_id, event_type="housing.partner_status")
+
+
+@pytest.mark.parametrize("secret", [
+    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",  # the standard form
+    "whsec_test_only_0123456789",  # set by hand before Standard Webhooks: as Webhook() reads it
+])
+def test_the_library_verifies_what_samspil_signs(secret: str) -> None:
+    assert Webhook(secret).verify(BODY, _now_headers(secret)) == json.loads(BODY)
+
+
+def test_a_secret_that_is_no_base64_keys_with_its_bytes() -> None:
+    secret = "whsec_a"  # one base64 character: Webhook(secret) cannot decode it
+    with pytest.raises(ValueError):
+        Webhook(secret)
+    assert Webhook(secret.encode()).verify(BODY, _now_headers(secret)) == json.loads(BODY)
+
+
+def test_the_id_is_signed_a_replay_under_another_id_fails() -> None:
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    captured = _now_headers(secret, message_id="3f0d1c8e-6a2b-4f7e-9d1a-0c5b8e2f4a61")
+    replayed = captured | {"webhook-id": "9b2e6a44-1111-4c3b-8d55-2d1b7a0c9e10"}
+
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(BODY, replayed)
+
+
+def test_a_rotation_signs_with_both_secrets_and_either_verifies() -> None:
+    old, new = ("whsec_" + base64.b64encode(bytes([n]) * 32).decode() for n in (1, 2))
+    headers = _now_headers([new, old])
+
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    assert headers["Samspil-Signature"].count("v1=") == 2
+    for secret in (old, new):
+        assert Webhook(secret).verify(BODY, headers) == json.loads(BODY)
+    with pytest.raises(WebhookVerificationError):
+        Webhook("whsec_" + base64.b64encode(b"\x03" * 32).decode()).verify(BODY, headers)
+
+
+def test_an_old_timestamp_is_refused_by_the_library() -> None:
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    headers = signed_headers(secret, timestamp=int(time.time()) - 301, body=BODY,
+                             message_id="m", event_type="t")
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        Webhook(secret).verify(BODY, headers)
 
 
 @given(
@@ -218,7 +280,7 @@ def test_doc_prints_the_reference_verifier_verbatim() -> None:
     blocks = _doc_python_blocks()
 
     assert blocks, "docs/webhooks.md has no python block"
-    assert blocks[0].strip("\n") == _reference_block()
+    assert _reference_block() in [b.strip("\n") for b in blocks]
 
 
 def test_doc_names_the_headers_and_the_window() -> None:
@@ -245,20 +307,40 @@ def test_doc_verifier_accepts_what_samspil_signs() -> None:
         doc_verify(b"old", header, BODY + b" ", now=NOW)  # type: ignore[operator]
 
 
-def test_doc_handler_example_verifies_and_deduplicates(monkeypatch: pytest.MonkeyPatch) -> None:
+STANDARD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+MESSAGE_ID = "3f0d1c8e-6a2b-4f7e-9d1a-0c5b8e2f4a61"
+
+
+def test_doc_handler_example_verifies_and_deduplicates() -> None:
+    # The library verifies against the wall clock (datetime.now): sign now.
     namespace = _run_doc()
     handle = namespace["handle_webhook"]
-    monkeypatch.setattr("time.time", lambda: NOW + 10)
-    headers = signed_headers(
-        SECRET, timestamp=NOW, body=BODY, message_id="m-1", event_type="housing.partner_status"
-    )
+    headers = signed_headers(STANDARD_SECRET, timestamp=int(time.time()), body=BODY,
+                             message_id=MESSAGE_ID, event_type="housing.partner_status")
     seen: set[str] = set()
 
-    assert handle(headers, BODY, [SECRET], seen) == 200  # type: ignore[operator]
-    assert seen == {"m-1"}
-    assert handle(headers, BODY, [SECRET], seen) == 200  # type: ignore[operator]
-    assert handle(headers, BODY + b"x", [SECRET], seen) == 401  # type: ignore[operator]
-    assert handle({}, BODY, [SECRET], seen) == 401  # type: ignore[operator]
+    assert handle(headers, BODY, [STANDARD_SECRET], seen) == 200  # type: ignore[operator]
+    assert seen == {MESSAGE_ID}
+    assert handle(headers, BODY, [STANDARD_SECRET], seen) == 200  # type: ignore[operator]
+    assert handle(headers, BODY + b"x", [STANDARD_SECRET], seen) == 401  # type: ignore[operator]
+    assert handle({}, BODY, [STANDARD_SECRET], seen) == 401  # type: ignore[operator]
+    other = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    assert handle(headers, BODY, [other], set()) == 401  # type: ignore[operator]
+    # During a rotation the receiver may hold either secret, or both.
+    both = signed_headers([other, STANDARD_SECRET], timestamp=int(time.time()), body=BODY,
+                          message_id=MESSAGE_ID, event_type="housing.partner_status")
+    assert handle(both, BODY, [STANDARD_SECRET], set()) == 200  # type: ignore[operator]
+    assert handle(both, BODY, [other], set()) == 200  # type: ignore[operator]
+
+
+def test_doc_standard_test_vector_is_what_samspil_signs() -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    signature = standard_signature(STANDARD_SECRET, message_id=MESSAGE_ID, timestamp=NOW,
+                                   body=BODY)
+
+    assert f"`{STANDARD_SECRET}`" in doc and f"`{MESSAGE_ID}`" in doc
+    assert "\n" + signature + "\n" in doc
+    assert f"webhook-signature: {signature}\n" in doc  # the example request too
 
 
 def test_doc_test_vector_is_what_sign_produces() -> None:
