@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -188,11 +189,14 @@ class OutboxRelay:
 
 
 def run_relay_loop(
-    relay: OutboxRelay, doorbell: Any, poll_seconds: float, running: Callable[[], bool]
+    relay: OutboxRelay, doorbell: Any, poll_seconds: float, running: Callable[[], bool],
+    housekeeping: Callable[[], None] | None = None,
 ) -> None:
     """Publish until `running()` is false: at once when the doorbell rings (a commit
     added events), at the latest every `poll_seconds` (rows left by a crash or an
-    outage), and back to back while there is a full batch waiting."""
+    outage), and back to back while there is a full batch waiting. `housekeeping` runs
+    about once an hour."""
+    next_housekeeping = time.monotonic()
     while running():
         doorbell.clear()
         try:
@@ -200,8 +204,30 @@ def run_relay_loop(
         except Exception:
             log.exception("outbox relay round failed")
             published = 0
+        if housekeeping is not None and time.monotonic() >= next_housekeeping:
+            next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
+            try:
+                housekeeping()
+            except Exception:  # the database may be down; the next hour tries again
+                log.warning("outbox housekeeping failed", exc_info=True)
         if published < relay.batch_size and running():
             doorbell.wait(poll_seconds)
+
+
+HOUSEKEEPING_SECONDS = 3600.0
+#: How long a committed RPC request's id is kept (services.common.rpc): far longer than
+#: any redelivery of it can take.
+RPC_REQUESTS_KEPT = dt.timedelta(hours=24)
+
+
+def forget_old_rpc_requests(engine: Any, metadata: Any, now: dt.datetime) -> int:
+    """Delete `rpc_requests` rows older than RPC_REQUESTS_KEPT; how many went."""
+    table = metadata.tables.get("rpc_requests")
+    if table is None:
+        return 0
+    with engine.begin() as conn:
+        return int(conn.execute(
+            table.delete().where(table.c.at < now - RPC_REQUESTS_KEPT)).rowcount or 0)
 
 
 class OutboxRelayRunner(DependencyProvider):
@@ -233,7 +259,13 @@ class OutboxRelayRunner(DependencyProvider):
         self._gt = self.container.spawn_managed_thread(self._run, identifier="outbox_relay")
 
     def _run(self) -> None:
-        run_relay_loop(self.relay, self.database.doorbell, self.poll, lambda: self._running)
+        database = self.database
+
+        def housekeeping() -> None:
+            forget_old_rpc_requests(database.engine, database.metadata, database.clock.now())
+
+        run_relay_loop(self.relay, database.doorbell, self.poll, lambda: self._running,
+                       housekeeping)
 
     def stop(self) -> None:
         self._running = False
