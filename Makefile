@@ -54,12 +54,14 @@ test: install services browser lint
 # The pure domain, the contracts and each service against the real broker and databases.
 test-core:
 	$(PYTEST) tests/unit tests/contracts tests/integration
-# Kills, restarts and outages, upgrades, scale-out, backup and restore.
+# Kills, restarts and outages, upgrades, scale-out, backup and restore; the gateway's and
+# the CLI's own end-to-end tests (in this group to even out the four).
+E2E_EDGE := tests/e2e/test_gateway.py tests/e2e/test_cli.py
 test-reliability:
-	$(PYTEST) tests/reliability
+	$(PYTEST) tests/reliability $(E2E_EDGE)
 # The whole system started as documented: the docs' commands, end to end over HTTP.
 test-system:
-	$(PYTEST) tests/docs tests/e2e
+	$(PYTEST) tests/docs tests/e2e $(addprefix --ignore=,$(E2E_EDGE))
 test-browser:
 	SAMSPIL_BROWSER_TESTS=1 $(PYTEST) tests/browser
 

@@ -169,8 +169,8 @@ class RetryPolicy:
 
     def outage_delay(self, waits: int) -> int:
         """Delay before looking again after `waits` waits for the database."""
-        return jittered(min(self.outage_base_ms * 2 ** min(waits, 20),
-                            self.outage_max_delay_ms))
+        return min(jittered(min(self.outage_base_ms * 2 ** min(waits, 20),
+                                self.outage_max_delay_ms)), self.outage_max_delay_ms)
 
 
 class DecodeSafeQueueConsumer(QueueConsumer):

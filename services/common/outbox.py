@@ -25,6 +25,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine, MetaData, or_, select, update
 from sqlalchemy.orm import Session
 
+from contracts.unconsumed import NO_CONSUMER
 from services.common.amqp import Publisher, Unroutable, event_exchange
 from services.common.faults import fault_point
 
@@ -89,6 +90,7 @@ class OutboxRelay:
             if not rows:
                 return 0
             sent: list[int] = []
+            by_design: list[int] = []  # unroutable, and consumed by no one on purpose
             parked: list[int] = []
             failures: list[tuple[Any, str]] = []
             for row in rows:
@@ -103,6 +105,10 @@ class OutboxRelay:
                         declare=[exchange],
                     )
                 except Unroutable as exc:
+                    if row.type in NO_CONSUMER:
+                        # No one consumes it, on purpose (ADR 0012): published, done.
+                        by_design.append(row.id)
+                        continue
                     if row.attempts + 1 >= self.park_unroutable_after:
                         try:
                             self._park(row)
@@ -129,6 +135,10 @@ class OutboxRelay:
                 session.execute(
                     update(outbox).where(outbox.c.id.in_(sent)).values(sent_at=done_at)
                 )
+            if by_design:
+                session.execute(
+                    update(outbox).where(outbox.c.id.in_(by_design)).values(
+                        sent_at=done_at, last_error="no consumer, by design (ADR 0012)"))
             if parked:
                 session.execute(
                     update(outbox).where(outbox.c.id.in_(parked)).values(

@@ -230,6 +230,8 @@ QUERIES: dict[str, str] = {
         "GET /api/routing-rules", "POST /api/routing-rules",
         "DELETE /api/routing-rules/<rule_id>", "GET /api/subscriptions",
         "POST /api/subscriptions", "DELETE /api/subscriptions/<subscription_id>",
+        "POST /api/subscriptions/<subscription_id>/secret-rotations",
+        "DELETE /api/subscriptions/<subscription_id>/previous-secret",
         "GET /api/legal-bases", "POST /api/legal-bases", "GET /api/deliveries",
         "POST /api/deliveries/<delivery_id>/retry",
         "GET /api/worklists/operators/silent-subscriptions",

@@ -31,7 +31,8 @@ def test_jitter_spreads_over_a_few_delay_queues_only():
 
 def test_waiting_for_the_database_is_capped_and_configurable():
     policy = RetryPolicy.from_config({"OUTAGE_BASE_MS": 200, "OUTAGE_MAX_DELAY_MS": 2000})
-    assert all(policy.outage_delay(w) <= 2000 * 1.25 for w in range(50))
-    default = RetryPolicy.from_config({})
-    assert 700 <= default.outage_delay(0) <= 1300
-    assert default.outage_delay(30) <= 60_000 * 1.25
+    for _ in range(200):  # jitter is random: many draws, every one within the bounds
+        assert all(policy.outage_delay(w) <= 2000 for w in range(20))
+        default = RetryPolicy.from_config({})
+        assert 700 <= default.outage_delay(0) <= 1300
+        assert 45_000 <= default.outage_delay(30) <= 60_000
