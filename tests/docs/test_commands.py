@@ -62,6 +62,10 @@ NOT_RUNNABLE = {
     ".venv/bin/samspil demo": "plays for minutes with pauses to read along; tests/e2e/test_demo.py "
                     "plays it",
     "samspil demo --fast": "plays for minutes; tests/e2e/test_demo.py plays it",
+    "SAMSPIL_BROWSER_TESTS=1 SAMSPIL_SCREENSHOTS=1 .venv/bin/pytest -p no:cacheprovider "
+    "tests/browser/test_screenshots.py": "the browser suite runs the same test in `make "
+        "test`; with SAMSPIL_SCREENSHOTS=1 it rewrites docs/screenshots, which a test run "
+        "must not do to the checkout",
     ".venv/bin/pytest tests/reliability -s -q": "the reliability suite itself, which "
         "`make test` runs",
     ".venv/bin/python bench/scale.py --n 1000": "a benchmark: minutes of load, numbers "
