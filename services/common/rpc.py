@@ -27,16 +27,24 @@ from services.common import pii, sanity
 from services.common.errors import DomainError, NotFound
 
 REQUEST_ID = "samspil_request_id"
+#: Context key a caller (the gateway) sets to the hash of a client's Idempotency-Key: the
+#: request is then recorded under that key, so a retry with the same key that arrives
+#: after the first run committed (its answer lost) changes nothing either.
+IDEMPOTENCY = "samspil_idempotency"
 
 
 class RequestTrackingRpc(Rpc):
-    """nameko's Rpc entrypoint, passing the request's correlation id to the worker."""
+    """nameko's Rpc entrypoint, passing the request's id to the worker: the caller's
+    idempotency key where it sent one, else the AMQP correlation id."""
 
     def unpack_message_headers(self, message: Any) -> dict[str, Any]:
         data = dict(super().unpack_message_headers(message))
-        data.pop(REQUEST_ID, None)  # never taken from a caller's headers
+        data.pop(REQUEST_ID, None)  # never taken from a caller's headers as such
+        key = data.pop(IDEMPOTENCY, None)
         correlation_id = (message.properties or {}).get("correlation_id")
-        if correlation_id:
+        if key:
+            data[REQUEST_ID] = f"idem:{key}"
+        elif correlation_id:
             data[REQUEST_ID] = str(correlation_id)
         return data
 

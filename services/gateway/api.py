@@ -440,6 +440,12 @@ def problem_from_remote(exc_type: str, value: str) -> Problem:
         return Problem(400, "Invalid request", "The request breaks a rule.", errors)
     if exc_type == "NotFoundError":
         return Problem(404, "Not found", "", errors)
+    if exc_type == "DuplicateRequest":
+        return Problem(409, "Already carried out",
+                       "A request with this Idempotency-Key was carried out before, but its "
+                       "answer was lost; read the resource to see the result.",
+                       [{"field": "Idempotency-Key", "rule": "idempotency_key.already_done",
+                         "message": "Read the result instead of sending it again."}])
     if exc_type in ("MethodNotFound", "UnknownService"):
         return Problem(501, "Not available", "That operation is not available.")
     return Problem(502, "Upstream error", "A service failed to answer this request.")

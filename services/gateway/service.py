@@ -32,6 +32,7 @@ from services.common.db import Database
 from services.common.deadletters import DeadLetters, find_dead_letter
 from services.common.errors import NotFound
 from services.common.health import readiness
+from services.common.rpc import IDEMPOTENCY
 from services.gateway import api, openapi, signin
 from services.gateway.auth import SESSION_COOKIE, Identity, list_staff, session_identity
 from services.gateway.idempotency import ApiIdempotency, FormSubmissions, api_key_hash
@@ -231,7 +232,8 @@ class GatewayService:
                 remembered = key_hash  # this request does the work: keep its answer
             result = self._call(route.service, route.rpc, args,
                                 float(config.get("RPC_TIMEOUT_SECONDS",
-                                                 DEFAULT_RPC_TIMEOUT_SECONDS)))
+                                                 DEFAULT_RPC_TIMEOUT_SECONDS)),
+                                idempotency=remembered)
             response = json_response(api.shape_result(route, identity, result), route.status)
             if route.etag and isinstance(result, dict) and result.get(route.etag) is not None:
                 response.headers["ETag"] = f'"{result[route.etag]}"'
@@ -263,8 +265,14 @@ class GatewayService:
             return api.Problem(500, "Internal error", "Something went wrong on our side."
                                ).response(request.path, request_id)
 
-    def _call(self, service: str, method: str, args: dict[str, Any], timeout: float) -> Any:
+    def _call(self, service: str, method: str, args: dict[str, Any], timeout: float,
+              idempotency: str | None = None) -> Any:
         proxy = getattr(self, service)
+        context = proxy.worker_ctx.data
+        if idempotency:
+            # The service records the request under the client's key (not the call's
+            # own id): a retry of a request that ran, its answer lost, changes nothing.
+            context[IDEMPOTENCY] = idempotency[:56]
         try:
             with eventlet.Timeout(timeout):
                 return getattr(proxy, method)(**args)
@@ -289,6 +297,8 @@ class GatewayService:
             log.error("gateway: broker unavailable: %s", exc)
             raise api.Problem(503, "Service unavailable", "The message broker is unavailable.") \
                 from None
+        finally:
+            context.pop(IDEMPOTENCY, None)
 
     # -- Idempotency-Key ----------------------------------------------------------------
 

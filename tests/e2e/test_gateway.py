@@ -126,11 +126,27 @@ def test_an_idempotency_key_makes_a_retry_safe(api):
     assert replayed.json()["errors"] == refused.json()["errors"]
     assert api.count("intake", "inquiries") == 2
 
+    # A request that ran but whose answer was lost (a 5xx releases the key, so the gateway
+    # has no answer to replay): the retry reaches intake, which recorded the request
+    # under the key, and changes nothing.
+    lost_key = {"Idempotency-Key": str(uuid.uuid4())}
+    ran = api.call("POST", "/api/inquiries", anne, json=INQUIRY, headers=dict(lost_key))
+    assert ran.status_code == 201
+    engine = make_engine(api.urls["gateway"])
+    with engine.begin() as conn:  # what the gateway does with a key whose answer was a 5xx
+        conn.execute(text("delete from idempotency_keys where status = 201 and "
+                          "completed_at = (select max(completed_at) from idempotency_keys)"))
+    engine.dispose()
+    retried = api.call("POST", "/api/inquiries", anne, json=INQUIRY, headers=dict(lost_key))
+    assert retried.status_code == 409, retried.text
+    assert retried.json()["errors"][0]["rule"] == "idempotency_key.already_done"
+    assert api.count("intake", "inquiries") == 3
+
     malformed = api.call("POST", "/api/inquiries", anne, json=INQUIRY,
                          headers={"Idempotency-Key": "x" * 300})
     assert malformed.status_code == 400
     assert malformed.json()["errors"][0]["rule"] == "idempotency_key.invalid"
-    assert api.count("intake", "inquiries") == 2
+    assert api.count("intake", "inquiries") == 3
 
 
 def test_missing_or_wrong_token_and_wrong_role_are_refused_and_logged(api):
