@@ -30,7 +30,7 @@ from kombu import Connection
 
 from services.common.amqp import Publisher
 from services.common.errors import NotFound
-from services.common.messaging import ATTEMPTS, HEADER_PREFIX, dead_letter_queue
+from services.common.messaging import ATTEMPTS, HEADER_PREFIX, count_header, dead_letter_queue
 
 REPLAYED_FROM = HEADER_PREFIX + "replayed-from"
 #: Deeper JSON is shown as opaque (the gateway refuses deeper bodies too).
@@ -132,13 +132,6 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _count(value: Any) -> int:
-    try:
-        return max(int(value or 0), 0)
-    except (TypeError, ValueError, OverflowError):
-        return 0
-
-
 def _as_bytes(body: Any, content_encoding: Any) -> bytes:
     """py-amqp decodes a body by its content_encoding when it can: undo that."""
     if isinstance(body, bytes | bytearray | memoryview):
@@ -165,7 +158,7 @@ def _to_dead_letter(service: str, message: Any) -> DeadLetter:
         original_queue=_text(headers.get(HEADER_PREFIX + "original-queue")),
         message_type=_text(props.get("type")) or None,
         message_id=message_id,
-        attempts=_count(headers.get(ATTEMPTS)),
+        attempts=count_header(headers, ATTEMPTS),
         error=_text(headers.get(HEADER_PREFIX + "error")),
         failed_at=_text(headers.get(HEADER_PREFIX + "failed-at")),
         body=body,

@@ -279,7 +279,7 @@ class ReliableEventHandler(EventHandler):
     def _wait_for_database(self, message: Any, exc: DatabaseUnavailable) -> None:
         """The database is down: the message waits, its attempts untouched."""
         headers = dict(message.headers or {})
-        waits = _count_header(headers, OUTAGE_WAITS)
+        waits = count_header(headers, OUTAGE_WAITS)
         headers[OUTAGE_WAITS] = waits + 1
         delay = self.policy.outage_delay(waits)
         try:
@@ -350,7 +350,8 @@ class ReliableEventHandler(EventHandler):
         )
 
 
-def _count_header(headers: Mapping[str, Any], name: str) -> int:
+def count_header(headers: Mapping[str, Any], name: str) -> int:
+    """A counter header (attempts, outage waits) as a non-negative int; 0 if unreadable."""
     try:
         return max(int(headers.get(name, 0) or 0), 0)
     except (TypeError, ValueError, OverflowError):
@@ -358,7 +359,7 @@ def _count_header(headers: Mapping[str, Any], name: str) -> int:
 
 
 def _attempts(message: Any) -> int:
-    return _count_header(message.headers or {}, ATTEMPTS)
+    return count_header(message.headers or {}, ATTEMPTS)
 
 
 def inbox_handler(
