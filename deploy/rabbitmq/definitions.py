@@ -18,8 +18,10 @@ mount the secrets there). `apply` is idempotent: run it after every upgrade.
 Names follow the kit (services/common): events go to the topic exchange
 `<service>.events`; a consumer's queue is `evt-<source>-<type>--<service>.<method>`;
 RPC is nameko's `nameko-rpc` exchange, `rpc-<service>` and `rpc.reply-<service>-<id>`;
-retries wait in `samspil.retry.<ms>`; failures go to `<service>.dead-letters`; events no
-queue takes are parked in `samspil.unrouted`.
+retries wait in `<service>.retry.<ms>` and come back through `<service>.retry`; failures
+go through the exchange `<service>.dead-letters` to the queue of that name; events no
+queue takes are parked in `samspil.unrouted` (exchange and queue). No user may write to
+the default exchange, through which any queue could be reached by name.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ OPERATOR = "operator"  # `samspil dead-letters ...` and other operator commands
 # say) is dead-lettered by the broker itself; the kit's own bounded retries come first.
 DELIVERY_LIMIT = 20
 # Every service uses these shared kit entities.
-KIT = ("nameko-rpc", r"samspil\.retry\..+", r"samspil\.unrouted")
+KIT = ("nameko-rpc", r"samspil\.unrouted")
 
 
 def consumed_sources(asyncapi: dict[str, Any]) -> dict[str, set[str]]:
@@ -69,7 +71,8 @@ def permissions_for(service: str, sources: set[str]) -> dict[str, str]:
     """configure / write / read regexes for one service's user."""
     own = [
         # Everything named `<service>.`: its events exchange (the outbox relay), its
-        # dead letters, and its own entities (e.g. partners.answers).
+        # retry exchange and delay queues, its dead letters, and its own entities
+        # (e.g. partners.answers).
         rf"{service}\..+",
         rf"evt-[a-z0-9_]+-[a-z0-9_.]+--{service}\..+",  # its consumer queues
         rf"rpc-{service}",                           # its RPC queue
@@ -82,10 +85,11 @@ def permissions_for(service: str, sources: set[str]) -> dict[str, str]:
         # Operators list and replay every service's dead letters over HTTP.
         own += [r"[a-z_]+\.dead-letters"]
     theirs = [rf"{source}\.events" for source in sorted(sources - {service})]
-    # Dead letters and parked events go through the default exchange (amq.default).
-    write_extra = [r"amq\.default"]
+    write_extra = []
     if service == "gateway":
-        write_extra.append(r"[a-z_]+\.events")       # a replay goes back where it came from
+        # A replay goes back where it came from: a consumer's queue through its
+        # service's retry exchange, a parked event to its events exchange.
+        write_extra += [r"[a-z_]+\.retry", r"[a-z_]+\.events"]
     return {
         "configure": _alternatives(own + theirs + list(KIT)),
         "write": _alternatives(own + list(KIT) + write_extra),
@@ -104,7 +108,7 @@ def policies_for(service: str) -> list[dict[str, Any]]:
         "priority": 10,
         "definition": {
             "delivery-limit": DELIVERY_LIMIT,
-            "dead-letter-exchange": "",
+            "dead-letter-exchange": f"{service}.dead-letters",
             "dead-letter-routing-key": f"{service}.dead-letters",
             "dead-letter-strategy": "at-least-once",
             "overflow": "reject-publish",  # at-least-once dead-lettering requires it
@@ -136,6 +140,22 @@ def topology(asyncapi: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[
         bindings.append({"source": exchange, "vhost": VHOST, "destination": queue,
                          "destination_type": "queue", "routing_key": channel["address"],
                          "arguments": {}})
+        # The consumer's service: its retry exchange (retries come back by queue name)
+        # and its dead-letter exchange and queue, where the broker dead-letters too.
+        service = queue.rsplit("--", 1)[1].split(".", 1)[0]
+        dead_letters = f"{service}.dead-letters"
+        for name, kind in ((f"{service}.retry", "direct"), (dead_letters, "fanout")):
+            exchanges[name] = {"name": name, "vhost": VHOST, "type": kind, "durable": True,
+                               "auto_delete": False, "internal": False, "arguments": {}}
+        queues[dead_letters] = {"name": dead_letters, "vhost": VHOST, "durable": True,
+                                "auto_delete": False, "arguments": {"x-queue-type": "quorum"}}
+        bindings.append({"source": f"{service}.retry", "vhost": VHOST, "destination": queue,
+                         "destination_type": "queue", "routing_key": queue, "arguments": {}})
+        dead_letter_binding = {"source": dead_letters, "vhost": VHOST,
+                               "destination": dead_letters, "destination_type": "queue",
+                               "routing_key": dead_letters, "arguments": {}}
+        if dead_letter_binding not in bindings:
+            bindings.append(dead_letter_binding)
     bindings.sort(key=lambda b: (b["destination"], b["routing_key"]))
     return sorted(exchanges.values(), key=lambda e: e["name"]), \
         sorted(queues.values(), key=lambda q: q["name"]), bindings

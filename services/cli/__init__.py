@@ -98,14 +98,16 @@ def service_class(name: str) -> type:
     return getattr(importlib.import_module(module_name), cls_name)
 
 
-def broker_problem(amqp_uri: str) -> str | None:
+def broker_problem(config: dict[str, Any]) -> str | None:
     """None if RabbitMQ answers and lets this user in; otherwise what is wrong and what
     to do (a refused login or a missing vhost is not an unreachable broker)."""
     from amqp.exceptions import AccessRefused, NotAllowed
-    from kombu import Connection
 
+    from services.common.amqp import Broker
+
+    amqp_uri = config["AMQP_URI"]
     try:
-        with Connection(amqp_uri, connect_timeout=5) as conn:
+        with Broker.from_config(config).connection(connect_timeout=5) as conn:
             conn.ensure_connection(max_retries=1)
     except AccessRefused:
         return (
@@ -148,7 +150,8 @@ DEVELOPMENT_ONLY = ("DEV_OIDC_PROVIDER", "DEV_MAIL_CATCHER")
 
 def production_refusal(config: dict[str, Any], config_path: Path) -> str | None:
     """Why production may not start with this config (None: it may): a secret still at
-    the public default written in the config file, or a development companion on."""
+    the public default written in the config file, a development companion on, or a
+    remote broker or database reached without verified TLS (services.common.tls)."""
     import re
 
     from services.cli.devtools import truthy
@@ -163,7 +166,9 @@ def production_refusal(config: dict[str, Any], config_path: Path) -> str | None:
         if name in PRODUCTION_SECRETS and default and os.environ.get(name, default) == default:
             return (f"production refuses the development {name} (the public default in "
                     f"{config_path.name}): set it from a secret (deploy/runbook.md)")
-    return None
+    from services.common.tls import insecure_transport
+
+    return insecure_transport(config)  # a remote broker or database without verified TLS
 
 
 def listen_addresses(config: dict[str, Any], names: list[str]) -> dict[str, tuple[str, int]]:
@@ -212,7 +217,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     refusal = production_refusal(config, Path(args.config or DEFAULT_CONFIG))
     if refusal:
         raise CommandFailed(EXIT_USAGE, refusal)
-    problem = broker_problem(config["AMQP_URI"])
+    problem = broker_problem(config)
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_NO_BROKER
@@ -301,11 +306,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_dead_letters(args: argparse.Namespace) -> int:
+    from services.common.amqp import Broker
     from services.common.deadletters import DeadLetters, find_dead_letter
     from services.common.errors import NotFound
 
     config = load_config(args.config)
-    problem = broker_problem(config["AMQP_URI"])
+    broker = Broker.from_config(config)
+    problem = broker_problem(config)
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_NO_BROKER
@@ -315,7 +322,7 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
         if args.action == "list":
             rows = []
             for service in services:
-                letters = DeadLetters(config["AMQP_URI"], service, queue_type=queue_type)
+                letters = DeadLetters(broker, service, queue_type=queue_type)
                 rows += [letter.summary() for letter in letters.list(limit=args.limit,
                                                                     offset=args.offset)]
             if args.json:
@@ -328,7 +335,7 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
                           f"attempts={row['attempts']}  {row['failed_at']}  {row['error'][:80]}")
             return EXIT_OK
         if args.action == "show":
-            _, letter = find_dead_letter(config["AMQP_URI"], services, args.id,
+            _, letter = find_dead_letter(broker, services, args.id,
                                          queue_type=queue_type)
             print(json.dumps({**letter.summary(), "original_queue": letter.original_queue,
                               "body": letter.body, "headers": letter.headers},
@@ -340,9 +347,9 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
                 return EXIT_USAGE
             if args.all:
                 outcomes = [outcome for service in services for outcome in DeadLetters(
-                    config["AMQP_URI"], service, queue_type=queue_type).replay_each()]
+                    broker, service, queue_type=queue_type).replay_each()]
             else:
-                letters, letter = find_dead_letter(config["AMQP_URI"], services, args.id,
+                letters, letter = find_dead_letter(broker, services, args.id,
                                                    queue_type=queue_type)
                 outcomes = letters.replay_each(letter.id)
             for outcome in outcomes:

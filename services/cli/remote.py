@@ -13,7 +13,10 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from services.common.amqp import Broker
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_NO_BROKER, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -77,31 +80,31 @@ def failure_for(exc: BaseException, service: str, method: str, timeout: float) -
     return CommandFailed(EXIT_FAIL, f"{where} failed: {type(exc).__name__}: {exc}")
 
 
-def service_listening(amqp_uri: str, service: str) -> bool:
+def service_listening(broker: Broker | str, service: str) -> bool:
     """Does any instance of `service` consume its RPC queue right now? (Asked before the
     first call: see services.common.amqp.rpc_listening.)"""
     from services.common.amqp import rpc_listening
 
-    return rpc_listening(amqp_uri, [service])[service]
+    return rpc_listening(broker, [service])[service]
 
 
 class Remote:
     """The services' RPC methods, called with keyword arguments; `actor` is added."""
 
     def __init__(self, proxy: Any, actor: str | dict[str, Any], timeout: float,
-                 amqp_uri: str = "") -> None:
+                 broker: Broker | str = "") -> None:
         self._proxy = proxy
         self.actor = actor
         self.timeout = timeout
-        self._amqp_uri = amqp_uri
+        self._broker = broker
         self._listening: set[str] = set()
 
     def ensure_running(self, service: str) -> None:
         """CommandFailed (exit 3) naming the service when no instance of it runs."""
-        if not self._amqp_uri or service in self._listening:
+        if not self._broker or service in self._listening:
             return
         try:
-            listening = service_listening(self._amqp_uri, service)
+            listening = service_listening(self._broker, service)
         except Exception as exc:
             raise CommandFailed(EXIT_NO_BROKER,
                                 f"the message broker is unavailable: {exc}") from None
@@ -148,19 +151,20 @@ def connect(config: dict[str, Any], *, timeout: float = DEFAULT_TIMEOUT_SECONDS,
     from nameko.standalone.rpc import ClusterRpcProxy
 
     from services.cli import broker_problem
+    from services.common.amqp import Broker
 
-    uri = config["AMQP_URI"]
-    problem = broker_problem(uri)
+    broker = Broker.from_config(config)
+    problem = broker_problem(config)
     if problem:
         raise CommandFailed(EXIT_NO_BROKER, problem.splitlines()[0]
                             + " Start RabbitMQ, or set AMQP_URI.")
     try:
-        proxy_cm = ClusterRpcProxy({"AMQP_URI": uri}, timeout=timeout)
+        proxy_cm = ClusterRpcProxy(broker.nameko_config(), timeout=timeout)
         proxy = proxy_cm.__enter__()
     except Exception as exc:  # the broker went away between the check and now
         raise CommandFailed(EXIT_NO_BROKER, f"the message broker is unavailable: {exc}") from None
     try:
-        yield Remote(proxy, actor or operator_actor(), timeout, uri)
+        yield Remote(proxy, actor or operator_actor(), timeout, broker)
     finally:
         with contextlib.suppress(Exception):  # closing a dead connection: nothing to do
             proxy_cm.__exit__(None, None, None)

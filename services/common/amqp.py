@@ -12,7 +12,8 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from amqp.exceptions import ChannelError
@@ -21,6 +22,57 @@ from kombu import Connection, Exchange, Queue
 log = logging.getLogger(__name__)
 
 PERSISTENT = 2
+
+
+@dataclass(frozen=True)
+class Broker:
+    """How to reach the broker, read once from a service's config with nameko's own keys,
+    so the kit's connections and nameko's agree:
+
+    - `AMQP_URI`: one URL, or several separated by `;` (kombu fails over between them,
+      e.g. the nodes of a cluster);
+    - `AMQP_SSL`: TLS; true, or kombu/py-amqp ssl options such as
+      `{ca_certs: /etc/samspil/ca.pem, cert_reqs: 2, server_hostname: rabbitmq}`;
+    - `LOGIN_METHOD`: e.g. `EXTERNAL` with client certificates;
+    - `HEARTBEAT`: seconds (nameko's default is 60); a silent broker is noticed within two.
+    """
+
+    uri: str
+    ssl: Any = None
+    login_method: str | None = None
+    heartbeat: float | None = None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Broker:
+        heartbeat = config.get("HEARTBEAT")
+        return cls(
+            uri=str(config["AMQP_URI"]),
+            ssl=config.get("AMQP_SSL") or None,
+            login_method=config.get("LOGIN_METHOD") or None,
+            heartbeat=float(heartbeat) if heartbeat not in (None, "") else None,
+        )
+
+    def connection(self, **kwargs: Any) -> Connection:
+        """A kombu connection with these settings (keyword arguments win)."""
+        options: dict[str, Any] = {"ssl": self.ssl, "login_method": self.login_method}
+        options.update(kwargs)
+        return Connection(self.uri, **options)
+
+    def nameko_config(self) -> dict[str, Any]:
+        """The keys a nameko standalone proxy needs to reach the same broker."""
+        config: dict[str, Any] = {"AMQP_URI": self.uri}
+        if self.ssl:
+            config["AMQP_SSL"] = self.ssl
+        if self.login_method:
+            config["LOGIN_METHOD"] = self.login_method
+        if self.heartbeat is not None:
+            config["HEARTBEAT"] = self.heartbeat
+        return config
+
+
+def as_broker(broker: Broker | str) -> Broker:
+    """A Broker from a Broker or a bare URL (tests and tools that only have a URL)."""
+    return broker if isinstance(broker, Broker) else Broker(broker)
 
 
 class Unroutable(Exception):
@@ -35,8 +87,8 @@ def event_exchange(service: str) -> Exchange:
 class Publisher:
     """A long-lived confirming publisher on one connection (reconnects on failure)."""
 
-    def __init__(self, amqp_uri: str, *, heartbeat: int = 0) -> None:
-        self.amqp_uri = amqp_uri
+    def __init__(self, broker: Broker | str, *, heartbeat: int = 0) -> None:
+        self.broker = as_broker(broker)
         self.heartbeat = heartbeat
         self._conn: Connection | None = None
         self._producer: Any = None
@@ -46,8 +98,7 @@ class Publisher:
 
     def _ensure(self) -> Any:
         if self._producer is None:
-            self._conn = Connection(
-                self.amqp_uri,
+            self._conn = self.broker.connection(
                 transport_options={"confirm_publish": True},
                 heartbeat=self.heartbeat,
             )
@@ -135,13 +186,13 @@ class Publisher:
             raise
 
 
-def rpc_listening(amqp_uri: str, services: Iterable[str]) -> dict[str, bool]:
+def rpc_listening(broker: Broker | str, services: Iterable[str]) -> dict[str, bool]:
     """For each service: does any instance consume its RPC queue right now?
 
     A stopped service's durable RPC queue would keep a request and run it whenever the
     service came back, long after its caller gave up: callers ask first."""
     found: dict[str, bool] = {}
-    with Connection(amqp_uri, connect_timeout=5) as conn:
+    with as_broker(broker).connection(connect_timeout=5) as conn:
         for service in services:
             channel = conn.channel()
             try:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from contracts import registry
 from contracts.envelope import Envelope
 from services.common.clock import ClockLike, clock_from_config
+from services.common.faults import fault_point
 from services.common.tables import add_kit_tables
 
 log = logging.getLogger(__name__)
@@ -207,6 +208,8 @@ class UnitOfWork:
             request.recorded = True
         self.session.commit()
         self.committed = True
+        if request is not None:
+            fault_point("rpc.after_commit")  # killed here: committed, not answered or acked
         if self.events and self._after_commit:
             self._after_commit()
 

@@ -26,11 +26,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from kombu import Connection
-
-from services.common.amqp import Publisher
+from services.common.amqp import Broker, Publisher, as_broker
 from services.common.errors import NotFound
-from services.common.messaging import ATTEMPTS, HEADER_PREFIX, count_header, dead_letter_queue
+from services.common.messaging import (
+    ATTEMPTS,
+    HEADER_PREFIX,
+    count_header,
+    dead_letter_queue,
+    retry_exchange,
+)
 
 REPLAYED_FROM = HEADER_PREFIX + "replayed-from"
 #: Deeper JSON is shown as opaque (the gateway refuses deeper bodies too).
@@ -124,6 +128,12 @@ def read_body(raw: bytes, headers: dict[str, Any], content_encoding: Any
             "compression": str(compressed or ""), "preview": preview}, True
 
 
+def _owner(queue: str, default: str) -> str:
+    """The service a consumer queue belongs to: `evt-<source>-<type>--<service>.<method>`."""
+    _, sep, tail = queue.partition("--")
+    return tail.split(".", 1)[0] if sep and "." in tail else default
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -169,11 +179,11 @@ def _to_dead_letter(service: str, message: Any) -> DeadLetter:
 
 
 def find_dead_letter(
-    amqp_uri: str, services: list[str], dead_letter_id: str, *, queue_type: str | None = None
+    broker: Broker | str, services: list[str], dead_letter_id: str, *, queue_type: str | None = None
 ) -> tuple[DeadLetters, DeadLetter]:
     """The queue holding dead letter `dead_letter_id`, and the letter; NotFound if none."""
     for service in services:
-        letters = DeadLetters(amqp_uri, service, queue_type=queue_type)
+        letters = DeadLetters(broker, service, queue_type=queue_type)
         try:
             return letters, letters.show(dead_letter_id)
         except NotFound:
@@ -184,10 +194,11 @@ def find_dead_letter(
 class DeadLetters:
     """Dead-letter tools for one service's queue."""
 
-    def __init__(self, amqp_uri: str, service: str, *, queue_type: str | None = None) -> None:
+    def __init__(self, broker: Broker | str, service: str, *,
+                 queue_type: str | None = None) -> None:
         from services.common.outbox import UNROUTED, unrouted_queue
 
-        self.amqp_uri = amqp_uri
+        self.broker = as_broker(broker)
         self.service = service
         # "unrouted" is the parking queue of events no consumer was bound for.
         self.queue = unrouted_queue() if service == UNROUTED else dead_letter_queue(
@@ -197,7 +208,7 @@ class DeadLetters:
     def _taking(self, limit: int) -> Iterator[tuple[Any, Iterator[Any]]]:
         """(channel, raw messages taken unacked, at most `limit`). Leaving the block
         closes the channel: every message not acked goes back, in its order."""
-        with Connection(self.amqp_uri) as conn:
+        with self.broker.connection() as conn:
             channel = conn.channel()
             try:
                 self.queue(channel).declare()
@@ -220,7 +231,7 @@ class DeadLetters:
                     for index, m in enumerate(messages) if index >= offset]
 
     def count(self) -> int:
-        with Connection(self.amqp_uri) as conn:
+        with self.broker.connection() as conn:
             queue = self.queue(conn.channel())
             queue.declare()
             return int(queue.queue_declare(passive=True).message_count)
@@ -253,7 +264,7 @@ class DeadLetters:
         """Replay one letter (by id) or every letter, going on past any that cannot be
         sent back (it stays in the queue): one outcome per letter tried."""
         outcomes: builtins.list[ReplayOutcome] = []
-        publisher = Publisher(self.amqp_uri)
+        publisher = Publisher(self.broker)
         try:
             with self._taking(scan) as (channel, messages):
                 for message in messages:
@@ -276,7 +287,11 @@ class DeadLetters:
         # Back to the consumer's queue, or (for a parked event nobody was bound for)
         # to its exchange, so every queue bound since receives it.
         exchange, routing_key = "", letter.original_queue
-        if not letter.original_queue:
+        if letter.original_queue:
+            # Through the owning service's retry exchange, where its queues are bound
+            # under their own names (no one may write to the default exchange).
+            exchange = retry_exchange(_owner(letter.original_queue, self.service)).name
+        else:
             exchange = _text(letter.headers.get(HEADER_PREFIX + "original-exchange"))
             routing_key = _text(letter.headers.get(HEADER_PREFIX + "original-routing-key"))
         destination = f"{exchange or '(default)'}/{routing_key}"

@@ -21,17 +21,18 @@ from typing import Any
 
 import eventlet
 import eventlet.wsgi
-from kombu import Connection
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine, text
+
+from services.common.amqp import Broker, as_broker
 
 log = logging.getLogger(__name__)
 
 
-def readiness(amqp_uri: str, engine: Engine | None) -> tuple[bool, dict[str, str]]:
+def readiness(broker: Broker | str, engine: Engine | None) -> tuple[bool, dict[str, str]]:
     checks = {"broker": "ok", "database": "ok" if engine is not None else "none"}
     try:
-        with Connection(amqp_uri, connect_timeout=3) as conn:
+        with as_broker(broker).connection(connect_timeout=3) as conn:
             conn.ensure_connection(max_retries=1)
     except Exception as exc:
         checks["broker"] = f"unreachable: {type(exc).__name__}"
@@ -107,8 +108,8 @@ class HealthServer(DependencyProvider):
             raise PortTaken(f"port {port} is taken: {service} cannot serve /health and "
                             f"/ready on {host}:{port} ({exc.strerror}); is it already "
                             "running? stop it, or set HEALTH_ADDRESS") from None
-        amqp_uri = self.container.config["AMQP_URI"]
-        app = health_app(service, lambda: readiness(amqp_uri, self._engine()))
+        broker = Broker.from_config(self.container.config)
+        app = health_app(service, lambda: readiness(broker, self._engine()))
         self._gt = self.container.spawn_managed_thread(
             lambda: eventlet.wsgi.server(self._sock, app, log_output=False),
             identifier="health_server",

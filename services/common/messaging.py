@@ -10,9 +10,10 @@
 3. The method runs with the uow and the event (payload loaded into Python values);
    the wrapper commits. Only then does nameko ack the message.
 4. If the method raises, the message is re-published to a delay queue
-   (`samspil.retry.<ms>`, dead-lettered back to this consumer's queue when its TTL
-   runs out) and acked; after `MAX_ATTEMPTS` it goes to `<service>.dead-letters`
-   with the error and the attempt count. If even that publish fails, the message
+   (`<service>.retry.<ms>`, dead-lettered through the service's own exchange
+   `<service>.retry` back to this consumer's queue when its TTL runs out) and acked;
+   after `MAX_ATTEMPTS` it goes to `<service>.dead-letters` with the error and the
+   attempt count. If even that publish fails, the message
    is requeued, not acked: nothing is acked and dropped. The delays grow exponentially
    (from `RETRY_BASE_MS`, times `RETRY_MULTIPLIER`, capped at `RETRY_MAX_DELAY_MS`:
    1 s, 5 s, 25 s, 2 min, 10 min, 30 min by default) with jitter, unless
@@ -39,7 +40,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kombu import Exchange, Queue
+from kombu import Exchange, Queue, binding
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.messaging import QueueConsumer
 from sqlalchemy import text
@@ -48,7 +49,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from contracts import registry
 from contracts.envelope import Envelope, InvalidMessage, parse_envelope
 from services.common import logs
-from services.common.amqp import Publisher, event_exchange
+from services.common.amqp import Broker, Publisher, event_exchange
 from services.common.faults import fault_point
 
 log = logging.getLogger(__name__)
@@ -106,11 +107,18 @@ def dead_letter_queue_name(service: str) -> str:
     return f"{service}.dead-letters"
 
 
+def dead_letter_exchange(service: str) -> Exchange:
+    """`<service>.dead-letters` (fanout): the only way into the service's dead-letter
+    queue, for the kit and for the broker's own dead-lettering of quorum queues."""
+    return Exchange(dead_letter_queue_name(service), type="fanout", durable=True,
+                    auto_delete=False)
+
+
 def dead_letter_queue(service: str, queue_type: str | None = None) -> Queue:
     args = {"x-queue-type": queue_type} if queue_type == "quorum" else None
     return Queue(
         dead_letter_queue_name(service),
-        exchange=Exchange(""),
+        exchange=dead_letter_exchange(service),
         routing_key=dead_letter_queue_name(service),
         durable=True,
         auto_delete=False,
@@ -118,17 +126,27 @@ def dead_letter_queue(service: str, queue_type: str | None = None) -> Queue:
     )
 
 
-def delay_entities(delay_ms: int) -> tuple[Exchange, Queue]:
-    """A fanout exchange + queue holding messages for `delay_ms`, then dead-lettering
-    them to the default exchange with their routing key (= the consumer's queue name)."""
-    name = f"samspil.retry.{delay_ms}"
+def retry_exchange(service: str) -> Exchange:
+    """`<service>.retry` (direct): brings a service's waiting messages back to its own
+    consumer queues, each bound to it with its own name as the routing key. Through it,
+    and not through the default exchange, nobody can put a message into another
+    service's queue (deploy/rabbitmq/definitions.py grants no one amq.default)."""
+    return Exchange(f"{service}.retry", type="direct", durable=True, auto_delete=False)
+
+
+def delay_entities(service: str, delay_ms: int) -> tuple[Exchange, Queue]:
+    """A fanout exchange + queue of `service`'s holding messages for `delay_ms`, then
+    dead-lettering them to `<service>.retry` with their routing key (= the consumer's
+    queue name)."""
+    name = f"{service}.retry.{delay_ms}"
     exchange = Exchange(name, type="fanout", durable=True, auto_delete=False)
     queue = Queue(
         name,
         exchange=exchange,
         durable=True,
         auto_delete=False,
-        queue_arguments={"x-message-ttl": delay_ms, "x-dead-letter-exchange": ""},
+        queue_arguments={"x-message-ttl": delay_ms,
+                         "x-dead-letter-exchange": retry_exchange(service).name},
     )
     return exchange, queue
 
@@ -216,14 +234,16 @@ class ReliableEventHandler(EventHandler):
         args = {"x-queue-type": "quorum"} if self.queue_type == "quorum" else None
         self.queue = Queue(
             self.queue.name,
-            exchange=event_exchange(self.source_service),
-            routing_key=self.event_type,
+            # (kombu ignores `exchange=` once a queue has `bindings`: both are here.)
+            bindings=[binding(event_exchange(self.source_service), routing_key=self.event_type),
+                      # Retries come back through the service's own retry exchange.
+                      binding(retry_exchange(self.service), routing_key=self.queue.name)],
             durable=True,
             auto_delete=False,
             queue_arguments=args,
         )
         self.policy = RetryPolicy.from_config(config)
-        self.publisher = Publisher(config["AMQP_URI"])
+        self.publisher = Publisher(Broker.from_config(config))
         self.consumer_name = f"{self.service}.{self.method_name}"
 
     def stop(self) -> None:
@@ -265,7 +285,7 @@ class ReliableEventHandler(EventHandler):
         self._settle_failure(message, exc, attempts=attempts, permanent=permanent)
 
     def _delay(self, message: Any, headers: dict[str, Any], delay: int) -> None:
-        exchange, queue = delay_entities(delay)
+        exchange, queue = delay_entities(self.service, delay)
         self.publisher.publish(
             message.body,
             exchange=exchange,
@@ -337,12 +357,12 @@ class ReliableEventHandler(EventHandler):
         dlq = dead_letter_queue(self.service, self.queue_type)
         self.publisher.publish(
             message.body,
-            exchange="",
+            exchange=dlq.exchange,
             routing_key=dlq.name,
             headers=headers,
             message_id=message.properties.get("message_id"),
             message_type=message.properties.get("type"),
-            declare=[dlq],
+            declare=[dlq.exchange, dlq],
         )
         log.error(
             "%s: message dead-lettered after %s attempt(s): %s",

@@ -26,7 +26,7 @@ from sqlalchemy import Engine, MetaData, or_, select, update
 from sqlalchemy.orm import Session
 
 from contracts.unconsumed import NO_CONSUMER
-from services.common.amqp import Publisher, Unroutable, event_exchange
+from services.common.amqp import Broker, Publisher, Unroutable, event_exchange
 from services.common.faults import fault_point
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,9 @@ UNROUTED = "unrouted"  # its name in `samspil dead-letters --service unrouted`
 
 
 def unrouted_queue() -> Queue:
-    return Queue(UNROUTED_QUEUE, exchange=Exchange(""), routing_key=UNROUTED_QUEUE,
+    """The parking queue, reached through its own fanout exchange of the same name."""
+    exchange = Exchange(UNROUTED_QUEUE, type="fanout", durable=True, auto_delete=False)
+    return Queue(UNROUTED_QUEUE, exchange=exchange, routing_key=UNROUTED_QUEUE,
                  durable=True, auto_delete=False)
 
 
@@ -180,7 +182,7 @@ class OutboxRelay:
         queue = unrouted_queue()
         self.publisher.publish(
             row.body.encode("utf-8"),
-            exchange="",
+            exchange=queue.exchange,
             routing_key=queue.name,
             message_id=row.message_id,
             message_type=row.type,
@@ -259,7 +261,7 @@ class OutboxRelayRunner(DependencyProvider):
         self._gt: Any = None
 
     def start(self) -> None:
-        self.publisher = Publisher(self.container.config["AMQP_URI"])
+        self.publisher = Publisher(Broker.from_config(self.container.config))
         self.relay = OutboxRelay(
             self.database.engine, self.database.metadata, self.publisher,
             park_unroutable_after=int(self.container.config.get(

@@ -10,12 +10,19 @@ into the worker's context as `samspil_request_id`, and the `Database` dependency
 it in `rpc_requests` in the same transaction as the request's first commit. A request
 the broker delivers again (its first run committed, but the ack was lost with the
 connection or the process) then changes nothing: `DuplicateRequest`.
+
+A caller that stops waiting at a deadline sends it along (context key
+`samspil_deadline`, seconds since the epoch): a request that reaches its worker after
+that, because it sat in a frozen or crashed consumer's prefetch where the broker's TTL
+no longer applies, is dropped unanswered, never carried out.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,15 +38,41 @@ REQUEST_ID = "samspil_request_id"
 #: request is then recorded under that key, so a retry with the same key that arrives
 #: after the first run committed (its answer lost) changes nothing either.
 IDEMPOTENCY = "samspil_idempotency"
+#: Context key: when the caller stops waiting (epoch seconds); later, the request is dropped.
+DEADLINE = "samspil_deadline"
+
+log = logging.getLogger(__name__)
+
+
+def deadline_passed(data: dict[str, Any], now: float | None = None) -> bool:
+    """Whether the request's caller has stopped waiting (no deadline: never)."""
+    try:
+        deadline = float(data[DEADLINE])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return (time.time() if now is None else now) > deadline
 
 
 class RequestTrackingRpc(Rpc):
     """nameko's Rpc entrypoint, passing the request's id to the worker: the caller's
     idempotency key where it sent one, else the AMQP correlation id."""
 
+    def handle_message(self, body: Any, message: Any) -> None:
+        data = super().unpack_message_headers(message)
+        if deadline_passed(data):
+            # Its caller answered 504 or 503 and went away: running it now would do
+            # what the caller was told did not happen.
+            log.warning("%s.%s: request %s arrived after its caller's deadline; dropped",
+                        self.container.service_name, self.method_name,
+                        (message.properties or {}).get("correlation_id"))
+            self.rpc_consumer.queue_consumer.ack_message(message)
+            return
+        super().handle_message(body, message)
+
     def unpack_message_headers(self, message: Any) -> dict[str, Any]:
         data = dict(super().unpack_message_headers(message))
         data.pop(REQUEST_ID, None)  # never taken from a caller's headers as such
+        data.pop(DEADLINE, None)  # this request's own, not passed on to its calls
         key = data.pop(IDEMPOTENCY, None)
         correlation_id = (message.properties or {}).get("correlation_id")
         if key:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -26,13 +27,13 @@ from nameko.web.handlers import HttpRequestHandler
 from werkzeug.routing import BaseConverter, Rule
 from werkzeug.wrappers import Request, Response
 
-from services.common.amqp import rpc_listening
+from services.common.amqp import Broker, as_broker, rpc_listening
 from services.common.clock import Clock
 from services.common.db import Database
 from services.common.deadletters import DeadLetters, find_dead_letter
 from services.common.errors import NotFound
 from services.common.health import readiness
-from services.common.rpc import IDEMPOTENCY
+from services.common.rpc import DEADLINE, IDEMPOTENCY
 from services.gateway import api, openapi, signin
 from services.gateway.auth import SESSION_COOKIE, Identity, list_staff, session_identity
 from services.gateway.idempotency import ApiIdempotency, FormSubmissions, api_key_hash
@@ -90,8 +91,8 @@ class OperatorTools:
     """What the gateway answers itself (for the API and the web app): dead letters, and
     the staff directory (the web app's pickers)."""
 
-    def __init__(self, amqp_uri: str, queue_type: str | None, store: Any = None) -> None:
-        self.amqp_uri = amqp_uri
+    def __init__(self, broker: Broker | str, queue_type: str | None, store: Any = None) -> None:
+        self.broker = as_broker(broker)
         self.queue_type = queue_type
         self.store = store
 
@@ -103,11 +104,11 @@ class OperatorTools:
     def dead_letters(self, service: str | None = None) -> list[dict[str, Any]]:
         services = [service] if service else list(DEAD_LETTER_QUEUES)
         return [letter.summary() for s in services
-                for letter in DeadLetters(self.amqp_uri, s, queue_type=self.queue_type).list()]
+                for letter in DeadLetters(self.broker, s, queue_type=self.queue_type).list()]
 
     def replay(self, dead_letter_id: str) -> dict[str, Any]:
         """Replay one dead letter to the queue it failed on; NotFound if there is none."""
-        letters, letter = find_dead_letter(self.amqp_uri, list(DEAD_LETTER_QUEUES),
+        letters, letter = find_dead_letter(self.broker, list(DEAD_LETTER_QUEUES),
                                            dead_letter_id, queue_type=self.queue_type)
         letters.replay(letter.id)
         return {"replayed": letter.id, "to": letter.original_queue, "type": letter.message_type}
@@ -273,6 +274,8 @@ class GatewayService:
             # The service records the request under the client's key (not the call's
             # own id): a retry of a request that ran, its answer lost, changes nothing.
             context[IDEMPOTENCY] = idempotency[:56]
+        # After this the gateway has answered 503/504: the service must not run it.
+        context[DEADLINE] = f"{time.time() + timeout:.3f}"
         try:
             with eventlet.Timeout(timeout):
                 return getattr(proxy, method)(**args)
@@ -299,6 +302,7 @@ class GatewayService:
                 from None
         finally:
             context.pop(IDEMPOTENCY, None)
+            context.pop(DEADLINE, None)
 
     # -- Idempotency-Key ----------------------------------------------------------------
 
@@ -339,10 +343,13 @@ class GatewayService:
         except Exception:  # the database itself is down: the key expires in 24 hours
             log.warning("gateway: could not release an idempotency key")
 
+    def _broker(self) -> Broker:
+        return Broker.from_config(self.config)
+
     def _listening(self, service: str) -> bool:
         """Whether any instance of `service` consumes its RPC queue (stopped: no)."""
         try:
-            return rpc_listening(self.config["AMQP_URI"], [service]).get(service, False)
+            return rpc_listening(self._broker(), [service]).get(service, False)
         except Exception:  # the broker itself is not answering: nothing is listening
             return False
 
@@ -443,10 +450,10 @@ class GatewayService:
     def _local_ready(self, request: Request, identity: Any, args: dict[str, str]) -> Response:
         """Ready when the broker and database answer and every service the gateway routes
         to has an instance consuming its RPC queue."""
-        ready, checks = readiness(self.config["AMQP_URI"], self.db.engine)
+        ready, checks = readiness(self._broker(), self.db.engine)
         if checks.get("broker") == "ok":
             try:
-                listening = rpc_listening(self.config["AMQP_URI"], KNOWN_SERVICES)
+                listening = rpc_listening(self._broker(), KNOWN_SERVICES)
             except Exception as exc:  # the broker went away between the two looks
                 listening = {}
                 checks["broker"] = f"unreachable: {type(exc).__name__}"
@@ -458,7 +465,7 @@ class GatewayService:
 
     def _dead_letters(self, service: str) -> DeadLetters:
         config = self.config
-        return DeadLetters(config["AMQP_URI"], service, queue_type=config.get("QUEUE_TYPE"))
+        return DeadLetters(self._broker(), service, queue_type=config.get("QUEUE_TYPE"))
 
     def _local_dead_letters_list(self, request: Request, identity: Any,
                                  args: dict[str, str]) -> Response:
@@ -470,11 +477,11 @@ class GatewayService:
         return json_response({"items": rows, "count": len(rows)})
 
     def operator_tools(self) -> OperatorTools:
-        return OperatorTools(self.config["AMQP_URI"], self.config.get("QUEUE_TYPE"), self.db)
+        return OperatorTools(self._broker(), self.config.get("QUEUE_TYPE"), self.db)
 
     def _find_dead_letter(self, dead_letter_id: str) -> tuple[DeadLetters, Any]:
         try:
-            return find_dead_letter(self.config["AMQP_URI"], list(DEAD_LETTER_QUEUES),
+            return find_dead_letter(self._broker(), list(DEAD_LETTER_QUEUES),
                                     dead_letter_id, queue_type=self.config.get("QUEUE_TYPE"))
         except NotFound:
             raise api.Problem(404, "Not found", "", [{"field": "dead_letter_id",

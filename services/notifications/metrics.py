@@ -22,6 +22,7 @@ from typing import Any
 import eventlet
 import eventlet.wsgi
 
+from services.common.amqp import Broker
 from services.common.db import Database, Store
 from services.common.health import HealthServer, health_app, readiness
 from services.notifications import operators
@@ -73,8 +74,8 @@ class HealthAndMetrics(HealthServer):
         if self.address is None:
             return
         self._sock = eventlet.listen(self.address)
-        service, amqp_uri = self.container.service_name, self.container.config["AMQP_URI"]
-        app = health_app(service, lambda: readiness(amqp_uri, self._engine()))
+        service, broker = self.container.service_name, Broker.from_config(self.container.config)
+        app = health_app(service, lambda: readiness(broker, self._engine()))
         store = self._store()
         app = with_metrics(app, lambda: operators.silent_count(store) if store else 0)
         self._gt = self.container.spawn_managed_thread(

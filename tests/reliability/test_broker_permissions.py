@@ -1,6 +1,8 @@
 """Least privilege on the broker (issue 12, point 10): with deploy/rabbitmq/definitions.json
 applied, each service's own broker user can read its own queues and publish to its own
-exchange, and the broker refuses it another service's queue and another's exchange.
+exchange, and the broker refuses it another service's queue and another's exchange,
+including the other's retry and dead-letter exchanges and the default exchange (through
+which any queue could be reached by name).
 
 Each probe opens its own connection as the service's user (py-amqp), so a refusal,
 which closes the channel, cannot hide the next probe's answer."""
@@ -69,6 +71,19 @@ def test_a_service_cannot_read_anothers_queue_or_publish_to_anothers_exchange(in
                 intake, _publish("coordination.events", "coordination.pathway_opened")),
             "coordination publishes to intake.events": _allowed(
                 coordination, _publish("intake.events", "intake.inquiry_registered")),
+            "coordination retries through coordination.retry": _allowed(
+                coordination, _publish("coordination.retry", COORDINATION_QUEUE)),
+            "coordination dead-letters to coordination.dead-letters": _allowed(
+                coordination, _publish("coordination.dead-letters",
+                                       "coordination.dead-letters")),
+            "intake publishes to coordination.retry": _allowed(
+                intake, _publish("coordination.retry", COORDINATION_QUEUE)),
+            "intake publishes to coordination.dead-letters": _allowed(
+                intake, _publish("coordination.dead-letters", "coordination.dead-letters")),
+            "intake publishes to coordination's queue by the default exchange": _allowed(
+                intake, _publish("", COORDINATION_QUEUE)),
+            "coordination publishes to its own queue by the default exchange": _allowed(
+                coordination, _publish("", COORDINATION_QUEUE)),
         }
     print("\n" + "\n".join(f"  {'allowed' if ok else 'refused'}: {what}"
                            for what, ok in checks.items()))
@@ -78,4 +93,10 @@ def test_a_service_cannot_read_anothers_queue_or_publish_to_anothers_exchange(in
         "intake reads coordination's queue": False,
         "intake publishes to coordination.events": False,
         "coordination publishes to intake.events": False,
+        "coordination retries through coordination.retry": True,
+        "coordination dead-letters to coordination.dead-letters": True,
+        "intake publishes to coordination.retry": False,
+        "intake publishes to coordination.dead-letters": False,
+        "intake publishes to coordination's queue by the default exchange": False,
+        "coordination publishes to its own queue by the default exchange": False,
     }

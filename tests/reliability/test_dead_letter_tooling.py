@@ -73,6 +73,9 @@ def broker(amqp_uri: str):
     channel = conn.channel()
     channel.queue_declare(DLQ, durable=True, auto_delete=False)
     channel.queue_declare(TARGET, durable=True, auto_delete=False)
+    # As the kit binds a consumer queue: replays come back through intake.retry.
+    channel.exchange_declare("intake.retry", "direct", durable=True, auto_delete=False)
+    channel.queue_bind(TARGET, "intake.retry", TARGET)
     for letter in LETTERS:
         channel.basic_publish(
             amqp.Message(letter["body"], application_headers=letter["headers"],

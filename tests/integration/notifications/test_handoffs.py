@@ -294,7 +294,7 @@ def test_an_update_that_overtakes_its_request_waits_for_it(patient, receivers, i
     request = handoff(uuid.uuid4())
     answer = patient.publish("partners.handoff_updated", updated(request, "received",
                                                                  "requested"))
-    wait_for(lambda: _waiting(infra, vhost[0], "samspil.retry.4000") >= 1,
+    wait_for(lambda: _waiting(infra, vhost[0], "notifications.retry.4000") >= 1,
              timeout=30, what="the update waiting for its request")
     assert patient.deliveries() == []
 
