@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: install run test lint services browser bench clean test-core test-reliability \
-        test-system test-browser
+        test-system test-browser test-unit-313
 
 NODE_DEPS := deploy/oidc-dev/node_modules/.package-lock.json \
              services/web/assets/node_modules/.package-lock.json
@@ -30,6 +30,16 @@ browser:
 
 install: $(STAMP) $(NODE_DEPS)
 
+# The newest Python the code supports, for the unit tests (pyenv has it on this machine).
+PYTHON313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) \
+                         $(shell command -v python3.13))
+VENV313   := .venv313
+$(VENV313)/.installed: pyproject.toml constraints.txt
+	@test -x $(VENV313)/bin/python || $(PYTHON313) -m venv $(VENV313)
+	$(VENV313)/bin/python -m pip install -q --upgrade "pip>=24,<27"
+	$(VENV313)/bin/python -m pip install -q -c constraints.txt -e ".[dev]"
+	@touch $@
+
 run: install
 	$(BIN)/samspil run --migrate
 
@@ -45,11 +55,12 @@ lint: install
 # Every test, in four pytest processes at once: most tests wait on a broker, a database,
 # a child process or a browser rather than on the CPU, so on two cores the groups take
 # about as long as the longest. Each group prints its own report when it ends. The browser
-# suite needs a process of its own anyway (conftest.py says why).
+# suite needs a process of its own anyway (conftest.py says why). Besides, the unit tests
+# run on Python 3.13 too (the whole suite runs on 3.11, the oldest supported).
 PYTEST := $(BIN)/pytest -p no:cacheprovider --durations=5
 test: install services browser lint
-	@$(MAKE) --no-print-directory -j4 --output-sync=target test-core test-reliability \
-		test-system test-browser
+	@$(MAKE) --no-print-directory -j5 --output-sync=target test-core test-reliability \
+		test-system test-browser test-unit-313
 
 # The pure domain, the contracts and each service against the real broker and databases.
 test-core:
@@ -64,6 +75,8 @@ test-system:
 	$(PYTEST) tests/docs tests/e2e $(addprefix --ignore=,$(E2E_EDGE))
 test-browser:
 	SAMSPIL_BROWSER_TESTS=1 $(PYTEST) tests/browser
+test-unit-313: $(VENV313)/.installed
+	$(VENV313)/bin/pytest -p no:cacheprovider -q tests/unit
 
 bench: install services
 	$(BIN)/python bench/pipeline.py
@@ -72,5 +85,5 @@ bench: install services
 	$(BIN)/python bench/scale.py
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache \
+	rm -rf $(VENV) $(VENV313) var .mypy_cache .ruff_cache .pytest_cache \
 		deploy/oidc-dev/node_modules services/web/assets/node_modules

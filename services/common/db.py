@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from contracts import registry
 from contracts.envelope import Envelope
+from services.common import logs
 from services.common.clock import ClockLike, clock_from_config
 from services.common.faults import fault_point
 from services.common.tables import add_kit_tables
@@ -153,7 +154,8 @@ class UnitOfWork:
             type_,
             payload,
             producer=self.producer,
-            correlation_id=correlation_id,
+            # Within a request from the gateway, its id: the HTTP call can be followed.
+            correlation_id=logs.request_correlation.get() or correlation_id,
             occurred_at=self.clock.now(),
             version=version,
         )
@@ -302,6 +304,16 @@ class Database(DependencyProvider):
         from services.common.rpc import REQUEST_ID
 
         return self.store.for_request((getattr(worker_ctx, "data", None) or {}).get(REQUEST_ID))
+
+    def worker_setup(self, worker_ctx: Any) -> None:
+        """In the worker's own green thread: a request from the gateway names its log
+        lines and its events' correlation ids."""
+        from services.common.rpc import CORRELATION
+
+        correlation = (getattr(worker_ctx, "data", None) or {}).get(CORRELATION)
+        if correlation:
+            logs.correlation_id.set(str(correlation)[:128])
+            logs.request_correlation.set(str(correlation)[:128])
 
     def stop(self) -> None:
         self.engine.dispose()

@@ -1,7 +1,9 @@
 """Structured logging: one JSON object per line, with correlation and message ids.
 
 The ids live in context variables (per green thread under eventlet), set by the
-inbox handler for the message being processed and by RPC entrypoints via `bind`.
+inbox handler for the message being processed and, for an RPC worker, from the
+gateway's request id (`X-Request-Id`), which the gateway passes in the call's context
+(services.common.rpc.CORRELATION) and which nameko passes on to any further call.
 
 No CPR number reaches any log: importing this module installs a log-record factory
 that masks CPR numbers (services.common.pii) in every record's message and traceback
@@ -26,6 +28,11 @@ correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "correlation_id", default=None
 )
 message_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("message_id", default=None)
+#: The gateway's request id while an RPC worker serves that request: the correlation id
+#: of every event the request's unit of work emits (services.common.db.UnitOfWork).
+request_correlation: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_correlation", default=None
+)
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 

@@ -40,6 +40,10 @@ REQUEST_ID = "samspil_request_id"
 IDEMPOTENCY = "samspil_idempotency"
 #: Context key: when the caller stops waiting (epoch seconds); later, the request is dropped.
 DEADLINE = "samspil_deadline"
+#: Context key: the gateway's request id (X-Request-Id). It names the worker's log lines
+#: and becomes the correlation id of the events the request emits, so one HTTP call can
+#: be followed to the partner's delivery. nameko passes it on to further calls.
+CORRELATION = "samspil_correlation"
 
 log = logging.getLogger(__name__)
 

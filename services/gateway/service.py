@@ -27,13 +27,14 @@ from nameko.web.handlers import HttpRequestHandler
 from werkzeug.routing import BaseConverter, Rule
 from werkzeug.wrappers import Request, Response
 
+from services.common import logs
 from services.common.amqp import Broker, as_broker, rpc_listening
 from services.common.clock import Clock
 from services.common.db import Database
 from services.common.deadletters import DeadLetters, find_dead_letter
 from services.common.errors import NotFound
 from services.common.health import readiness
-from services.common.rpc import DEADLINE, IDEMPOTENCY
+from services.common.rpc import CORRELATION, DEADLINE, IDEMPOTENCY
 from services.gateway import api, openapi, signin
 from services.gateway.auth import SESSION_COOKIE, Identity, list_staff, session_identity
 from services.gateway.idempotency import ApiIdempotency, FormSubmissions, api_key_hash
@@ -155,9 +156,18 @@ class GatewayService:
 
     @catch_all("GET,POST,PUT,PATCH,DELETE,OPTIONS", "/<anypath:path>")
     def handle(self, request: Request, path: str) -> Response:
-        if WebApp.handles(request.path):
-            return self._web(request)
-        return self._handle(request)
+        request_id = uuid.uuid4().hex
+        # Every call this request makes carries its id (services.common.rpc.CORRELATION):
+        # the services' log lines and the events it causes name it, and so do the
+        # gateway's own log lines.
+        self.intake.worker_ctx.data[CORRELATION] = request_id  # one context, every proxy
+        with logs.bind(correlation=request_id):
+            if WebApp.handles(request.path):
+                response = self._web(request)
+            else:
+                response = self._answer(request, request_id)
+        response.headers["X-Request-Id"] = request_id
+        return response
 
     # -- the staff web app (services/web) ----------------------------------------------
 
@@ -186,12 +196,6 @@ class GatewayService:
             return web_app().failure()
 
     # -- the request cycle ------------------------------------------------------------
-
-    def _handle(self, request: Request) -> Response:
-        request_id = uuid.uuid4().hex
-        response = self._answer(request, request_id)
-        response.headers["X-Request-Id"] = request_id
-        return response
 
     def _answer(self, request: Request, request_id: str) -> Response:
         config = self.config
