@@ -3,7 +3,8 @@
 # an environment variable's name (CPR_HASH_KEY, INTAKE_DATABASE_URL, ...) becomes that
 # variable, so the config files' ${NAME:default} pick it up and no secret sits in the
 # image, the compose file or `docker inspect`. A service's broker password arrives as
-# AMQP_PASSWORD and is joined with AMQP_USER, AMQP_HOST and AMQP_VHOST into AMQP_URI.
+# AMQP_PASSWORD and is joined with AMQP_USER, AMQP_HOST and AMQP_VHOST into AMQP_URI
+# (AMQP_SCHEME=amqps for TLS, port 5671 unless AMQP_PORT says otherwise; deploy/runbook.md).
 # Then `samspil` runs with the container's arguments.
 set -eu
 if [ -d /run/secrets ]; then
@@ -18,7 +19,12 @@ if [ -d /run/secrets ]; then
   done
 fi
 if [ -n "${AMQP_PASSWORD:-}" ]; then
-  AMQP_URI="amqp://${AMQP_USER:?AMQP_USER is not set}:${AMQP_PASSWORD}@${AMQP_HOST:-rabbitmq}:${AMQP_PORT:-5672}/${AMQP_VHOST:-samspil}"
+  scheme=${AMQP_SCHEME:-amqp}
+  case "$scheme" in
+    amqps) port=${AMQP_PORT:-5671} ;;
+    *) port=${AMQP_PORT:-5672} ;;
+  esac
+  AMQP_URI="$scheme://${AMQP_USER:?AMQP_USER is not set}:${AMQP_PASSWORD}@${AMQP_HOST:-rabbitmq}:$port/${AMQP_VHOST:-samspil}"
   export AMQP_URI
 fi
 exec samspil "$@"
