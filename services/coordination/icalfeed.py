@@ -6,41 +6,51 @@ only reads it. Only *when* someone is busy is kept, never what they are doing
 
 Rules (RFC 5545 read the way a free/busy search reads it):
 - each VEVENT with a DTSTART is busy from DTSTART to DTEND (or DTSTART + DURATION);
-- TRANSP:TRANSPARENT ("show as free") and STATUS:CANCELLED events are not busy;
+- TRANSP:TRANSPARENT ("show as free") and STATUS:CANCELLED occurrences are not busy;
+  each occurrence is judged by the component that defines it (the series, a moved
+  occurrence, or a "this and following" edit);
 - all-day events (VALUE=DATE) are busy the whole Copenhagen day, DTEND exclusive;
   an all-day event without an end lasts one day; a timed event without one lasts
   no time and is not busy;
 - times with a zone (TZID or UTC "Z") are converted to Europe/Copenhagen; floating
-  times (no zone) are read as Copenhagen wall-clock time. Blocks come out aware, in
-  Europe/Copenhagen, as everywhere in `services.coordination.scheduling`;
-- RRULE/RDATE/EXDATE are expanded inside the window with `dateutil.rrule` when it is
-  importable (it comes with icalendar); a RECURRENCE-ID event replaces the
-  occurrence it names. Without dateutil only the first occurrence is read and
-  every recurring event is reported in `FeedImport.ignored`.
+  times (no zone) are read as Copenhagen wall-clock time; a calendar's
+  X-WR-TIMEZONE (Google) is honoured. Blocks come out aware, in Europe/Copenhagen,
+  as everywhere in `services.coordination.scheduling`;
+- recurring events are expanded inside the window with `recurring-ical-events`:
+  RRULE, RDATE and EXDATE; a RECURRENCE-ID event replaces the occurrence it names,
+  and with RANGE=THISANDFUTURE (Outlook's and Google's "this and following events")
+  it moves and resizes that occurrence and every later one. A rule that would need
+  more than `MAX_OCCURRENCES_PER_EVENT` occurrences to reach the window end is left
+  out and reported. Without the library only each event's first occurrence is read
+  and every recurring event is reported in `FeedImport.ignored`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from services.common.errors import DomainError
 from services.coordination.scheduling import COPENHAGEN, BusyBlock, to_copenhagen
 
-# Guards against a feed that would make us iterate forever (FREQ=SECONDLY since 1970).
+# Guards against a feed that would make us iterate forever (FREQ=SECONDLY since 1970):
+# a rule is expanded only if it reaches the window's end within this many occurrences.
 MAX_OCCURRENCES_PER_EVENT = 20_000
 
 
-def _load_rrule() -> Any | None:
+def _load_expander() -> Any | None:
     try:
-        from dateutil import rrule
-    except ImportError:  # pragma: no cover - dateutil ships with icalendar
+        import recurring_ical_events
+    except ImportError:  # pragma: no cover - a declared dependency
         return None
-    return rrule
+    return recurring_ical_events
 
 
-_RRULE: Any | None = _load_rrule()
+# The recurrence expander (recurring-ical-events, which expands with dateutil.rrule).
+_RRULE: Any | None = _load_expander()
 RRULE_SUPPORTED = _RRULE is not None
 
 
@@ -80,19 +90,8 @@ def _as_local(value: dt.date | dt.datetime) -> dt.datetime:
     return dt.datetime.combine(value, dt.time(), tzinfo=COPENHAGEN)
 
 
-def _prop_values(component: Any, name: str) -> list[Any]:
-    """The decoded values of a property that may repeat and may hold lists (EXDATE)."""
-    raw = component.get(name)
-    if raw is None:
-        return []
-    values: list[Any] = []
-    for prop in raw if isinstance(raw, list) else [raw]:
-        dts = getattr(prop, "dts", None)
-        if dts is None:
-            values.append(getattr(prop, "dt", prop))
-        else:
-            values.extend(item.dt for item in dts)
-    return values
+def _uid(event: Any) -> str | None:
+    return str(event.get("UID")) if event.get("UID") is not None else None
 
 
 def _start_and_length(event: Any) -> tuple[Any, dt.timedelta] | None:
@@ -108,64 +107,126 @@ def _start_and_length(event: Any) -> tuple[Any, dt.timedelta] | None:
     return start, dt.timedelta(days=1)
 
 
-def _same_kind(value: Any, dtstart: Any) -> Any:
-    """`value` (an EXDATE, RDATE or RECURRENCE-ID) in the form the rule expands in,
-    so that dateutil compares like with like (aware with aware, naive with naive)."""
-    if isinstance(value, tuple):  # an RDATE PERIOD: its start is what recurs
-        value = value[0]
-    if not isinstance(value, dt.datetime):
-        value = dt.datetime.combine(value, dt.time())
-    expand_aware = isinstance(dtstart, dt.datetime) and dtstart.tzinfo is not None
-    value_aware = value.tzinfo is not None
-    if expand_aware and not value_aware:
-        return value.replace(tzinfo=dtstart.tzinfo)
-    if not expand_aware and value_aware:
-        return value.astimezone(COPENHAGEN).replace(tzinfo=None)
-    return value
+def _unusable(event: Any) -> str | None:
+    """Why a VEVENT cannot stand for busy time at all, before any expansion."""
+    if event.get("DTSTART") is None:
+        return IgnoredReason.NO_START
+    try:
+        timing = _start_and_length(event)
+    except (AttributeError, TypeError, ValueError, KeyError):
+        return IgnoredReason.UNREADABLE
+    if timing is None or timing[1] <= dt.timedelta():
+        return IgnoredReason.NO_DURATION
+    return None
 
 
-def _occurrences(
-    event: Any, dtstart: Any, length: dt.timedelta, window: tuple[dt.datetime, dt.datetime]
-) -> tuple[list[dt.datetime], bool]:
-    """Starts (aware, Copenhagen) of a recurring event's occurrences that may overlap
-    the window, and whether the expansion was cut short."""
-    assert _RRULE is not None
-    # dateutil wants datetimes; all-day events expand as naive midnights.
-    first = dtstart if isinstance(dtstart, dt.datetime) else dt.datetime.combine(dtstart, dt.time())
-    aware = first.tzinfo is not None
-    rules = event.get("RRULE")
-    ruleset = _RRULE.rruleset()
-    ruleset.rdate(first)  # DTSTART is always the first instance (RFC 5545 3.8.5.3)
-    for recur in rules if isinstance(rules, list) else [rules] if rules is not None else []:
-        spec = {key: value for key, value in recur.items() if key.upper() != "UNTIL"}
-        text = type(recur)(spec).to_ical().decode()
-        rule = _RRULE.rrulestr(text, dtstart=first)
-        until = recur.get("UNTIL")
-        if until:
-            # Align UNTIL with DTSTART (the RFC requires it; real feeds do not always).
-            bound = until[0]
-            if not isinstance(bound, dt.datetime):
-                bound = dt.datetime.combine(bound, dt.time.max)
-            rule = rule.replace(until=_same_kind(bound, first))
-        ruleset.rrule(rule)
-    for value in _prop_values(event, "RDATE"):
-        ruleset.rdate(_same_kind(value, first))
-    for value in _prop_values(event, "EXDATE"):
-        ruleset.exdate(_same_kind(value, first))
+def _not_busy(occurrence: Any) -> str | None:
+    if str(occurrence.get("TRANSP", "")).upper() == "TRANSPARENT":
+        return IgnoredReason.TRANSPARENT
+    if str(occurrence.get("STATUS", "")).upper() == "CANCELLED":
+        return IgnoredReason.CANCELLED
+    return None
 
-    window_start, window_end = window
-    if not aware:
-        window_start = window_start.replace(tzinfo=None)
-        window_end = window_end.replace(tzinfo=None)
-    starts: list[dt.datetime] = []
-    for count, occurrence in enumerate(ruleset):
-        if count >= MAX_OCCURRENCES_PER_EVENT:
-            return starts, True
-        if occurrence >= window_end:
-            break
-        if occurrence + length > window_start:
-            starts.append(_as_local(occurrence))
-    return starts, False
+
+class _Report:
+    """The blocks found and the events left out (each UID and reason once)."""
+
+    def __init__(self, window: tuple[dt.datetime, dt.datetime]) -> None:
+        self.window = window
+        self.blocks: list[BusyBlock] = []
+        self.ignored: dict[tuple[str | None, str], IgnoredEvent] = {}
+
+    def ignore(self, uid: str | None, reason: str) -> None:
+        self.ignored.setdefault((uid, reason), IgnoredEvent(uid, reason))
+
+    def busy(self, uid: str | None, start: dt.datetime, end: dt.datetime) -> None:
+        if start < end and start < self.window[1] and end > self.window[0]:
+            self.blocks.append(BusyBlock(start, end, ref=uid))
+
+
+def _runaway(series: Any, window_end: dt.datetime) -> bool:
+    """Would the series' rules need more than MAX_OCCURRENCES_PER_EVENT occurrences to
+    reach `window_end`? (dateutil walks every occurrence from DTSTART onwards.)"""
+    for rule in getattr(series.recurrence, "rrules", ()):
+        for count, start in enumerate(rule):
+            bound = window_end if start.tzinfo is not None else window_end.replace(tzinfo=None)
+            if start >= bound:
+                break
+            if count >= MAX_OCCURRENCES_PER_EVENT:
+                return True
+    return False
+
+
+def _expand(calendar: Any, report: _Report) -> None:
+    """Every busy occurrence of the calendar's events inside the window."""
+    expander: Any = _RRULE
+    uids: dict[int, str | None] = {}  # id(series) -> the UID its blocks carry as ref
+
+    class Events(expander.ComponentsWithName):
+        """VEVENTs grouped into series by UID, as the library does, but leaving out
+        (and reporting) unusable events, and series it cannot build one at a time."""
+
+        def __init__(self) -> None:
+            super().__init__("VEVENT")
+
+        def collect_series_from(self, source: Any, suppress_errors: Any) -> Sequence[Any]:
+            groups: dict[str | int, list[Any]] = defaultdict(list)
+            for event in source.walk("VEVENT"):
+                reason = _unusable(event)
+                if reason is not None:
+                    report.ignore(_uid(event), reason)
+                    continue
+                uid = _uid(event)
+                groups[uid if uid is not None else id(event)].append(event)
+            collected = []
+            for key, events in groups.items():
+                uid = key if isinstance(key, str) else None
+                try:
+                    series = expander.Series([expander.EventAdapter(e) for e in events])
+                except Exception:  # a broken rule or date: only this series is lost
+                    report.ignore(uid, IgnoredReason.UNREADABLE)
+                    continue
+                uids[id(series)] = uid
+                collected.append(series)
+            return collected
+
+    query = expander.of(calendar, components=[Events()])
+    for series in query.series:
+        uid = uids[id(series)]
+        try:
+            if _runaway(series, report.window[1]):
+                report.ignore(uid, IgnoredReason.RECURRENCE_TOO_LONG)
+                continue
+            occurrences = [
+                (_not_busy(event), _as_local(event["DTSTART"].dt), _as_local(event["DTEND"].dt))
+                for event in (o.as_component(False) for o in series.between(*report.window))
+            ]
+        except Exception:  # one series the library cannot expand spoils no other
+            report.ignore(uid, IgnoredReason.UNREADABLE)
+            continue
+        for reason, start, end in occurrences:
+            if reason is None:
+                report.busy(uid, start, end)
+            else:
+                report.ignore(uid, reason)
+
+
+def _first_occurrences(calendar: Any, report: _Report) -> None:
+    """Without the expander: each event once, at its DTSTART."""
+    for event in calendar.walk("VEVENT"):
+        uid = _uid(event)
+        reason = _unusable(event) or _not_busy(event)
+        if reason is not None:
+            report.ignore(uid, reason)
+            continue
+        if event.get("RECURRENCE-ID") is None and (
+            event.get("RRULE") is not None or event.get("RDATE") is not None
+        ):
+            report.ignore(uid, IgnoredReason.RECURRENCE_NOT_EXPANDED)
+        timing = _start_and_length(event)
+        assert timing is not None
+        start = _as_local(timing[0])
+        report.busy(uid, start, start + timing[1])
 
 
 def import_busy_blocks(
@@ -197,61 +258,15 @@ def import_busy_blocks(
     if not calendars:
         raise DomainError("calendar", "ical.unreadable", "the text holds no calendar")
 
-    events = [event for calendar in calendars for event in calendar.walk("VEVENT")]
-    blocks: list[BusyBlock] = []
-    ignored: list[IgnoredEvent] = []
-    # Occurrences moved or cancelled by a RECURRENCE-ID event, per UID (as instants).
-    overridden: dict[str, set[dt.datetime]] = {}
-    for event in events:
-        if event.get("RECURRENCE-ID") is not None and event.get("UID") is not None:
-            try:
-                replaced = _as_local(event.get("RECURRENCE-ID").dt)
-            except (AttributeError, TypeError, ValueError):
-                continue
-            overridden.setdefault(str(event.get("UID")), set()).add(replaced)
-
-    for event in events:
-        uid = str(event.get("UID")) if event.get("UID") is not None else None
-        if str(event.get("TRANSP", "")).upper() == "TRANSPARENT":
-            ignored.append(IgnoredEvent(uid, IgnoredReason.TRANSPARENT))
-            continue
-        if str(event.get("STATUS", "")).upper() == "CANCELLED":
-            ignored.append(IgnoredEvent(uid, IgnoredReason.CANCELLED))
-            continue
-        if event.get("DTSTART") is None:
-            ignored.append(IgnoredEvent(uid, IgnoredReason.NO_START))
-            continue
-        try:
-            timing = _start_and_length(event)
-            if timing is None:
-                ignored.append(IgnoredEvent(uid, IgnoredReason.NO_DURATION))
-                continue
-            dtstart, length = timing
-            recurring = event.get("RECURRENCE-ID") is None and (
-                event.get("RRULE") is not None or event.get("RDATE") is not None
-            )
-            if recurring and _RRULE is not None:
-                starts, cut_short = _occurrences(event, dtstart, length, window)
-                if cut_short:
-                    ignored.append(IgnoredEvent(uid, IgnoredReason.RECURRENCE_TOO_LONG))
-                moved = overridden.get(uid or "", set())
-                starts = [start for start in starts if start not in moved]
-            else:
-                if recurring:
-                    ignored.append(IgnoredEvent(uid, IgnoredReason.RECURRENCE_NOT_EXPANDED))
-                starts = [_as_local(dtstart)]
-        except (AttributeError, TypeError, ValueError, KeyError):
-            ignored.append(IgnoredEvent(uid, IgnoredReason.UNREADABLE))
-            continue
-        if length <= dt.timedelta():
-            ignored.append(IgnoredEvent(uid, IgnoredReason.NO_DURATION))
-            continue
-        for start in starts:
-            # Aware + timedelta is wall-clock arithmetic in Copenhagen, as the feed meant.
-            end = start + length
-            if start < window[1] and end > window[0]:
-                blocks.append(BusyBlock(start, end, ref=uid))
-    blocks.sort(key=lambda block: (block.start, block.end))
+    report = _Report(window)
+    for calendar in calendars:
+        if _RRULE is not None:
+            _expand(calendar, report)
+        else:
+            _first_occurrences(calendar, report)
+    report.blocks.sort(key=lambda block: (block.start, block.end))
     return FeedImport(
-        blocks=tuple(blocks), ignored=tuple(ignored), recurrence_expanded=_RRULE is not None
+        blocks=tuple(report.blocks),
+        ignored=tuple(report.ignored.values()),
+        recurrence_expanded=_RRULE is not None,
     )

@@ -17,21 +17,26 @@ module returns is in Europe/Copenhagen. `time` values (working hours, preference
 are Copenhagen wall-clock times. Meeting lengths are wall-clock lengths; the two
 DST switches happen at night, outside any working hours, so this never matters.
 
-The search (`propose_slots`) splits each working day into cells of `resolution`
-(15 minutes by default) and keeps one int bitmask per participant per day: bit i
-set means "free for the whole of cell i". Busy blocks round outwards to whole cells
-and working hours round inwards, so the search may miss a slot that is free only
-to the minute, but it never proposes a slot that `check_meeting` would refuse.
+The search (`propose_slots`) places meetings on a grid of `resolution` (15 minutes
+by default) from each Copenhagen midnight. Busy blocks round outwards to whole
+cells of the grid, working hours round inwards, and a meeting occupies whole cells,
+so the search may miss a slot that is free only to the minute, but it never
+proposes a slot that `check_meeting` would refuse. It merges the required
+participants' busy blocks once into one sorted union and walks the free gaps of
+each working day; optional participants are asked by bisection, and only about
+the slots that can make the list.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import heapq
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import lru_cache
+from itertools import filterfalse, islice
+from operator import attrgetter, le
 from zoneinfo import ZoneInfo
 
 from services.common.errors import DomainError
@@ -356,90 +361,126 @@ def check_meeting(
     return MeetingCheck(optional_unavailable=tuple(optional_unavailable))
 
 
-# --- the bitmask search ------------------------------------------------------
+# --- the search ----------------------------------------------------------------
+#
+# Times inside a day are counted in cells of `resolution` from the day's midnight.
+# A busy block occupies every cell it touches (rounded outwards), working hours
+# every cell wholly inside them (rounded inwards), and a meeting of `length` the
+# ceil(length / resolution) cells from its start. A slot's bounds lie on the grid,
+# so "the slot's cells meet a block's rounded cells" is the same as "the slot's cell
+# span overlaps the block", compared exactly: blocks are never rounded one by one
+# but compared as aware Copenhagen datetimes (all with the same tzinfo, so Python
+# compares their wall-clock fields, as the rules do).
+
+_START = attrgetter("start")
+_MICROSECOND = dt.timedelta(microseconds=1)
 
 
 def _ceil_div(a: dt.timedelta, b: dt.timedelta) -> int:
     return -((-a) // b)
 
 
-def _cell_range(lo: int, hi: int) -> int:
-    """Bits lo..hi-1 set."""
-    return ((1 << (hi - lo)) - 1) << lo if hi > lo else 0
+def _us(value: dt.time) -> int:
+    """A wall-clock time of day in microseconds after midnight."""
+    return ((value.hour * 60 + value.minute) * 60 + value.second) * 1_000_000 + value.microsecond
 
 
-@lru_cache(maxsize=1024)
-def _hours_mask(
+def _hours_cells(
     hours: WorkingHours | None, weekday: int, resolution: dt.timedelta, cells: int
-) -> int:
-    """Cells lying wholly inside the working hours of `weekday`."""
+) -> tuple[int, int]:
+    """[first, end) cells lying wholly inside the working hours of `weekday`;
+    first >= end when there are none."""
     if hours is None:
-        return _cell_range(0, cells)
+        return 0, cells
     window = hours.window_on(weekday)
     if window is None:
-        return 0
-    midnight = dt.datetime(2000, 1, 1)
-    begin = dt.datetime.combine(midnight.date(), window[0]) - midnight
-    end = dt.datetime.combine(midnight.date(), window[1]) - midnight
-    return _cell_range(_ceil_div(begin, resolution), end // resolution)
+        return 0, 0
+    step = resolution // _MICROSECOND
+    return -(-_us(window[0]) // step), _us(window[1]) // step
 
 
-def _busy_masks(
-    blocks: Iterable[BusyBlock],
-    first_day: dt.date,
-    last_day: dt.date,
+def _relevant(
+    blocks: Iterable[BusyBlock], lo: dt.datetime, hi: dt.datetime, ignore_ref: str | None
+) -> list[BusyBlock]:
+    """The blocks overlapping [lo, hi), but the one being rescheduled."""
+    if ignore_ref is None:
+        return [block for block in blocks if block.start < hi and block.end > lo]
+    return [
+        block
+        for block in blocks
+        if block.start < hi and block.end > lo and block.ref != ignore_ref
+    ]
+
+
+def _union(blocks: list[BusyBlock]) -> tuple[list[dt.datetime], list[dt.datetime]]:
+    """The blocks merged into disjoint intervals: (starts, ends), both ascending."""
+    starts: list[dt.datetime] = []
+    ends: list[dt.datetime] = []
+    end: dt.datetime | None = None
+    for block in sorted(blocks, key=_START):
+        if end is not None and block.start <= end:
+            if block.end > end:
+                end = ends[-1] = block.end
+        else:
+            starts.append(block.start)
+            end = block.end
+            ends.append(end)
+    return starts, ends
+
+
+def _reach(blocks: list[BusyBlock]) -> tuple[list[dt.datetime], list[dt.datetime]]:
+    """An optional participant's busy blocks as (starts, reach): the starts in order,
+    and for each the latest end so far, so that the blocks starting before t reach
+    past u iff reach[bisect_left(starts, t) - 1] > u."""
+    blocks.sort(key=_START)
+    reach = [block.end for block in blocks]
+    if not all(map(le, reach, islice(reach, 1, None))):  # a block lies inside another
+        for i in range(1, len(reach)):
+            if reach[i] < reach[i - 1]:
+                reach[i] = reach[i - 1]
+    return [block.start for block in blocks], reach
+
+
+def _free_starts(
+    union: tuple[list[dt.datetime], list[dt.datetime]],
+    midnight: dt.datetime,
     resolution: dt.timedelta,
-    ignore_ref: str | None,
-) -> dict[int, int]:
-    """Per day (as an ordinal), the cells touched by any busy block, rounded outwards.
-
-    Integer seconds from the wall-clock fields, not datetime arithmetic: this loop
-    runs once per busy block per search and dominated the search time."""
-    masks: dict[int, int] = {}
-    step = resolution // dt.timedelta(seconds=1)
-    cells = 86_400 // step
-    first, last = first_day.toordinal(), last_day.toordinal()
-    for block in blocks:
-        if block.ref is not None and block.ref == ignore_ref:
-            continue
-        start, end = block.start, block.end  # aware Copenhagen: fields are wall clock
-        start_s = (start.toordinal() - first) * 86_400 + (
-            start.hour * 3600 + start.minute * 60 + start.second
-        )
-        end_s = (end.toordinal() - first) * 86_400 + (
-            end.hour * 3600 + end.minute * 60 + end.second + (end.microsecond > 0)
-        )
-        lo, hi = start_s // step, -(-end_s // step)  # global cell numbers
-        day, last_cell_day = max(lo // cells, 0), min((hi - 1) // cells, last - first)
-        while day <= last_cell_day:
-            offset = day * cells
-            mask = _cell_range(max(lo - offset, 0), min(hi - offset, cells))
-            masks[first + day] = masks.get(first + day, 0) | mask
-            day += 1
-    return masks
+    first: int,
+    last: int,
+    length_cells: int,
+) -> list[int]:
+    """Start cells in [first, last] whose `length_cells` cells meet no interval of
+    `union`: the gaps between the intervals that touch the day, walked in order."""
+    union_starts, union_ends = union
+    free: list[int] = []
+    cursor = first  # the earliest start cell not yet ruled out
+    i = bisect_right(union_ends, midnight)  # the first interval ending after midnight
+    while i < len(union_starts):
+        busy_from = (union_starts[i] - midnight) // resolution  # rounded outwards
+        if busy_from >= last + length_cells:
+            break  # this and every later interval begin after the last slot would end
+        if busy_from - length_cells >= cursor:
+            free.extend(range(cursor, min(busy_from - length_cells, last) + 1))
+        busy_to = -((midnight - union_ends[i]) // resolution)
+        if busy_to > cursor:
+            cursor = busy_to
+            if cursor > last:
+                return free
+        i += 1
+    free.extend(range(cursor, last + 1))
+    return free
 
 
-def _runs(mask: int, length: int) -> int:
-    """Bit i set iff bits i..i+length-1 are all set in `mask` (doubling shifts)."""
-    result, span = mask, 1
-    while span < length:
-        step = min(span, length - span)
-        result &= result >> step
-        span += step
-    return result
+@dataclass(frozen=True)
+class _Group:
+    """A day's feasible starts that miss the same preferences, and how many of them
+    can be proposed (all of them, or what `max_per_day` leaves)."""
 
-
-def _preference_misses(
-    prefs: CitizenPreferences, start: dt.datetime, end: dt.datetime
-) -> tuple[str, ...]:
-    misses: list[str] = []
-    if (prefs.not_before is not None and start.time() < prefs.not_before) or (
-        prefs.not_after is not None and (end.date() > start.date() or end.time() > prefs.not_after)
-    ):
-        misses.append(MISSED_TIME_OF_DAY)
-    if prefs.weekdays and start.weekday() not in prefs.weekdays:
-        misses.append(MISSED_WEEKDAY)
-    return tuple(misses)
+    misses: tuple[str, ...]
+    day: dt.date
+    midnight: dt.datetime  # aware
+    cells: list[int]
+    take: int
 
 
 # (preference misses, date ordinal, -optional attending, start cell): smaller ranks first;
@@ -459,7 +500,13 @@ def find_slots(
     max_per_day: int | None = None,
     ignore_ref: str | None = None,
 ) -> SlotSearch:
-    """`propose_slots` with the search statistics; see there."""
+    """`propose_slots` with the search statistics; see there.
+
+    First the required participants' busy blocks are merged into one sorted union,
+    whose free gaps are walked day by day, up to the day on which enough slots fit
+    every preference. The rank of a slot depends on the optional participants only
+    among the same day's slots that miss the same preferences, so they are asked
+    (by bisection) only about the groups of slots that can make the list."""
     _check_participants(participants)
     if length <= dt.timedelta():
         raise DomainError("length", "slots.length_invalid", "a meeting must last some time")
@@ -484,72 +531,150 @@ def find_slots(
     length_cells = _ceil_div(length, resolution)
     required = [p for p in participants if p.is_required]
     optional = [p for p in participants if not p.is_required]
-    busy = {
-        p.participant_id: _busy_masks(p.busy, first.date(), last.date(), resolution, ignore_ref)
-        for p in participants
-    }
+    days_from = _aware(dt.datetime.combine(first.date(), dt.time()))
+    days_to = _aware(dt.datetime.combine(last.date() + DAY, dt.time()))
+    union = _union(
+        [
+            block
+            for p in required
+            for block in _relevant(p.busy, days_from, days_to, ignore_ref)
+        ]
+    )
+    # The start cells the required participants' working hours allow, per weekday.
+    allowed: dict[int, tuple[int, int]] = {}
+    for weekday in range(5):
+        low, high = 0, cells - length_cells
+        for participant in required:
+            begin, end = _hours_cells(participant.working_hours, weekday, resolution, cells)
+            low, high = max(low, begin), min(high, end - length_cells)
+        allowed[weekday] = low, high
+    # The citizen's preferences in microseconds after midnight, as the start cells are.
+    step_us, length_us = resolution // _MICROSECOND, length // _MICROSECOND
+    not_before = _us(prefs.not_before) if prefs.not_before is not None else None
+    not_after = _us(prefs.not_after) if prefs.not_after is not None else None
+    on_time, early_or_late = (), (MISSED_TIME_OF_DAY,)
+    cap = max_per_day if max_per_day is not None else cells
 
-    def free_mask(participant: Participant, day: dt.date) -> int:
-        hours = _hours_mask(participant.working_hours, day.weekday(), resolution, cells)
-        return hours & ~busy[participant.participant_id].get(day.toordinal(), 0)
-
-    ranked: list[_Ranked] = []
+    # 1. Each working day's feasible starts, grouped by the preferences they miss.
+    groups: list[_Group] = []
     fitting = days_examined = start_cells = feasible = 0
     day = first.date()
     while day <= last.date():
-        if day.weekday() >= 5 or is_holiday(day):
+        weekday = day.weekday()
+        if weekday >= 5 or is_holiday(day):
             day += DAY
             continue
         midnight = dt.datetime.combine(day, dt.time())
         earliest = max(_ceil_div(first - midnight, resolution), 0)
         latest = min((last - length - midnight) // resolution, cells - length_cells)
-        starts = _cell_range(earliest, latest + 1)
-        if not starts:  # the horizon leaves no room on this day
+        if earliest > latest:  # the horizon leaves no room on this day
             day += DAY
             continue
         days_examined += 1
-        start_cells += starts.bit_count()
-        together = _cell_range(0, cells)
-        for participant in required:
-            together &= free_mask(participant, day)
-        starts &= _runs(together, length_cells)
-        feasible += starts.bit_count()
-        if starts:
-            optional_runs = [
-                (p.participant_id, _runs(free_mask(p, day), length_cells)) for p in optional
-            ]
-            todays: list[_Ranked] = []
-            remaining = starts
-            while remaining:
-                low = remaining & -remaining
-                cell = low.bit_length() - 1
-                remaining ^= low
-                slot_start = midnight + cell * resolution
-                misses = _preference_misses(prefs, slot_start, slot_start + length)
-                attending = tuple(pid for pid, runs in optional_runs if runs >> cell & 1)
-                key = (len(misses), day.toordinal(), -len(attending), cell)
-                todays.append((key, day, attending, misses))
-            if max_per_day is not None:
-                todays = heapq.nsmallest(max_per_day, todays)
-            ranked.extend(todays)
-            fitting += sum(1 for entry in todays if entry[0][0] == 0)
+        start_cells += latest - earliest + 1
+        low, high = allowed[weekday]
+        low, high = max(low, earliest), min(high, latest)
+        if low > high:
+            day += DAY
+            continue
+        aware_midnight = _aware(midnight)
+        free = _free_starts(union, aware_midnight, resolution, low, high, length_cells)
+        if not free:
+            day += DAY
+            continue
+        feasible += len(free)
+        good: list[int] = []
+        missing: list[int] = []
+        for cell in free:
+            start_us = cell * step_us
+            end_us = start_us + length_us
+            # (an end at or after midnight is after any "not after": end_us > not_after)
+            if (not_before is not None and start_us < not_before) or (
+                not_after is not None and end_us > not_after
+            ):
+                missing.append(cell)
+            else:
+                good.append(cell)
+        wrong_day = (MISSED_WEEKDAY,) if prefs.weekdays and weekday not in prefs.weekdays else ()
+        taken = min(len(good), cap)
+        if good:
+            groups.append(_Group(on_time + wrong_day, day, aware_midnight, good, taken))
+        if missing and taken < cap:
+            groups.append(
+                _Group(
+                    early_or_late + wrong_day,
+                    day,
+                    aware_midnight,
+                    missing,
+                    min(len(missing), cap - taken),
+                )
+            )
+        if not wrong_day:
+            fitting += taken
             # Later days rank after every slot that fits all preferences: stop early.
             if fitting >= limit:
                 break
         day += DAY
 
+    # 2. The groups that make the list, in rank order; the optional participants
+    # decide the order inside a group (and which slots of it a day may propose).
+    groups.sort(key=lambda group: (len(group.misses), group.day))
+    chosen: list[_Group] = []
+    count = 0
+    for group in groups:
+        if count >= limit:
+            break
+        chosen.append(group)
+        count += group.take
+
+    ranked: list[_Ranked] = []
+    if chosen:
+        lo = min(group.midnight for group in chosen)
+        hi = max(group.midnight for group in chosen) + DAY
+        calendars = [_reach(_relevant(p.busy, lo, hi, ignore_ref)) for p in optional]
+        span = length_cells * resolution  # the cells a slot occupies
+        # Per weekday: (id, first and last start cell in their hours, busy starts, reach).
+        tables: dict[int, list[tuple[str, int, int, list[dt.datetime], list[dt.datetime]]]] = {}
+        for group in chosen:
+            weekday = group.day.weekday()
+            table = tables.get(weekday)
+            if table is None:
+                table = tables[weekday] = []
+                for p, (starts, reach) in zip(optional, calendars, strict=True):
+                    begin, end = _hours_cells(p.working_hours, weekday, resolution, cells)
+                    table.append((p.participant_id, begin, end - length_cells, starts, reach))
+            ordinal = group.day.toordinal()
+            entries: list[_Ranked] = []
+            for cell in group.cells:
+                slot_start = group.midnight + cell * resolution
+                slot_end = slot_start + span
+                attending = tuple(
+                    [
+                        pid
+                        for pid, first, last_start, starts, reach in table
+                        if first <= cell <= last_start
+                        and (
+                            (i := bisect_left(starts, slot_end)) == 0 or reach[i - 1] <= slot_start
+                        )
+                    ]
+                )
+                key = (len(group.misses), ordinal, -len(attending), cell)
+                entries.append((key, group.day, attending, group.misses))
+            ranked.extend(
+                entries if group.take == len(entries) else heapq.nsmallest(group.take, entries)
+            )
+
+    optional_ids = [p.participant_id for p in optional]
     proposals = []
-    for key, slot_day, attending, misses in heapq.nsmallest(limit, ranked):
+    for key, slot_day, attending_ids, misses in heapq.nsmallest(limit, ranked):
         start_wall = dt.datetime.combine(slot_day, dt.time()) + key[3] * resolution
         proposals.append(
             SlotProposal(
                 start=_aware(start_wall),
                 end=_aware(start_wall + length),
                 place=prefs.place,
-                optional_attending=attending,
-                optional_missing=tuple(
-                    p.participant_id for p in optional if p.participant_id not in attending
-                ),
+                optional_attending=attending_ids,
+                optional_missing=tuple(filterfalse(set(attending_ids).__contains__, optional_ids)),
                 preference_misses=misses,
             )
         )
