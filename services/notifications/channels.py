@@ -8,7 +8,10 @@ WEBHOOK_SECRET_OVERLAP_HOURS (how long a rotated-out secret still signs; default
 SMS_GATEWAY_URL, SMS_GATEWAY_TOKEN, SMS_SENDER, MAILBOXES (team -> address: fronten, coordinators,
 social_vejledning, review_panel, housing), FRONTEN_EMAIL (Fronten's mailbox where
 MAILBOXES does not name it), DELIVERY_SWEEP_SECONDS, DELIVERY_LEASE_SECONDS,
-DELIVERY_BACKOFF_BASE_SECONDS, DELIVERY_BACKOFF_CAP_SECONDS, DELIVERY_MAX_ATTEMPTS,
+DELIVERY_CONCURRENCY (deliveries a sweep sends side by side; default 4),
+DELIVERY_BACKOFF_BASE_SECONDS, DELIVERY_BACKOFF_CAP_SECONDS, DELIVERY_GIVE_UP_HOURS (how long
+a temporary failure is retried, from the first failure; default 72), DELIVERY_MAX_ATTEMPTS
+(an attempt limit besides; empty: none),
 CONTACT_TIMEOUT_SECONDS (intake's, coordination's and partners' lookups), QUEUE_TYPE,
 PUBLIC_API_BASE_URL (where partners reach the API, e.g. https://samspil.balk.dk: printed
 before /api/handoffs/<id>/answers in a hand-off mail; left out, the path alone).
@@ -23,7 +26,7 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 
-from services.common.amqp import Publisher
+from services.common.amqp import Broker, Publisher
 from services.notifications.content import Email
 from services.notifications.mailboxes import Mailboxes
 from services.notifications.partner_queue import PartnerQueues
@@ -45,18 +48,24 @@ class Transports:
         self.secret_overlap = dt.timedelta(
             hours=float(config.get("WEBHOOK_SECRET_OVERLAP_HOURS") or 168))
         self.sms_gateway = SmsGateway(SmsSettings.from_config(config))
-        self.queues = PartnerQueues(Publisher(config["AMQP_URI"]), config.get("QUEUE_TYPE"))
+        self.queues = PartnerQueues(Publisher(Broker.from_config(config)), config.get("QUEUE_TYPE"))
         self.mailboxes = Mailboxes.from_config(config)
         self.fronten_email = self.mailboxes.fronten
         self.lease = dt.timedelta(seconds=float(config.get("DELIVERY_LEASE_SECONDS") or 120))
+        # Deliveries a sweep sends side by side (never two of one line: order holds).
+        self.concurrency = max(int(config.get("DELIVERY_CONCURRENCY") or 4), 1)
         self.contact_timeout = float(config.get("CONTACT_TIMEOUT_SECONDS") or 10)
         self.api_base_url = str(config.get("PUBLIC_API_BASE_URL") or "").rstrip("/")
         defaults = BackoffPolicy()
+        max_attempts = config.get("DELIVERY_MAX_ATTEMPTS")
+        give_up_hours = config.get("DELIVERY_GIVE_UP_HOURS")
         self.policy = BackoffPolicy(
             base_seconds=float(config.get("DELIVERY_BACKOFF_BASE_SECONDS")
                                or defaults.base_seconds),
             cap_seconds=float(config.get("DELIVERY_BACKOFF_CAP_SECONDS") or defaults.cap_seconds),
-            max_attempts=int(config.get("DELIVERY_MAX_ATTEMPTS") or defaults.max_attempts),
+            max_attempts=int(max_attempts) if max_attempts else defaults.max_attempts,
+            give_up_after=dt.timedelta(hours=float(give_up_hours)) if give_up_hours
+            else defaults.give_up_after,
         )
         self.rng = random.Random()
 

@@ -10,7 +10,15 @@ and mails carry the message_id as idempotency key for exactly that case.
 
 Every partner delivery that is sent is a disclosure of the citizen's data: it is
 written to the access log in the unit of work that records it sent, with the purpose
-and the basis (consent or legal basis) it went out on.
+and the basis (consent or legal basis) it went out on. Every attempt is written to
+the ledger's `delivery_attempts` in the unit of work that records its outcome.
+
+Deliveries about one subject (an arrears case, a hand-off) to one target (recipient,
+channel, subscription) go in the order they were planned: one is due only when no
+earlier one in its line is still pending or retrying. While the first waits for a
+retry (the partner is down), the ones after it wait behind it, untried, and follow it
+in order once it is through. One that ends `failed` or `blocked` no longer holds the
+line (an operator's replay, or a consent's release, sends it later, out of order).
 """
 
 from __future__ import annotations
@@ -18,10 +26,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.orm import aliased
 
 from contracts import registry
 from contracts.envelope import Envelope, parse_envelope
@@ -44,6 +53,7 @@ from services.notifications.ledger import (
     state_of,
 )
 from services.notifications.models import (
+    DeliveryAttempt,
     DeliveryRow,
     DirectoryPartner,
     ReceivedEvent,
@@ -133,14 +143,29 @@ def sealed_secrets(sub: Subscription, now: dt.datetime) -> list[str]:
     return sealed
 
 
+UNSENT = ("pending", "retrying")
+
+
 def due_delivery_ids(store: Store, now: dt.datetime, limit: int = 100) -> list[int]:
+    """The deliveries to attempt now, oldest due first: at most one per line (subject
+    and target), its first unsent one; the others in it wait (see the module's doc)."""
+    earlier = aliased(DeliveryRow)
+    held = exists().where(
+        earlier.subject_ref == DeliveryRow.subject_ref,  # never true for a NULL subject
+        earlier.recipient == DeliveryRow.recipient,
+        earlier.channel == DeliveryRow.channel,
+        earlier.subscription_key == DeliveryRow.subscription_key,
+        earlier.status.in_(UNSENT),
+        earlier.id < DeliveryRow.id,
+    )
     with store.read() as session:
         return list(
             session.scalars(
                 select(DeliveryRow.id)
-                .where(DeliveryRow.status.in_(("pending", "retrying")))
+                .where(DeliveryRow.status.in_(UNSENT))
                 .where(or_(DeliveryRow.next_attempt_at.is_(None),
                            DeliveryRow.next_attempt_at <= now))
+                .where(~held)
                 .order_by(DeliveryRow.next_attempt_at, DeliveryRow.id)
                 .limit(limit)
             )
@@ -154,7 +179,7 @@ def claim(store: Store, delivery_id: int, now: dt.datetime, lease: dt.timedelta)
         result = session.execute(
             update(DeliveryRow)
             .where(DeliveryRow.id == delivery_id)
-            .where(DeliveryRow.status.in_(("pending", "retrying")))
+            .where(DeliveryRow.status.in_(UNSENT))
             .where(or_(DeliveryRow.next_attempt_at.is_(None), DeliveryRow.next_attempt_at <= now))
             .values(next_attempt_at=now + lease)
         )
@@ -391,8 +416,18 @@ def record_outcome(
             )
         save_state(row, state)
         row.channel = outcome.channel.value
+        uow.session.add(DeliveryAttempt(
+            delivery_id=row.id, attempt=state.attempts, attempted_at=now,
+            outcome=state.status.value, channel=row.channel,
+            failure_kind=state.failure_kind.value
+            if outcome.status is DeliveryStatus.FAILED and state.failure_kind else None,
+            error=None if outcome.status is DeliveryStatus.SENT else state.last_error,
+        ))
         uow.commit()
     return state.status
+
+
+Each = Callable[[Callable[[int], bool], list[int]], Iterable[bool]]
 
 
 def deliver_due(
@@ -409,17 +444,24 @@ def deliver_due(
     fronten_email: str,
     api_base_url: str = "",
     limit: int = 100,
+    each: Each = map,
 ) -> int:
     """One sweep: every due delivery, each claimed, attempted and recorded on its own,
-    in the order they became due (released blocked deliveries in the order planned)."""
-    done = 0
-    for delivery_id in due_delivery_ids(store, now(), limit):
+    in the order they became due (released blocked deliveries in the order planned),
+    the first unsent one of each line only (`due_delivery_ids`).
+
+    `each(one, ids)` runs `one` for every id: `map` (one at a time), or the service's
+    pool of green threads, a few at a time (DELIVERY_CONCURRENCY). Running them side by
+    side keeps each line's order: a sweep holds at most one delivery of a line."""
+
+    def one(delivery_id: int) -> bool:
         job = claim(store, delivery_id, now(), lease)
         if job is None:
-            continue
+            return False
         outcome = attempt(job, now=now(), senders=senders, contacts=contacts,
                           participants=participants, directory=directory,
                           fronten_email=fronten_email, api_base_url=api_base_url)
         record_outcome(store, job, outcome, now=now(), policy=policy, rng=rng)
-        done += 1
-    return done
+        return True
+
+    return sum(each(one, due_delivery_ids(store, now(), limit)))

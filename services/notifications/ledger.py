@@ -95,7 +95,7 @@ def state_of(row: DeliveryRow) -> Delivery:
         status=DeliveryStatus(row.status), attempts=row.attempts, last_error=row.last_error,
         next_attempt_at=row.next_attempt_at,
         failure_kind=FailureKind(row.failure_kind) if row.failure_kind else None,
-        last_attempt_at=row.last_attempt_at,
+        last_attempt_at=row.last_attempt_at, failing_since=row.failing_since,
     )
 
 
@@ -106,6 +106,7 @@ def save_state(row: DeliveryRow, state: Delivery) -> None:
     row.next_attempt_at = state.next_attempt_at
     row.failure_kind = state.failure_kind.value if state.failure_kind else None
     row.last_attempt_at = state.last_attempt_at
+    row.failing_since = state.failing_since
 
 
 def delivery_dict(r: DeliveryRow) -> dict[str, Any]:
@@ -120,4 +121,5 @@ def delivery_dict(r: DeliveryRow) -> dict[str, Any]:
         "attempts": r.attempts, "failure_kind": r.failure_kind, "last_error": r.last_error,
         "basis": r.basis, "created_at": iso(r.created_at), "sent_at": iso(r.sent_at),
         "last_attempt_at": iso(r.last_attempt_at), "next_attempt_at": iso(r.next_attempt_at),
+        "failing_since": iso(r.failing_since),
     }

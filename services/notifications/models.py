@@ -1,8 +1,8 @@
 """notifications' tables: routing rules, partner subscriptions, legal bases, the
 consent projection, the tovholder projection, the bridging announcements, the copies of
 the partner directory, of hand-offs and of arrears cases' tenants, the events received
-and the delivery ledger. The kit tables (outbox, inbox, deadlines, access log) are added
-to the same metadata."""
+and the delivery ledger (a row per delivery, and one per attempt). The kit tables
+(outbox, inbox, deadlines, access log) are added to the same metadata."""
 
 from __future__ import annotations
 
@@ -245,6 +245,9 @@ class DeliveryRow(Base):
     basis: Mapped[str | None] = mapped_column(String(300), nullable=True)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When the first attempt of the current round failed: retries give up a set time
+    # after it (DELIVERY_GIVE_UP_HOURS). None while nothing has failed.
+    failing_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -253,3 +256,23 @@ class DeliveryRow(Base):
                          name="uq_delivery_once"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
     )
+
+
+class DeliveryAttempt(Base):
+    """Every attempt of a delivery, as the sweep recorded its outcome (in the unit of
+    work that updates the delivery's row): the ledger's history, where `deliveries`
+    keeps only the latest state. `attempt` is the delivery's attempt count after it
+    (it starts again at 1 when an operator replays or a consent releases it)."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(BigId, ForeignKey("deliveries.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    attempted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # sent, retrying, failed or blocked: the delivery's status after this attempt.
+    outcome: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(32))
+    failure_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The error (scrubbed, as last_error), or the gate's reason for a blocked one.
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)

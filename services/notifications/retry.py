@@ -12,8 +12,10 @@ again only when a consent or a legal basis is added (issue 16, point 5): if the 
 now says yes, it is released and sent, in the order it was planned.
 
 Temporary failures (the receiver may be fine later) are retried with exponential
-backoff and jitter until `max_attempts`; permanent ones fail at once, because the
-same request will be refused the same way and retrying only hides the fault.
+backoff and jitter for `give_up_after` (3 days) from the first failure of the round,
+so that a partner down for a day or two still gets everything; permanent ones fail at
+once, because the same request will be refused the same way and retrying only hides
+the fault. A delivery that gives up is `failed`, and an operator may replay it.
 """
 
 from __future__ import annotations
@@ -132,24 +134,32 @@ class Rng(Protocol):
     def random(self) -> float: ...
 
 
+GIVE_UP_AFTER = dt.timedelta(hours=72)
+
+
 @dataclass(frozen=True)
 class BackoffPolicy:
     """Exponential backoff with jitter; every number is a setting.
 
     With the defaults the waits are about 30 s, 1 min, 2 min, ... up to 1 h, and a
-    delivery gives up after 10 attempts, roughly 3 to 6 hours after the first.
+    delivery keeps trying for 3 days (`give_up_after`) from its first failure: the
+    last retry is at that moment, then it is `failed`. `max_attempts`, when set, ends
+    it sooner (tests use it; None: only time decides).
     """
 
     base_seconds: float = 30.0
     cap_seconds: float = 3600.0
-    max_attempts: int = 10
+    max_attempts: int | None = None
     multiplier: float = 2.0
+    give_up_after: dt.timedelta | None = GIVE_UP_AFTER
 
     def __post_init__(self) -> None:
         if self.base_seconds <= 0 or self.cap_seconds < self.base_seconds:
             raise ValueError("need 0 < base_seconds <= cap_seconds")
-        if self.max_attempts < 1 or self.multiplier < 1:
+        if (self.max_attempts is not None and self.max_attempts < 1) or self.multiplier < 1:
             raise ValueError("need max_attempts >= 1 and multiplier >= 1")
+        if self.give_up_after is not None and self.give_up_after <= dt.timedelta(0):
+            raise ValueError("need give_up_after > 0")
 
     def delay(self, attempts: int, rng: Rng) -> dt.timedelta:
         """Wait after the `attempts`-th failed attempt (1 for the first failure).
@@ -165,11 +175,22 @@ class BackoffPolicy:
         step = min(self.cap_seconds, self.base_seconds * self.multiplier**exponent)
         return dt.timedelta(seconds=step / 2 + rng.random() * step / 2)
 
-    def next_attempt_at(self, attempts: int, now: dt.datetime, rng: Rng) -> dt.datetime | None:
-        """When to try again after `attempts` failed attempts, or None to give up."""
-        if attempts >= self.max_attempts:
+    def next_attempt_at(self, attempts: int, now: dt.datetime, rng: Rng,
+                        failing_since: dt.datetime | None = None) -> dt.datetime | None:
+        """When to try again after `attempts` failed attempts, or None to give up.
+
+        `failing_since` is when the round's first attempt failed: no retry is later
+        than `give_up_after` from it (the last one is at that moment), and none is made
+        once it has passed."""
+        if self.max_attempts is not None and attempts >= self.max_attempts:
             return None
-        return now + self.delay(attempts, rng)
+        retry_at = now + self.delay(attempts, rng)
+        if failing_since is not None and self.give_up_after is not None:
+            deadline = failing_since + self.give_up_after
+            if now >= deadline:
+                return None
+            retry_at = min(retry_at, deadline)
+        return retry_at
 
 
 # -- the delivery record ----------------------------------------------------------
@@ -188,6 +209,9 @@ class Delivery:
     next_attempt_at: dt.datetime | None = None
     failure_kind: FailureKind | None = None
     last_attempt_at: dt.datetime | None = None
+    # When the first attempt of this round failed (None until one fails, and again
+    # after a success, a release or a replay): the give-up time counts from it.
+    failing_since: dt.datetime | None = None
 
     def is_due(self, now: dt.datetime) -> bool:
         """Should a sweep attempt this delivery now?"""
@@ -201,6 +225,7 @@ class Delivery:
         self.attempts += 1
         self.next_attempt_at = None
         self.last_attempt_at = now
+        self.failing_since = None
 
     def record_failure(
         self,
@@ -213,12 +238,14 @@ class Delivery:
     ) -> None:
         """An attempt failed: schedule a retry, or end in `failed`.
 
-        Permanent failures end at once; temporary ones end when the policy's
-        max_attempts is reached.
+        Permanent failures end at once; temporary ones end when the policy gives up
+        (`give_up_after` from the round's first failure, or its max_attempts).
         """
         kind = FailureKind(kind)
         attempts = self.attempts + 1
-        retry_at = policy.next_attempt_at(attempts, now, rng)
+        if self.failing_since is None:
+            self.failing_since = now
+        retry_at = policy.next_attempt_at(attempts, now, rng, self.failing_since)
         if kind is FailureKind.TEMPORARY and retry_at is not None:
             self._move(DeliveryStatus.RETRYING)
             self.next_attempt_at = retry_at
@@ -253,6 +280,7 @@ class Delivery:
         self.next_attempt_at = now
         self.failure_kind = None
         self.last_error = None
+        self.failing_since = None
 
     def replay(self, now: dt.datetime) -> None:
         """An operator sends a failed delivery again: a fresh round of attempts. A
@@ -264,6 +292,7 @@ class Delivery:
         self.attempts = 0
         self.next_attempt_at = now
         self.failure_kind = None
+        self.failing_since = None
 
     def _move(self, target: DeliveryStatus) -> None:
         if target not in TRANSITIONS[self.status]:

@@ -14,7 +14,6 @@ from typing import Any
 
 import eventlet
 from nameko.exceptions import RemoteError
-from nameko.rpc import RpcProxy
 from nameko.timer import Timer
 
 from contracts.notifications import (
@@ -36,7 +35,7 @@ from contracts.notifications import (
 from services.common.clock import Clock
 from services.common.db import Database
 from services.common.messaging import consumes
-from services.common.rpc import rpc, validated
+from services.common.rpc import RpcProxy, rpc, validated
 from services.notifications import delivery, messages, operators
 from services.notifications.channels import Channels
 from services.notifications.metrics import HealthAndMetrics
@@ -164,6 +163,7 @@ class NotificationsService:
             lease=transports.lease,
             fronten_email=transports.fronten_email,
             api_base_url=transports.api_base_url,
+            each=eventlet.GreenPool(transports.concurrency).imap,
         )
 
     # -- operators ---------------------------------------------------------------------
