@@ -64,6 +64,10 @@ def add_kit_tables(metadata: MetaData) -> None:
         Column("fired_at", UTCDateTime, nullable=True),
         Column("cancelled_at", UTCDateTime, nullable=True),
         Column("created_at", UTCDateTime, nullable=False),
+        # A sweep whose handler failed backs the deadline off (services.common.deadlines).
+        Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+        Column("next_attempt_at", UTCDateTime, nullable=True),
+        Column("last_error", Text, nullable=True),
         Index("ix_deadlines_due", "fired_at", "cancelled_at", "due_at"),
         Index("ix_deadlines_subject", "subject_id", "kind"),
     )

@@ -382,23 +382,10 @@ def _save(
 
 
 def _sync_deadlines(uow: UnitOfWork, case: ArrearsCase) -> None:
-    table = uow.metadata.tables["deadlines"]
-    open_rows = uow.session.execute(
-        select(table.c.kind, table.c.due_at)
-        .where(table.c.subject_id == case.case_id)
-        .where(table.c.kind.startswith(KIND_PREFIX))
-        .where(table.c.fired_at.is_(None), table.c.cancelled_at.is_(None))
-    ).all()
-    current = {r.kind: r.due_at for r in open_rows}
-    wanted = {
+    deadlines.sync(uow, case.case_id, {
         KIND_PREFIX + kind.value: due.astimezone(dt.UTC)
         for kind, due in case.stored_deadlines.items()
-    }
-    for kind in current.keys() - wanted.keys():
-        deadlines.cancel(uow, kind, case.case_id)
-    for kind, due in wanted.items():
-        if current.get(kind) != due:
-            deadlines.schedule(uow, kind, case.case_id, due)
+    }, prefix=KIND_PREFIX)
 
 
 def case_view(case: ArrearsCase) -> dict[str, Any]:
@@ -729,37 +716,24 @@ def report_for_association(
 
 
 def sweep(store: Store, settings: LadderSettings, now: dt.datetime) -> int:
-    """Fire every housing deadline due at `now`, each case in its own transaction.
+    """Fire every housing deadline due at `now`, each case in its own transaction (the
+    kit's sweep): the case row is locked before its deadline row is claimed, the same
+    lock order as the commands, so a sweep and a command on one case cannot deadlock. A
+    case whose escalation fails is logged and backed off; the others go on. Returns how
+    many fired."""
 
-    The case row is locked before its deadline row is claimed: the same lock order as
-    the commands, so a sweep and a command on one case cannot deadlock. A case whose
-    escalation fails is logged and retried by the next sweep; the others go on."""
-    fired = 0
-    for deadline in deadlines.due_deadlines(store, now):
-        if not deadline.kind.startswith(KIND_PREFIX):
-            continue
-        try:
-            with store.unit_of_work() as uow:
-                row = _load_row(uow.session, deadline.subject_id)
-                if not deadlines.fire(uow, deadline):
-                    continue  # another sweep got it, or a command cancelled it
-                if row is None:
-                    log.warning("deadline %s for unknown case %s dropped",
-                                deadline.kind, deadline.subject_id)
-                    uow.commit()
-                    continue
-                case = _case(uow.session, row, settings)
-                level_before = case.level
-                case.escalate_if_due(now)
-                _save(uow, row, case, case.pull_events(), level_before, actor=SWEEP_ACTOR,
-                      purpose=PURPOSE_DEADLINE)
-                uow.commit()
-                fired += 1
-        except Exception:
-            log.exception("housing sweep: deadline %s of case %s failed; retried next sweep",
-                          deadline.kind, deadline.subject_id)
-    return fired
+    def handle(uow: UnitOfWork, deadline: deadlines.Deadline, row: ArrearsCaseRow) -> None:
+        case = _case(uow.session, row, settings)
+        level_before = case.level
+        case.escalate_if_due(now)
+        _save(uow, row, case, case.pull_events(), level_before, actor=SWEEP_ACTOR,
+              purpose=PURPOSE_DEADLINE)
 
+    return deadlines.sweep(
+        store, now, prefix=KIND_PREFIX,
+        lock=lambda uow, deadline: _load_row(uow.session, deadline.subject_id),
+        handle=handle,
+    ).fired
 
 
 # --------------------------------------------------------------------------- worklist

@@ -35,7 +35,15 @@ from services.common.access import Action
 from services.common.db import Store, UnitOfWork
 from services.common.errors import Conflict, DomainError, NotFound
 from services.common.localtime import local_day, start_of_local_day
-from services.intake import courses, danish, flags, inquiries, projections, statistics
+from services.intake import (
+    courses,
+    danish,
+    flags,
+    inquiries,
+    projections,
+    statistics,
+    statistics_sql,
+)
 from services.intake import need_to_know as ntk
 from services.intake.citizens import (
     check_contact,
@@ -55,7 +63,6 @@ from services.intake.models import (
     CourseRow,
     CourseTimelineRow,
     Inquiry,
-    Referral85Row,
     TargetGroupFlag,
 )
 from services.intake.repository import (
@@ -1181,31 +1188,24 @@ def get_course(
 
 
 def sweep_course_deadlines(store: Store, now: dt.datetime) -> int:
-    """Fire every course deadline due at `now`, one course per unit of work.
-
-    The deadline row is claimed in the same transaction as the course's new state and
+    """Fire every course deadline due at `now`, one course per unit of work (the kit's
+    sweep): the course is locked first, as the course commands lock it, then the
+    deadline row is claimed, in the transaction that saves the course's new state and
     its events, so a deadline fires exactly once even across restarts and overlapping
-    sweeps. A course that fails is logged and retried at the next sweep."""
-    fired = 0
+    sweeps. A course that fails is logged and backed off; the others go on. Returns how
+    many fired."""
     today = local_day(now)
-    for deadline in stored_deadlines.due_deadlines(store, now):
-        if not deadline.kind.startswith(COURSE_DEADLINE_PREFIX):
-            continue
-        try:
-            with store.unit_of_work() as uow:
-                if not stored_deadlines.fire(uow, deadline):
-                    continue  # cancelled, or fired by an overlapping sweep
-                row, course = load_course(uow.session, uuid.UUID(deadline.subject_id), lock=True)
-                course.apply_due(today)
-                _save_course_changes(uow, row, course, CLOCK_ACTOR, None)
-                uow.commit()
-                fired += 1
-        except Exception:
-            log.exception(
-                "course deadline %s (%s) could not fire; retried at the next sweep",
-                deadline.id, deadline.kind,
-            )
-    return fired
+
+    def lock(uow: UnitOfWork, deadline: stored_deadlines.Deadline) -> CourseRow | None:
+        return uow.session.get(CourseRow, uuid.UUID(deadline.subject_id), with_for_update=True)
+
+    def handle(uow: UnitOfWork, deadline: stored_deadlines.Deadline, row: CourseRow) -> None:
+        row, course = load_course(uow.session, row.id)  # locked by `lock`
+        course.apply_due(today)
+        _save_course_changes(uow, row, course, CLOCK_ACTOR, None)
+
+    return stored_deadlines.sweep(
+        store, now, prefix=COURSE_DEADLINE_PREFIX, lock=lock, handle=handle).fired
 
 
 def _save_course_changes(
@@ -1344,25 +1344,7 @@ def sync_course_deadlines(uow: UnitOfWork, course_id: uuid.UUID, course: courses
         wanted.setdefault(
             COURSE_DEADLINE_PREFIX + str(deadline.kind), start_of_local_day(deadline.due_on)
         )
-    table = uow.metadata.tables["deadlines"]
-    subject = str(course_id)
-    current = {
-        r.kind: r.due_at
-        for r in uow.session.execute(
-            select(table.c.kind, table.c.due_at).where(
-                table.c.subject_id == subject,
-                table.c.kind.startswith(COURSE_DEADLINE_PREFIX),
-                table.c.fired_at.is_(None),
-                table.c.cancelled_at.is_(None),
-            )
-        )
-    }
-    for kind, due_at in current.items():
-        if wanted.get(kind) != due_at:
-            stored_deadlines.cancel(uow, kind, subject)
-    for kind, due_at in wanted.items():
-        if current.get(kind) != due_at:
-            stored_deadlines.schedule(uow, kind, subject, due_at)
+    stored_deadlines.sync(uow, str(course_id), wanted, prefix=COURSE_DEADLINE_PREFIX)
 
 
 def course_view(uow: UnitOfWork, row: CourseRow, course: courses.Course) -> dict[str, Any]:
@@ -1579,51 +1561,13 @@ def _record_85_outcome_from_handoff(
 def statistics_report(
     store: Store, *, period_start: dt.date, period_end: dt.date, as_of: dt.date | None
 ) -> dict[str, Any]:
-    """Fronten's report for the period, from the stored inquiries and courses."""
+    """Fronten's report for the period, counted by the database (statistics_sql)."""
     if period_end < period_start:
         raise DomainError(
             "period_end", "statistics.period_reversed", "The period ends before it starts."
         )
-    day = as_of or period_end
-    # Registered in the period in Copenhagen: from the start of its first day to the
-    # start of the day after its last.
-    window = (start_of_local_day(period_start),
-              start_of_local_day(period_end + dt.timedelta(days=1)))
     with store.read() as session:
-        inquiry_rows = session.execute(
-            select(Inquiry, Citizen.birth_date)
-            .outerjoin(Citizen, Citizen.citizen_ref == Inquiry.citizen_ref)
-            .where(Inquiry.registered_at >= window[0], Inquiry.registered_at < window[1])
-        ).all()
-        course_rows = session.scalars(
-            select(CourseRow).where(CourseRow.start_date <= max(period_end, day))
-        ).all()
-        referred = set(session.scalars(select(Referral85Row.course_id).distinct()).all())
-        # Built inside the session: the rows expire when it ends.
-        inquiry_records = [
-            statistics.InquiryRecord(
-                registered_on=local_day(inquiry.registered_at),
-                channel=Channel(inquiry.channel),
-                inquirer_kind=InquirerKind(inquiry.inquirer_kind),
-                topics=frozenset(Topic(t) for t in inquiry.topics),
-                outcome=Outcome(inquiry.outcome) if inquiry.outcome else None,
-                birth_date=birth_date,
-            )
-            for inquiry, birth_date in inquiry_rows
-        ]
-        course_records = [
-            statistics.CourseRecord(
-                kind=CourseKind(c.kind),
-                started_on=c.start_date,
-                ended_on=c.ended_on,
-                referred_to_85=c.id in referred,
-                birth_date=None,
-            )
-            for c in course_rows
-        ]
-    result = statistics.report(
-        period_start, period_end, inquiry_records, course_records, as_of=as_of
-    )
+        result = statistics_sql.period_report(session, period_start, period_end, as_of=as_of)
     return report_view(result)
 
 

@@ -68,6 +68,10 @@ class Citizen(Base):
     """A borger known to Fronten. Everyone outside intake knows only `citizen_ref`."""
 
     __tablename__ = "citizens"
+    # The statistics join inquiries to birth dates from this index alone.
+    __table_args__ = (
+        Index("ix_citizens_citizen_ref_birth_date", "citizen_ref", "birth_date"),
+    )
 
     citizen_ref: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     # HMAC-SHA256 of the normalised CPR number under CPR_HASH_KEY: exact lookups only.
@@ -92,6 +96,8 @@ class ConsentRow(Base):
     """A samtykke: one recipient, named kinds of information, one purpose."""
 
     __tablename__ = "consents"
+    # The list of consents to correct, by its sort key.
+    __table_args__ = (Index("ix_consents_given_at_id", "given_at", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     citizen_ref: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
@@ -125,6 +131,10 @@ class CourseRow(Base):
     __table_args__ = (
         Index("ix_courses_status_planned_end", "status", "planned_end"),
         Index("ix_courses_status_bridging_due_on", "status", "bridging_due_on"),
+        # The statistics (services/intake/statistics_sql.py): active courses on a day,
+        # § 82 b courses started in a period.
+        Index("ix_courses_ended_on_start_date_kind", "ended_on", "start_date", "kind"),
+        Index("ix_courses_kind_start_date_id", "kind", "start_date", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -260,6 +270,8 @@ class Referral85Row(Base):
     """A referral to Social Vejledning for a § 85 assessment, with its outcome later."""
 
     __tablename__ = "course_referrals_85"
+    # Social Vejledning's list, by its sort key.
+    __table_args__ = (Index("ix_course_referrals_85_referred_on_id", "referred_on", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id"), index=True)
@@ -272,6 +284,10 @@ class EndingProposalRow(Base):
     """The 4-week rule's proposal to end a course, and what a person decided."""
 
     __tablename__ = "course_ending_proposals"
+    # Fronten's list of proposals, by its sort key.
+    __table_args__ = (
+        Index("ix_course_ending_proposals_proposed_on_id", "proposed_on", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id"), index=True)
@@ -289,6 +305,8 @@ class TargetGroupFlag(Base):
     age): not refused, but put to a person to decide."""
 
     __tablename__ = "target_group_flags"
+    # Fronten's list of citizens outside the target group, by its sort key.
+    __table_args__ = (Index("ix_target_group_flags_flagged_at_id", "flagged_at", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     citizen_ref: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
@@ -310,6 +328,8 @@ class CourseNotice(Base):
     planned end overdue (no review decision), bridging partner missing."""
 
     __tablename__ = "course_notices"
+    # Fronten's follow-ups list, by its sort key.
+    __table_args__ = (Index("ix_course_notices_due_on_id", "due_on", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     course_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("courses.id"), index=True)

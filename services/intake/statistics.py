@@ -17,6 +17,11 @@ Counting rules:
   no birth date and count as "unknown".
 - An inquiry with two topics counts once under each, so the topic breakdown adds up
   to more than the total whenever an inquiry has several topics.
+
+`report` is the reference: it counts plain records. The RPC counts in the database
+instead (`services.intake.statistics_sql`) and lays its numbers out with
+`report_of_counts`, the same layout `report` uses; a test holds the two to the same
+result.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from contracts.vocabulary import Channel, CourseKind, InquirerKind, Outcome, Topic
 from services.common.errors import DomainError
@@ -85,19 +90,30 @@ class Report:
     by_outcome: Mapping[str, int]
 
 
-def _counts(keys: Iterable[str], values: Iterable[str]) -> dict[str, int]:
-    # Every known key appears, with 0 if need be, so reports compare line by line.
-    counted = Counter(str(value) for value in values)
-    result = {str(key): counted.pop(str(key), 0) for key in keys}
-    result.update(sorted(counted.items()))
+def _ordered(keys: Iterable[str], counted: Mapping[str, int]) -> dict[str, int]:
+    # Every known key appears, with 0 if need be, so reports compare line by line;
+    # unknown keys follow, sorted (only those counted at least once).
+    rest = {str(key): count for key, count in counted.items() if count}
+    result = {str(key): rest.pop(str(key), 0) for key in keys}
+    result.update(sorted(rest.items()))
     return result
+
+
+def _counts(keys: Iterable[str], values: Iterable[str]) -> dict[str, int]:
+    return _ordered(keys, Counter(str(value) for value in values))
+
+
+def age_keys(age: int | None) -> tuple[str, str]:
+    """The age band and the under-30 key of an age in whole years (None: unknown)."""
+    if age is None:
+        return UNKNOWN, UNKNOWN
+    return age_band(age), UNDER_30 if age < 30 else AGE_30_AND_OVER
 
 
 def _age_key(record: InquiryRecord) -> tuple[str, str]:
     if record.birth_date is None:
-        return UNKNOWN, UNKNOWN
-    age = age_on(record.birth_date, record.registered_on)
-    return age_band(age), UNDER_30 if age < 30 else AGE_30_AND_OVER
+        return age_keys(None)
+    return age_keys(age_on(record.birth_date, record.registered_on))
 
 
 def report(
@@ -147,6 +163,49 @@ def report(
             [*Outcome, UNRESOLVED],
             (UNRESOLVED if r.outcome is None else r.outcome for r in in_period),
         ),
+    )
+
+
+@dataclass
+class Counts:
+    """A period's numbers before they are laid out as a Report: what the database
+    counts (`services.intake.statistics_sql`). Keys are the stored values."""
+
+    total_inquiries: int = 0
+    courses_82b_started: int = 0
+    courses_82b_referred_85: int = 0
+    active_courses_by_kind: Counter[str] = field(default_factory=Counter)
+    by_channel: Counter[str] = field(default_factory=Counter)
+    by_inquirer_kind: Counter[str] = field(default_factory=Counter)
+    by_age_band: Counter[str] = field(default_factory=Counter)
+    by_under_30: Counter[str] = field(default_factory=Counter)
+    by_topic: Counter[str] = field(default_factory=Counter)
+    by_outcome: Counter[str] = field(default_factory=Counter)
+
+
+def report_of_counts(
+    period_start: dt.date, period_end: dt.date, counts: Counts, *, as_of: dt.date | None = None
+) -> Report:
+    """The Report of numbers counted elsewhere, laid out as `report` lays out its own."""
+    if period_end < period_start:
+        raise DomainError(
+            "period_end", "statistics.period_reversed", "The period ends before it starts."
+        )
+    return Report(
+        period_start=period_start,
+        period_end=period_end,
+        as_of=period_end if as_of is None else as_of,
+        total_inquiries=counts.total_inquiries,
+        courses_82b_started=counts.courses_82b_started,
+        courses_82b_referred_85=counts.courses_82b_referred_85,
+        active_courses=sum(counts.active_courses_by_kind.values()),
+        active_courses_by_kind=_ordered(list(CourseKind), counts.active_courses_by_kind),
+        by_channel=_ordered(list(Channel), counts.by_channel),
+        by_inquirer_kind=_ordered(list(InquirerKind), counts.by_inquirer_kind),
+        by_age_band=_ordered([*AGE_BAND_LABELS, UNKNOWN], counts.by_age_band),
+        by_under_30=_ordered([UNDER_30, AGE_30_AND_OVER, UNKNOWN], counts.by_under_30),
+        by_topic=_ordered(list(Topic), counts.by_topic),
+        by_outcome=_ordered([*Outcome, UNRESOLVED], counts.by_outcome),
     )
 
 

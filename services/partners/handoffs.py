@@ -522,23 +522,25 @@ def answer_handoff(
 
 
 def sweep(store: Store, now: dt.datetime) -> int:
-    """Fire every due answer deadline: a hand-off still unanswered is escalated once
-    (`partners.handoff_escalated`). Returns how many were escalated."""
+    """Fire every due answer deadline (the kit's sweep): a hand-off still unanswered is
+    escalated once (`partners.handoff_escalated`). The hand-off is locked first, as an
+    answer locks it, then its deadline row is claimed; one that fails is logged and
+    backed off, and the others go on. Returns how many were escalated."""
     escalated = 0
-    for deadline in deadlines.due_deadlines(store, now):
-        if deadline.kind != ANSWER_DUE:
-            continue
-        with store.unit_of_work() as uow:
-            if not deadlines.fire(uow, deadline):
-                continue  # another sweep got it first
-            row = uow.session.scalars(
-                select(HandoffRow).where(HandoffRow.id == uuid.UUID(deadline.subject_id))
-                .with_for_update()).first()
-            if row is not None and lifecycle.should_escalate(HandoffState(row.state),
-                                                             row.escalated_at):
-                escalate(uow, row)
-                escalated += 1
-            uow.commit()
+
+    def lock(uow: UnitOfWork, deadline: deadlines.Deadline) -> HandoffRow | None:
+        try:
+            return _load(uow.session, uuid.UUID(deadline.subject_id), lock=True)
+        except NotFound:
+            return None
+
+    def handle(uow: UnitOfWork, deadline: deadlines.Deadline, row: HandoffRow) -> None:
+        nonlocal escalated
+        if lifecycle.should_escalate(HandoffState(row.state), row.escalated_at):
+            escalate(uow, row)
+            escalated += 1
+
+    deadlines.sweep(store, now, prefix=ANSWER_DUE, lock=lock, handle=handle)
     return escalated
 
 

@@ -7,6 +7,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from sqlalchemy import select
+
 from services.common import deadlines
 from services.common.db import Store, UnitOfWork
 from services.common.errors import Conflict, NotFound
@@ -132,11 +134,11 @@ def _save_plan(
     uow.session.flush()
     repository.sync_plan_actions(uow.session, plan_row, plan)
     next_day = plans.next_announcement_day(plan, _today(now), notice_days=notice_days)
-    if next_day is None or pathway_row.closed_at is not None:
-        deadlines.cancel(uow, ACTIONS_DEADLINE, str(plan_row.id))
-    else:
+    wanted: dict[str, dt.datetime] = {}
+    if next_day is not None and pathway_row.closed_at is None:
         midnight = dt.datetime.combine(next_day, dt.time(), tzinfo=COPENHAGEN)
-        deadlines.schedule(uow, ACTIONS_DEADLINE, str(plan_row.id), midnight.astimezone(dt.UTC))
+        wanted[ACTIONS_DEADLINE] = midnight.astimezone(dt.UTC)
+    deadlines.sync(uow, str(plan_row.id), wanted, prefix=ACTIONS_DEADLINE)
     uow.session.flush()
 
 
@@ -241,26 +243,31 @@ def _plan_summary(row: PlanRow, plan: plans.Handleplan) -> dict[str, Any]:
 
 
 def announce_due_actions(store: Store, now: dt.datetime, *, notice_days: int = 0) -> int:
-    """The timer sweep: for each plan whose next due day has come, publish its
-    action_due/action_overdue events once and store the next day. Returns how many
-    plans were swept."""
-    swept = 0
-    for deadline in deadlines.due_deadlines(store, now):
-        if deadline.kind != ACTIONS_DEADLINE:
-            continue
-        with store.unit_of_work() as uow:
-            if not deadlines.fire(uow, deadline):
-                continue  # another sweep got it first
-            plan_row = uow.session.get(PlanRow, uuid.UUID(deadline.subject_id))
-            if plan_row is None:
-                uow.commit()
-                continue
-            pathway_row = repository.pathway_row(uow.session, plan_row.pathway_id, lock=True)
-            plan = repository.load_plan(uow.session, plan_row)
-            today = _today(now)
-            plans.due_actions(plan, today, notice_days=notice_days)
-            plans.overdue_actions(plan, today)
-            _save_plan(uow, plan_row, plan, pathway_row, None, notice_days)
-            uow.commit()
-            swept += 1
-    return swept
+    """The timer sweep (the kit's): for each plan whose next due day has come, publish
+    its action_due/action_overdue events once and store the next day. The plan's
+    pathway is locked first, as every plan command locks it, then the deadline row is
+    claimed; a plan that fails is logged and backed off, and the other plans' reminders
+    go out. Returns how many plans were swept."""
+    today = _today(now)
+
+    def lock(uow: UnitOfWork, deadline: deadlines.Deadline) -> tuple[PathwayRow, PlanRow] | None:
+        plan_id = uuid.UUID(deadline.subject_id)
+        pathway_id = uow.session.scalar(select(PlanRow.pathway_id).where(PlanRow.id == plan_id))
+        if pathway_id is None:
+            return None
+        try:
+            pathway_row = repository.pathway_row(uow.session, pathway_id, lock=True)
+        except NotFound:
+            return None
+        plan_row = uow.session.get(PlanRow, plan_id)
+        return (pathway_row, plan_row) if plan_row is not None else None
+
+    def handle(uow: UnitOfWork, deadline: deadlines.Deadline,
+               rows: tuple[PathwayRow, PlanRow]) -> None:
+        pathway_row, plan_row = rows
+        plan = repository.load_plan(uow.session, plan_row)
+        plans.due_actions(plan, today, notice_days=notice_days)
+        plans.overdue_actions(plan, today)
+        _save_plan(uow, plan_row, plan, pathway_row, None, notice_days)
+
+    return deadlines.sweep(store, now, prefix=ACTIONS_DEADLINE, lock=lock, handle=handle).fired
