@@ -68,13 +68,17 @@ test-core:
 # Kills, restarts and outages, upgrades, scale-out, backup and restore; the gateway's and
 # the CLI's own end-to-end tests (in this group to even out the four).
 E2E_EDGE := tests/e2e/test_gateway.py tests/e2e/test_cli.py
+# The longest outages (a cluster losing nodes, a partner down for a day) run after the
+# browser suite, in its group, to even out the four.
+LONG_FAULTS := tests/reliability/test_cluster.py tests/reliability/test_partner_outage.py
 test-reliability:
-	$(PYTEST) tests/reliability $(E2E_EDGE)
+	$(PYTEST) tests/reliability $(addprefix --ignore=,$(LONG_FAULTS)) $(E2E_EDGE)
 # The whole system started as documented: the docs' commands, end to end over HTTP.
 test-system:
 	$(PYTEST) tests/docs tests/e2e $(addprefix --ignore=,$(E2E_EDGE))
 test-browser:
 	SAMSPIL_BROWSER_TESTS=1 $(PYTEST) tests/browser
+	$(PYTEST) $(LONG_FAULTS)
 test-unit-313: $(VENV313)/.installed
 	$(VENV313)/bin/pytest -p no:cacheprovider -q tests/unit
 
@@ -83,6 +87,7 @@ bench: install services
 	$(BIN)/python bench/slot_search.py
 	$(BIN)/python bench/worklists.py
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/intake_statistics.py --n 200000
 
 clean:
 	rm -rf $(VENV) $(VENV313) var .mypy_cache .ruff_cache .pytest_cache \

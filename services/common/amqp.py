@@ -84,12 +84,27 @@ def event_exchange(service: str) -> Exchange:
     return Exchange(f"{service}.events", type="topic", durable=True, auto_delete=False)
 
 
-class Publisher:
-    """A long-lived confirming publisher on one connection (reconnects on failure)."""
+#: How long a publish may take (connecting, declaring, the broker's confirm) before it
+#: counts as failed. Without a bound a partitioned network (a blackhole: no RST, no
+#: FIN, nothing) would keep the outbox relay waiting for its confirm until TCP itself
+#: gave up, a quarter of an hour later (tests/reliability/test_network_faults.py).
+PUBLISH_TIMEOUT_SECONDS = 10.0
 
-    def __init__(self, broker: Broker | str, *, heartbeat: int = 0) -> None:
+
+class Publisher:
+    """A long-lived confirming publisher on one connection (reconnects on failure).
+
+    Every wait on the broker is bounded by `timeout`: connecting, declaring, the confirm
+    and closing. A publish that times out raises (socket.timeout, an OSError) and the
+    connection is dropped without a word to the broker (it may not be listening); the
+    caller publishes again later, and consumers' inboxes absorb a message that had
+    arrived after all."""
+
+    def __init__(self, broker: Broker | str, *, heartbeat: int = 0,
+                 timeout: float = PUBLISH_TIMEOUT_SECONDS) -> None:
         self.broker = as_broker(broker)
         self.heartbeat = heartbeat
+        self.timeout = timeout
         self._conn: Connection | None = None
         self._producer: Any = None
         self._declared: set[str] = set()
@@ -98,19 +113,36 @@ class Publisher:
 
     def _ensure(self) -> Any:
         if self._producer is None:
-            self._conn = self.broker.connection(
+            conn = self._conn = self.broker.connection(
                 transport_options={"confirm_publish": True},
                 heartbeat=self.heartbeat,
+                connect_timeout=self.timeout,  # py-amqp: the TCP connect and the handshake
             )
-            self._conn.ensure_connection(max_retries=1)
-            self._producer = self._conn.Producer()
+            conn.ensure_connection(max_retries=1)
+            # Every later wait without a timeout of its own (a declare's answer, the
+            # close) gets this one: py-amqp waits on the socket, green or not.
+            conn.connection.sock.settimeout(self.timeout)
+            self._producer = conn.Producer()
             self._declared.clear()
         return self._producer
 
     def close(self) -> None:
+        """Close politely (within `timeout`: the broker may not answer)."""
         try:
             if self._conn is not None:
                 self._conn.release()
+        finally:
+            self._conn = None
+            self._producer = None
+
+    def _drop(self) -> None:
+        """Forget the connection after an error, without network I/O: closing it politely
+        would wait for an answer that a broken or partitioned connection never gives."""
+        try:
+            if self._conn is not None:
+                self._conn.collect()
+        except Exception as exc:  # already gone; nothing to tidy
+            log.debug("publisher: dropping the connection: %s", exc)
         finally:
             self._conn = None
             self._producer = None
@@ -120,8 +152,9 @@ class Publisher:
         for entity in entities:
             key = f"{type(entity).__name__}:{entity.name}"
             if key not in self._declared:
-                entity.maybe_bind(producer.channel)
-                entity.declare()
+                # A bound copy: the caller's entity may still be bound to a channel of
+                # a connection dropped since (maybe_bind would keep that one).
+                entity.bind(producer.channel).declare()
                 self._declared.add(key)
 
     def publish(
@@ -175,14 +208,16 @@ class Publisher:
                 message_id=message_id,
                 type=message_type,
                 retry=False,
+                timeout=self.timeout,  # the frames' write
+                confirm_timeout=self.timeout,
             )
         except ChannelError as exc:
-            self.close()
+            self.close()  # the broker closed the channel and answers: a polite close
             if "NO_ROUTE" in str(exc) or getattr(exc, "reply_code", None) == 312:
                 raise Unroutable(f"{getattr(exchange, 'name', exchange)}/{routing_key}") from exc
             raise
         except Exception:
-            self.close()
+            self._drop()
             raise
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import threading
@@ -42,11 +43,46 @@ def _green_psycopg2_if_needed() -> None:
         import eventlet.patcher
 
         if eventlet.patcher.is_monkey_patched("socket"):
-            from eventlet.support import psycopg2_patcher
+            from psycopg2 import extensions
 
-            psycopg2_patcher.make_psycopg_green()
+            extensions.set_wait_callback(_green_wait)
     except ImportError:  # pragma: no cover - eventlet is a dependency
         pass
+
+
+def _green_wait(conn: Any) -> None:
+    """eventlet's psycopg2 wait callback (eventlet.support.psycopg2_patcher), except that
+    on a connection made with a read timeout (make_engine's `read_timeout`, config
+    DATABASE_READ_TIMEOUT_SECONDS) it gives up on a server that has sent nothing for that
+    long: psycopg2 then closes the connection and the query (or the connect) fails with
+    OperationalError, as if the server had gone away. A partitioned network (a
+    blackhole) sends nothing, not even a reset, and without a bound the worker waited
+    until TCP gave up, a quarter of an hour later (tests/reliability/
+    test_network_faults.py). Under eventlet only: that is how the services run."""
+    import eventlet.hubs
+    import psycopg2
+    from psycopg2 import extensions
+
+    limit = getattr(conn, "samspil_read_timeout", None)
+    while True:
+        state = conn.poll()
+        if state == extensions.POLL_OK:
+            return
+        if state not in (extensions.POLL_READ, extensions.POLL_WRITE):
+            raise psycopg2.OperationalError(f"Bad result from poll: {state!r}")
+        eventlet.hubs.trampoline(
+            conn.fileno(), read=state == extensions.POLL_READ,
+            write=state == extensions.POLL_WRITE, timeout=limit,
+            timeout_exc=psycopg2.OperationalError(
+                f"could not receive data from server: nothing for {limit} s"))
+
+
+@functools.cache
+def _timed_connection(read_timeout: float) -> type:
+    """A psycopg2 connection class that _green_wait gives `read_timeout` seconds."""
+    from psycopg2.extensions import connection
+
+    return type("TimedConnection", (connection,), {"samspil_read_timeout": read_timeout})
 
 
 def normalize_url(url: str) -> str:
@@ -58,9 +94,10 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, read_timeout: float | None = None, **kwargs: Any) -> Engine:
     """An engine with Samspil's settings for SQLite (WAL, synchronous=FULL, explicit
-    BEGIN) or PostgreSQL (pre-ping; green psycopg2 under eventlet)."""
+    BEGIN) or PostgreSQL (pre-ping; green psycopg2 under eventlet, where `read_timeout`
+    bounds each wait for the server: see _green_wait)."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -94,6 +131,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql":
         _green_psycopg2_if_needed()
+        if read_timeout:
+            connect_args = kwargs.setdefault("connect_args", {})
+            connect_args["connection_factory"] = _timed_connection(float(read_timeout))
         return create_engine(url, pool_pre_ping=True, **kwargs)
     backend = parsed.get_backend_name()
     raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
@@ -280,6 +320,14 @@ def database_url(config: dict[str, Any], service: str) -> str:
     return str(urls.get(service) or config.get("DATABASE_URL") or f"sqlite:///var/{service}.db")
 
 
+def read_timeout(config: dict[str, Any]) -> float | None:
+    """DATABASE_READ_TIMEOUT_SECONDS: a PostgreSQL server silent this long while a
+    worker waits on it counts as gone (unset or 0: wait as long as it takes). Longer
+    than the slowest query, which sends nothing until it is done."""
+    value = config.get("DATABASE_READ_TIMEOUT_SECONDS")
+    return float(value) if value not in (None, "", 0, "0") else None
+
+
 class Database(DependencyProvider):
     """Gives each worker a `Store`; the outbox relay is woken after each commit."""
 
@@ -294,7 +342,7 @@ class Database(DependencyProvider):
         service = self.container.service_name
         self.url = database_url(self.container.config, service)
         check_at_head(service, self.url)
-        self.engine = make_engine(self.url)
+        self.engine = make_engine(self.url, read_timeout=read_timeout(self.container.config))
         self.clock = clock_from_config(self.container.config)
         self.store = Store(
             self.engine, self.metadata, service, self.clock, after_commit=self.doorbell.set

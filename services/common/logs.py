@@ -18,6 +18,7 @@ import contextvars
 import datetime as dt
 import json
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -97,7 +98,10 @@ def logging_config(level: str = "INFO", json_lines: bool = True) -> dict[str, An
 
 
 def redact_url(url: str) -> str:
-    """A URL fit for logs and messages: its password replaced by ***."""
+    """A URL fit for logs and messages: its password replaced by *** (each URL of a
+    `;`-separated failover list)."""
+    if ";" in url:
+        return ";".join(redact_url(part) for part in url.split(";"))
     parts = urlsplit(url)
     if parts.password:
         host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
@@ -126,6 +130,15 @@ def _quieten(record: logging.LogRecord) -> None:
         record.levelno, record.levelname = logging.DEBUG, "DEBUG"
 
 
+#: user:password@ in any URL a library logs (nameko: "Error connecting to broker at ...").
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^:/@\s;]+):[^@\s/;]+@", re.I)
+
+
+def mask_passwords(text: str) -> str:
+    """Every URL's password in `text` replaced by ***."""
+    return _URL_PASSWORD.sub(r"\g<head>:***@", text)
+
+
 def _masking_record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
     record = _base_factory(*args, **kwargs)
     _quieten(record)
@@ -133,7 +146,7 @@ def _masking_record_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         message = record.getMessage()
     except Exception:  # a bad format string: let the handler report it as usual
         return record
-    masked = pii.mask_cpr(message)
+    masked = mask_passwords(pii.mask_cpr(message))
     if masked != message:
         record.msg, record.args = masked, None
     if record.exc_info and record.exc_info[1] is not None:

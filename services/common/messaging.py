@@ -29,6 +29,7 @@ drop-in for `@event_handler`; `QUEUE_TYPE: quorum` in config declares quorum que
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -37,7 +38,7 @@ import math
 import random
 import traceback
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from kombu import Exchange, Queue, binding
@@ -48,7 +49,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from contracts import registry
 from contracts.envelope import Envelope, InvalidMessage, parse_envelope
-from services.common import logs
+from services.common import logs, metrics
 from services.common.amqp import Broker, Publisher, event_exchange
 from services.common.faults import fault_point
 
@@ -134,19 +135,24 @@ def retry_exchange(service: str) -> Exchange:
     return Exchange(f"{service}.retry", type="direct", durable=True, auto_delete=False)
 
 
-def delay_entities(service: str, delay_ms: int) -> tuple[Exchange, Queue]:
+def delay_entities(service: str, delay_ms: int,
+                   queue_type: str | None = None) -> tuple[Exchange, Queue]:
     """A fanout exchange + queue of `service`'s holding messages for `delay_ms`, then
     dead-lettering them to `<service>.retry` with their routing key (= the consumer's
-    queue name)."""
+    queue name). A quorum queue where the service's queues are (a cluster: a retry can
+    be parked while any one node is down; RabbitMQ 3.10+ expires quorum messages)."""
     name = f"{service}.retry.{delay_ms}"
     exchange = Exchange(name, type="fanout", durable=True, auto_delete=False)
+    args: dict[str, Any] = {"x-message-ttl": delay_ms,
+                            "x-dead-letter-exchange": retry_exchange(service).name}
+    if queue_type == "quorum":
+        args["x-queue-type"] = "quorum"
     queue = Queue(
         name,
         exchange=exchange,
         durable=True,
         auto_delete=False,
-        queue_arguments={"x-message-ttl": delay_ms,
-                         "x-dead-letter-exchange": retry_exchange(service).name},
+        queue_arguments=args,
     )
     return exchange, queue
 
@@ -191,7 +197,63 @@ class RetryPolicy:
                                 self.outage_max_delay_ms)), self.outage_max_delay_ms)
 
 
-class DecodeSafeQueueConsumer(QueueConsumer):
+class SafeAckQueueConsumer(QueueConsumer):
+    """nameko's QueueConsumer, except that an ack or requeue on a connection the broker
+    has just reset (its node killed) does not stop the service. nameko ignores only
+    amqp's own ConnectionError; the socket's OSError (ECONNRESET, EPIPE) escaped into the
+    worker and killed the whole container (tests/reliability/test_cluster.py). The
+    message stays unacknowledged: the broker delivers it again, and the inbox (or
+    `rpc_requests`) makes that second delivery change nothing."""
+
+    def ack_message(self, message: Any) -> None:
+        try:
+            super().ack_message(message)
+        except OSError as exc:
+            log.warning("ack lost with the broker connection (%s); it comes again", exc)
+
+    def requeue_message(self, message: Any) -> None:
+        try:
+            super().requeue_message(message)
+        except OSError as exc:
+            log.warning("requeue lost with the broker connection (%s); it comes again", exc)
+
+    #: Whether the consumer's connection is up: set when its consumers are ready, unset
+    #: as soon as it is lost (heartbeats missed, a reset). A caller waiting for RPC replies
+    #: on it (services.common.rpc.RpcProxy) refuses at once while it is unset.
+    connected = False
+
+    def on_consume_ready(self, connection: Any, channel: Any, consumers: Any,
+                         **kwargs: Any) -> None:
+        self.connected = True
+        super().on_consume_ready(connection, channel, consumers, **kwargs)
+
+    @contextlib.contextmanager
+    def establish_connection(self) -> Iterator[Any]:
+        """kombu's ConsumerMixin.establish_connection, except that a connection lost
+        (heartbeats missed, a reset) is dropped without a word to the broker. kombu
+        closes it politely, waiting for the broker's Close-Ok with no timeout: on a
+        partitioned network (a blackhole) that answer never comes, and every consumer
+        of the process, having noticed the silence within two heartbeats, then hung
+        until the network healed (or TCP gave up) instead of reconnecting
+        (tests/reliability/test_network_faults.py)."""
+        conn = self.create_connection()
+        try:
+            conn.ensure_connection(self.on_connection_error, self.connect_max_retries)
+            yield conn
+        except conn.connection_errors:
+            self.connected = False
+            conn.collect()
+            raise
+        except BaseException:
+            self.connected = False
+            conn.release()
+            raise
+        else:
+            self.connected = False
+            conn.release()
+
+
+class DecodeSafeQueueConsumer(SafeAckQueueConsumer):
     """nameko's QueueConsumer, except that a body kombu cannot decode (not JSON) goes
     to the provider's `handle_undecodable` instead of raising inside the consume loop,
     where it would be redelivered forever."""
@@ -277,6 +339,7 @@ class ReliableEventHandler(EventHandler):
             self.queue_consumer.ack_message(message)
             return
         exc = exc_info[1]
+        metrics.INBOX_FAILURES.labels(self.service, self.consumer_name).inc()
         if isinstance(exc, DatabaseUnavailable):
             self._wait_for_database(message, exc)
             return
@@ -285,7 +348,7 @@ class ReliableEventHandler(EventHandler):
         self._settle_failure(message, exc, attempts=attempts, permanent=permanent)
 
     def _delay(self, message: Any, headers: dict[str, Any], delay: int) -> None:
-        exchange, queue = delay_entities(self.service, delay)
+        exchange, queue = delay_entities(self.service, delay, self.queue_type)
         self.publisher.publish(
             message.body,
             exchange=exchange,
@@ -399,9 +462,11 @@ def inbox_handler(
                     with store.unit_of_work() as uow:
                         if not uow.claim(consumer, event):
                             log.info("duplicate %s ignored by %s", event.type, consumer)
+                            metrics.INBOX_DUPLICATES.labels(self.name, consumer).inc()
                             return None
                         result = fn(self, uow, event)
                         uow.commit()
+                    metrics.INBOX_HANDLED.labels(self.name, consumer).inc()
                 except Exception as exc:
                     # A connection-class error while the database does not answer is
                     # the outage's fault, not the message's.

@@ -26,6 +26,7 @@ from sqlalchemy import Engine, MetaData, or_, select, update
 from sqlalchemy.orm import Session
 
 from contracts.unconsumed import NO_CONSUMER
+from services.common import metrics
 from services.common.amqp import Broker, Publisher, Unroutable, event_exchange
 from services.common.faults import fault_point
 
@@ -59,8 +60,10 @@ class OutboxRelay:
         *,
         batch_size: int = 100,
         park_unroutable_after: int = DEFAULT_PARK_UNROUTABLE_AFTER,
+        service: str = "",
     ) -> None:
         self.park_unroutable_after = park_unroutable_after
+        self.service = service
         self.engine = engine
         self.outbox = metadata.tables["outbox"]
         self.publisher = publisher
@@ -70,6 +73,8 @@ class OutboxRelay:
         # samspil_unroutable_total{type}); a type is warned about once, not per retry.
         self.unroutable: Counter[str] = Counter()
         self._warned: set[str] = set()
+        #: When the loop last started a round (time.monotonic()): /ready's liveness.
+        self.last_round: float | None = None
 
     def publish_pending(self) -> int:
         """Publish one batch of due rows; return how many were confirmed."""
@@ -97,6 +102,7 @@ class OutboxRelay:
             failures: list[tuple[Any, str]] = []
             for row in rows:
                 exchange = event_exchange(row.exchange.removesuffix(".events"))
+                started = time.perf_counter()
                 try:
                     self.publisher.publish(
                         row.body.encode("utf-8"),
@@ -121,6 +127,7 @@ class OutboxRelay:
                         continue
                     # No queue is bound for this type yet: keep the row, retry later.
                     self.unroutable[row.type] += 1
+                    metrics.UNROUTABLE.labels(self.service, row.type).inc()
                     failures.append((row, f"unroutable: {exc}"))
                     continue
                 except Exception as exc:
@@ -128,6 +135,8 @@ class OutboxRelay:
                     failures.append((row, f"{type(exc).__name__}: {exc}"))
                     break  # the connection is gone; the rest waits for the next round
                 sent.append(row.id)
+                metrics.RELAY_CONFIRM.labels(self.service).observe(time.perf_counter() - started)
+                metrics.RELAY_PUBLISHED.labels(self.service).inc()
                 if row.type in self._warned:
                     self._warned.discard(row.type)
                     log.info("outbox relay: %s has a consumer now", row.type)
@@ -211,6 +220,7 @@ def run_relay_loop(
     next_housekeeping = time.monotonic()
     while running():
         doorbell.clear()
+        relay.last_round = time.monotonic()
         try:
             published = relay.publish_pending()
         except Exception:
@@ -227,6 +237,9 @@ def run_relay_loop(
 
 
 HOUSEKEEPING_SECONDS = 3600.0
+#: A relay that has not started a round for this long (or 10 polls) is stuck: /ready
+#: says so, and an orchestrator restarts the instance.
+RELAY_STUCK_SECONDS = 120.0
 #: How long a committed RPC request's id is kept (services.common.rpc): far longer than
 #: any redelivery of it can take.
 RPC_REQUESTS_KEPT = dt.timedelta(hours=24)
@@ -266,6 +279,7 @@ class OutboxRelayRunner(DependencyProvider):
             self.database.engine, self.database.metadata, self.publisher,
             park_unroutable_after=int(self.container.config.get(
                 "OUTBOX_PARK_UNROUTABLE_AFTER", DEFAULT_PARK_UNROUTABLE_AFTER)),
+            service=self.container.service_name,
         )
         self._running = True
         self._gt = self.container.spawn_managed_thread(self._run, identifier="outbox_relay")
@@ -293,3 +307,12 @@ class OutboxRelayRunner(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> OutboxRelay:
         return self.relay
+
+    def stuck_for(self) -> float | None:
+        """Seconds past the longest a healthy round takes (a poll, plus a publish's
+        bounded wait for the broker), or None while the relay goes round."""
+        last = getattr(getattr(self, "relay", None), "last_round", None)
+        if not self._running or last is None:
+            return None
+        late = time.monotonic() - last - max(RELAY_STUCK_SECONDS, 10 * self.poll)
+        return late if late > 0 else None

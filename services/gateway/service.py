@@ -22,19 +22,18 @@ from nameko.exceptions import (
     ReplyQueueExpiredWithPendingReplies,
     UnknownService,
 )
-from nameko.rpc import RpcProxy
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.routing import BaseConverter, Rule
 from werkzeug.wrappers import Request, Response
 
-from services.common import logs
+from services.common import logs, metrics
 from services.common.amqp import Broker, as_broker, rpc_listening
 from services.common.clock import Clock
 from services.common.db import Database
 from services.common.deadletters import DeadLetters, find_dead_letter
 from services.common.errors import NotFound
 from services.common.health import readiness
-from services.common.rpc import CORRELATION, DEADLINE, IDEMPOTENCY
+from services.common.rpc import CORRELATION, DEADLINE, IDEMPOTENCY, RpcProxy
 from services.gateway import api, openapi, signin
 from services.gateway.auth import SESSION_COOKIE, Identity, list_staff, session_identity
 from services.gateway.idempotency import ApiIdempotency, FormSubmissions, api_key_hash
@@ -167,6 +166,7 @@ class GatewayService:
             else:
                 response = self._answer(request, request_id)
         response.headers["X-Request-Id"] = request_id
+        metrics.HTTP_RESPONSES.labels(str(response.status_code)).inc()
         return response
 
     # -- the staff web app (services/web) ----------------------------------------------

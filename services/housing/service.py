@@ -6,7 +6,6 @@ import uuid
 from typing import Any
 
 from nameko.dependency_providers import Config
-from nameko.rpc import RpcProxy
 
 from contracts.housing import (
     AccessReportArgs,
@@ -28,7 +27,7 @@ from services.common.db import Database
 from services.common.health import HealthServer
 from services.common.messaging import consumes
 from services.common.outbox import OutboxRelayRunner
-from services.common.rpc import rpc, validated
+from services.common.rpc import RpcProxy, rpc, validated
 from services.housing import handlers, messages
 from services.housing.intake_client import DEFAULT_TIMEOUT_SECONDS, IntakeMatcher
 from services.housing.models import metadata

@@ -16,8 +16,8 @@ The entrypoint is the kit's reliable handler (retries with backoff, dead letters
 with plain answers instead of envelopes. A message that can never succeed (not JSON,
 fields missing or wrong, an unknown hand-off, an answer the lifecycle refuses) goes to
 `partners.dead-letters` at once, with the reason in its headers, for an operator.
-A retried or replayed message comes back through the default exchange: its partner id
-then travels in the `samspil-answer-partner` header, which the service writes itself
+A retried or replayed message comes back through the exchange `partners.retry`: its
+partner id then travels in the `samspil-answer-partner` header, which the service writes itself
 and never reads from a message that came in through `partners.answers`.
 """
 
@@ -27,10 +27,10 @@ import json
 import logging
 from typing import Any
 
-from kombu import Exchange, Queue
+from kombu import Exchange, Queue, binding
 
 from contracts.envelope import InvalidMessage
-from services.common.messaging import ReliableEventHandler, _attempts
+from services.common.messaging import ReliableEventHandler, _attempts, retry_exchange
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +45,13 @@ def answers_exchange() -> Exchange:
 
 
 def answers_queue(queue_type: str | None = None) -> Queue:
+    """The queue, bound to the answers exchange (every partner's key) and to partners'
+    retry exchange under its own name, where its retries and replays come back."""
     args = {"x-queue-type": "quorum"} if queue_type == "quorum" else None
-    return Queue(ANSWERS_QUEUE, exchange=answers_exchange(), routing_key="#", durable=True,
-                 auto_delete=False, queue_arguments=args)
+    return Queue(ANSWERS_QUEUE, bindings=[binding(answers_exchange(), routing_key="#"),
+                                          binding(retry_exchange("partners"),
+                                                  routing_key=ANSWERS_QUEUE)],
+                 durable=True, auto_delete=False, queue_arguments=args)
 
 
 def partner_of(message: Any) -> str | None:

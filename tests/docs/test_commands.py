@@ -72,6 +72,12 @@ NOT_RUNNABLE = {
         "measured, never asserted (`make bench`)",
     ".venv/bin/python bench/worklists.py --rows 20000 --repeat 50": "a benchmark: numbers "
         "measured, never asserted (`make bench`)",
+    ".venv/bin/python bench/slot_search.py": "a benchmark: numbers measured, never "
+        "asserted (`make bench`); tests/unit/coordination/test_scheduling_reference.py "
+        "holds the search to its reference",
+    ".venv/bin/python bench/intake_statistics.py --n 200000": "a benchmark: minutes of "
+        "loading, numbers measured, never asserted (`make bench`); "
+        "tests/integration/intake/test_statistics_sql.py compares the reports",
     "pg_dump --format=custom --no-owner --file=coordination-$(date +%F).dump "
     "\"$COORDINATION_DATABASE_URL\"": "production databases are PostgreSQL; "
         "tests/reliability/test_backup_restore.py dumps and restores each service's",

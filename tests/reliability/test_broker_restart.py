@@ -14,87 +14,34 @@ seconds from the node's return to the first 201."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import sqlite3
-import subprocess
 import threading
 import time
-import uuid
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.support.net import free_port
+from tests.reliability.checker import marker as new_marker
 from tests.support.rabbit import PrivateRabbit
+from tests.support.samspil_run import SamspilRun
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.reliability
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMSPIL = str(ROOT / ".venv" / "bin" / "samspil")
 BEFORE, DURING_LIMIT, AFTER = 30, 400, 30
-
-
-def _workdir(tmp_path: Path) -> Path:
-    work = tmp_path / "repo"
-    work.mkdir()
-    for name in (".venv", "services", "contracts", "pyproject.toml"):
-        (work / name).symlink_to(ROOT / name)
-    shutil.copytree(ROOT / "deploy", work / "deploy", symlinks=True,
-                    ignore=shutil.ignore_patterns("node_modules", "secrets"))
-    return work
-
-
-def _query(work: Path, db: str, sql: str) -> list[tuple]:
-    with sqlite3.connect(work / "var" / f"{db}.db", timeout=30) as conn:
-        return conn.execute(sql).fetchall()
 
 
 def test_the_system_survives_a_broker_crash_under_traffic(tmp_path):
     node = PrivateRabbit(tmp_path / "rabbit").start()
-    work = _workdir(tmp_path)
-    gateway = free_port()
-    health = {s: free_port() for s in ("intake", "coordination", "housing", "notifications",
-                                       "partners")}
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SAMSPIL_", "PYTEST_"))}
-    env.update({"AMQP_URI": node.amqp_uri, "WEB_SERVER_ADDRESS": f"127.0.0.1:{gateway}",
-                "OIDC_ISSUER": f"http://127.0.0.1:{free_port()}",
-                "SMTP_PORT": str(free_port()), "PYTHONUNBUFFERED": "1",
-                **{f"{s.upper()}_HEALTH_ADDRESS": f"127.0.0.1:{p}"
-                   for s, p in health.items()}})
-    log = work / "samspil-run.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([SAMSPIL, "run", "--migrate"], cwd=work, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{gateway}"
-
-    def alive() -> None:
-        if proc.poll() is not None:
-            raise AssertionError(f"samspil run exited {proc.returncode}:\n"
-                                 f"{log.read_text()[-4000:]}")
-
-    def ready() -> bool:
-        alive()
-        try:
-            return requests.get(f"{base}/ready", timeout=3).ok
-        except requests.RequestException:
-            return False
-
+    system = SamspilRun(tmp_path, {"AMQP_URI": node.amqp_uri})
+    base = system.base
     try:
-        wait_for(ready, timeout=180, interval=0.5, what="the system started")
-        token = subprocess.run([SAMSPIL, "tokens", "create", "--name", "anne", "--role",
-                                "fronten"], cwd=work, env=env, capture_output=True,
-                               text=True, timeout=120, check=True).stdout.strip()
-        headers = {"Authorization": f"Bearer {token}"}
-        citizen = requests.post(f"{base}/api/citizens", headers=headers, timeout=30, json={
-            "cpr": "241190-1234", "name": "Jonas Eksempel", "preferred_channel": "letter",
-        }).json()["citizen_ref"]
+        system.start()
+        headers = system.staff_headers("fronten")
+        citizen = system.register_citizen(headers)
         outcomes: dict[str, int | str] = {}  # marker -> status code or exception name
 
         def send() -> int | str:
-            marker = f"m-{uuid.uuid4().hex[:12]}"
+            marker = new_marker("m")
             try:
                 status: int | str = requests.post(
                     f"{base}/api/inquiries", headers=headers, timeout=30, json={
@@ -124,7 +71,7 @@ def test_the_system_survives_a_broker_crash_under_traffic(tmp_path):
         node.kill()
         wait_for(lambda: len(during) >= 15 or not sender.is_alive(), timeout=120,
                  what="traffic during the outage")
-        alive()
+        system.alive()
         node.start()
         returned = time.monotonic()
         seen = len(during)
@@ -133,22 +80,22 @@ def test_the_system_survives_a_broker_crash_under_traffic(tmp_path):
         recovery = time.monotonic() - returned
         stop.set()
         sender.join(timeout=120)
-        alive()
+        system.alive()
 
         for _ in range(AFTER):
             assert send() == 201
-        alive()
+        system.alive()
 
         # Every event leaves intake's outbox, and coordination takes each once.
-        wait_for(lambda: _query(work, "intake", "select count(*) from outbox where "
+        wait_for(lambda: system.query("intake", "select count(*) from outbox where "
                                                "sent_at is null")[0][0] == 0,
                  timeout=180, what="intake's outbox drained")
-        rows = _query(work, "intake", "select wish from inquiries")
+        rows = system.query("intake", "select wish from inquiries")
         written: dict[str, int] = {}
         for (wish,) in rows:
             marker = wish.rsplit("(", 1)[-1].rstrip(")")
             written[marker] = written.get(marker, 0) + 1
-        wait_for(lambda: _query(work, "coordination", "select count(*) from inbox where "
+        wait_for(lambda: system.query("coordination", "select count(*) from inbox where "
                                 "consumer like '%inquiry_registered%'")[0][0] == len(rows),
                  timeout=180, what="coordination's inbox has every inquiry")
         acknowledged = [m for m, s in outcomes.items() if s == 201]
@@ -165,9 +112,5 @@ def test_the_system_survives_a_broker_crash_under_traffic(tmp_path):
         assert set(refused) <= {"503", "504"}, refused
         assert 201 in during[seen:], "traffic flowed again after the broker's return"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        system.stop()
         node.stop()

@@ -40,6 +40,7 @@ from services.common.migrate import upgrade
 from services.gateway.auth import Role, create_token
 from tests.conftest import service_config
 from tests.infra import queue_info
+from tests.reliability.checker import marker as new_marker
 from tests.support.net import free_port
 from tests.support.processes import ServiceProcess, write_config
 from tests.support.waiting import wait_for
@@ -159,7 +160,7 @@ def test_one_request_one_effect_through_kills_freezes_and_stops(parts, infra, vh
         assert client.until_answered("/api/citizens", citizen_body, citizen_key)[-1] in (
             201, 409)
         citizen = str(_rows(urls["intake"], "select citizen_ref from citizens")[0][0])
-        markers = {f"k-{uuid.uuid4().hex[:12]}": str(uuid.uuid4()) for _ in range(N)}
+        markers = {new_marker("k"): str(uuid.uuid4()) for _ in range(N)}
         answers: dict[str, list[int | str]] = {}
         for marker, key in markers.items():
             answers[marker] = client.until_answered("/api/inquiries",
@@ -190,7 +191,7 @@ def test_one_request_one_effect_through_kills_freezes_and_stops(parts, infra, vh
     # -- 2a. frozen: requests handed to a frozen consumer, answered 504 --------------
     assert intake.proc is not None
     os.kill(intake.proc.pid, signal.SIGSTOP)
-    frozen = {f"f-{uuid.uuid4().hex[:12]}": str(uuid.uuid4()) for _ in range(FROZEN)}
+    frozen = {new_marker("f"): str(uuid.uuid4()) for _ in range(FROZEN)}
     results: dict[str, int | str] = {}
     senders = [threading.Thread(target=lambda m=m, k=k: results.__setitem__(
         m, client.post("/api/inquiries", _inquiry(citizen, m), k)))
@@ -202,7 +203,7 @@ def test_one_request_one_effect_through_kills_freezes_and_stops(parts, infra, vh
     # Woken, it finds the requests past the caller's deadline.
     os.kill(intake.proc.pid, signal.SIGCONT)
     woken = time.monotonic()
-    probe = f"p-{uuid.uuid4().hex[:12]}"
+    probe = new_marker("p")
     assert client.until_answered("/api/inquiries", _inquiry(citizen, probe),
                                  str(uuid.uuid4()))[-1] == 201
     recovery = time.monotonic() - woken
@@ -221,12 +222,12 @@ def test_one_request_one_effect_through_kills_freezes_and_stops(parts, infra, vh
 
     # -- 2b. stopped: 503, and never run after the restart -----------------------------
     intake.stop()
-    stopped = {f"s-{uuid.uuid4().hex[:12]}": str(uuid.uuid4()) for _ in range(STOPPED)}
+    stopped = {new_marker("s"): str(uuid.uuid4()) for _ in range(STOPPED)}
     answered = {m: client.post("/api/inquiries", _inquiry(citizen, m), k)
                 for m, k in stopped.items()}
     intake.start()
     started = time.monotonic()
-    probe = f"p-{uuid.uuid4().hex[:12]}"
+    probe = new_marker("p")
     assert client.until_answered("/api/inquiries", _inquiry(citizen, probe),
                                  str(uuid.uuid4()))[-1] == 201
     recovery = time.monotonic() - started

@@ -30,12 +30,8 @@ no fault is injected here)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import amqp
@@ -43,27 +39,16 @@ import psycopg2
 import pytest
 import requests
 
-from tests.support.net import free_port
+from tests.reliability.checker import marker as new_marker
 from tests.support.postgres import PrivatePostgres
+from tests.support.samspil_run import SAMSPIL, SamspilRun
 from tests.support.tls import TlsRabbit, client_ssl, make_pki
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.reliability
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMSPIL = str(ROOT / ".venv" / "bin" / "samspil")
 DATABASES = ("intake", "coordination", "housing", "notifications", "partners", "gateway")
 N = 30  # inquiries
-
-
-def _workdir(tmp_path: Path) -> Path:
-    work = tmp_path / "repo"
-    work.mkdir()
-    for name in (".venv", "services", "contracts", "pyproject.toml"):
-        (work / name).symlink_to(ROOT / name)
-    shutil.copytree(ROOT / "deploy", work / "deploy", symlinks=True,
-                    ignore=shutil.ignore_patterns("node_modules", "secrets"))
-    return work
 
 
 def _refusal(connect: Callable[[], Any]) -> str:
@@ -80,7 +65,7 @@ def test_the_system_runs_over_tls_to_its_broker_and_its_databases(tmp_path):
     pki = make_pki(tmp_path / "tls")
     node = TlsRabbit(tmp_path / "rabbit", pki)
     pg = PrivatePostgres(pki)
-    proc: subprocess.Popen[bytes] | None = None
+    system: SamspilRun | None = None
     try:
         node.start()
         pg.start()
@@ -111,64 +96,29 @@ def test_the_system_runs_over_tls_to_its_broker_and_its_databases(tmp_path):
         assert "does not match host name" in pg_wrong_name, pg_wrong_name
 
         # -- the system, configured for TLS through the environment --------------------
-        work = _workdir(tmp_path)
-        gateway = free_port()
-        health = {s: free_port() for s in DATABASES if s != "gateway"}
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("SAMSPIL_", "PYTEST_", "AMQP_"))
-               and not k.endswith("_DATABASE_URL")}
-        env.update({
+        system = SamspilRun(tmp_path, {
             "AMQP_URI": node.amqps_uri,
             "AMQP_SSL": json.dumps(node.client_ssl("localhost")),
-            "WEB_SERVER_ADDRESS": f"127.0.0.1:{gateway}",
-            "OIDC_ISSUER": f"http://127.0.0.1:{free_port()}",
-            "SMTP_PORT": str(free_port()), "PYTHONUNBUFFERED": "1",
-            **{f"{s.upper()}_HEALTH_ADDRESS": f"127.0.0.1:{p}" for s, p in health.items()},
             **{f"{s.upper()}_DATABASE_URL": pg.url(s, sslmode="verify-full",
                                                    sslrootcert=pki.ca)
                for s in DATABASES},
         })
+        base = system.base
 
         # Trusting another CA, the system refuses to start: no broker (exit 3).
         untrusting = subprocess.run(
-            [SAMSPIL, "run"], cwd=work, capture_output=True, text=True, timeout=180,
-            env={**env, "AMQP_SSL": json.dumps(client_ssl(pki.other_ca, "localhost"))})
+            [SAMSPIL, "run"], cwd=system.work, capture_output=True, text=True, timeout=180,
+            env={**system.env, "AMQP_SSL": json.dumps(client_ssl(pki.other_ca, "localhost"))})
         assert untrusting.returncode == 3, untrusting.stderr
         assert "CERTIFICATE_VERIFY_FAILED" in untrusting.stderr, untrusting.stderr
 
-        log = work / "samspil-run.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen([SAMSPIL, "run", "--migrate"], cwd=work, env=env,
-                                    stdout=out, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{gateway}"
-
-        def alive() -> None:
-            assert proc is not None
-            if proc.poll() is not None:
-                raise AssertionError(f"samspil run exited {proc.returncode}:\n"
-                                     f"{log.read_text()[-4000:]}")
-
-        def ready() -> bool:
-            alive()
-            try:
-                return requests.get(f"{base}/ready", timeout=5).ok
-            except requests.RequestException:
-                return False
-
-        wait_for(ready, timeout=240, interval=0.5, what="the system started over TLS")
-        token = subprocess.run([SAMSPIL, "tokens", "create", "--name", "anne", "--role",
-                                "fronten"], cwd=work, env=env, capture_output=True,
-                               text=True, timeout=120, check=True).stdout.strip()
-        headers = {"Authorization": f"Bearer {token}"}
-        created = requests.post(f"{base}/api/citizens", headers=headers, timeout=30, json={
-            "cpr": "241190-1234", "name": "Jonas Eksempel", "preferred_channel": "letter",
-        })
-        assert created.status_code == 201, created.text
-        citizen = created.json()["citizen_ref"]
+        system.start(timeout=240, what="the system started over TLS")
+        headers = system.staff_headers("fronten")
+        citizen = system.register_citizen(headers)
 
         outcomes: dict[str, int | str] = {}  # marker -> status code or exception name
         for _ in range(N):
-            marker = f"m-{uuid.uuid4().hex[:12]}"
+            marker = new_marker("m")
             try:
                 outcomes[marker] = requests.post(
                     f"{base}/api/inquiries", headers=headers, timeout=30, json={
@@ -177,7 +127,7 @@ def test_the_system_runs_over_tls_to_its_broker_and_its_databases(tmp_path):
                     }).status_code
             except requests.RequestException as exc:
                 outcomes[marker] = type(exc).__name__
-        alive()
+        system.alive()
 
         def query(database: str, sql: str) -> list[tuple]:
             conn = pg.connect(database)  # verify-full against the test CA
@@ -262,12 +212,7 @@ def test_the_system_runs_over_tls_to_its_broker_and_its_databases(tmp_path):
         assert all(c[0] == "true" for c in broker_connections), broker_connections
         assert "amqp/ssl" in listeners and "amqp" not in listeners, listeners
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=30)
+        if system is not None:
+            system.stop()
         node.stop()
         pg.stop()

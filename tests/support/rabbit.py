@@ -8,6 +8,11 @@ no plugins, so killing it never touches the shared broker on 5672.
     node.kill()              # SIGKILL, as a crash
     node.start()             # the same node, with its data: durable queues are back
     node.stop()              # at the end of the test
+
+`conf` adds lines to the node's rabbitmq.conf and `env` to its environment (a cluster
+gives its nodes a private HOME, for their shared Erlang cookie); `ctl(...)` runs
+rabbitmqctl against the node, `launch()` and `wait_started()` start several nodes at
+once (tests/support/rabbit_cluster.py).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import amqp
@@ -32,11 +38,18 @@ _LIB_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 RABBITMQ_SERVER = str(_LIB_SERVER) if _LIB_SERVER.exists() else (
     shutil.which("rabbitmq-server") or "/usr/sbin/rabbitmq-server")
 START_SECONDS = 180.0  # a loaded 2-core machine can take a minute and more
+# The CLI next to the server (the /usr/sbin wrappers switch to the rabbitmq user).
+_LIB_BIN = _LIB_SERVER.parent
+RABBITMQCTL = str(_LIB_BIN / "rabbitmqctl") if _LIB_BIN.exists() else (
+    shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl")
+CTL_SECONDS = 120.0
 
 
 class PrivateRabbit:
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, *, conf: Iterable[str] = (),
+                 env: Mapping[str, str] | None = None) -> None:
         self.base = base
+        self.extra_env = dict(env or {})
         self.name = f"samspil-test-{uuid.uuid4().hex[:8]}@localhost"
         self.port = free_port()
         self.dist_port = free_port()
@@ -44,7 +57,8 @@ class PrivateRabbit:
         base.mkdir(parents=True, exist_ok=True)
         (base / "enabled_plugins").write_text("[].\n")
         # guest may connect over loopback only (the default); heartbeats are the client's.
-        (base / "rabbitmq.conf").write_text("loopback_users.guest = true\n")
+        lines = ["loopback_users.guest = true", *conf]
+        (base / "rabbitmq.conf").write_text("\n".join(lines) + "\n")
 
     @property
     def amqp_uri(self) -> str:
@@ -64,7 +78,15 @@ class PrivateRabbit:
             "RABBITMQ_CONFIG_FILE": str(self.base / "rabbitmq"),
             "RABBITMQ_ADVANCED_CONFIG_FILE": str(self.base / "advanced.config"),
         })
+        env.update(self.extra_env)
         return env
+
+    def ctl(self, *args: str, timeout: float = CTL_SECONDS,
+            check: bool = True) -> subprocess.CompletedProcess[str]:
+        """`rabbitmqctl -n <this node> <args>`, with the node's environment."""
+        return subprocess.run([RABBITMQCTL, "-n", self.name, *args], env=self._env(),
+                              capture_output=True, text=True, timeout=timeout,
+                              check=check)
 
     def answers(self) -> bool:
         try:
@@ -76,9 +98,20 @@ class PrivateRabbit:
             return False
 
     def start(self) -> PrivateRabbit:
-        log = open(self.base / "server.out", "ab")  # noqa: SIM115 - handed to the child
-        self.proc = subprocess.Popen([RABBITMQ_SERVER], env=self._env(), stdout=log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.launch()
+        return self.wait_started()
+
+    def launch(self) -> None:
+        """Start the node's process and return at once (see `wait_started`)."""
+        with open(self.base / "server.out", "ab") as log:
+            # Its own directory as the working one: a crash dump (MnesiaCore.*) lands there.
+            self.proc = subprocess.Popen([RABBITMQ_SERVER], env=self._env(), stdout=log,
+                                         cwd=self.base,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_started(self) -> PrivateRabbit:
+        """Wait until the node launched answers AMQP."""
+        assert self.proc is not None, "launch() first"
         deadline = time.monotonic() + START_SECONDS
         while not self.answers():
             if self.proc.poll() is not None:

@@ -32,3 +32,4 @@ def test_connection_carries_tls_and_every_failover_url():
     assert conn.ssl == {"cert_reqs": 2}
     assert [c.port for c in [conn, *[conn.clone(hostname=u) for u in conn.alt[1:]]]] == [
         5001, 5002]
+

@@ -26,3 +26,15 @@ def test_ids_are_unset_outside_a_message():
     logs.ContextFilter().filter(record)
     line = json.loads(logs.JsonFormatter().format(record))
     assert line["correlation_id"] is None and line["message_id"] is None
+
+
+def test_no_password_of_any_failover_url_reaches_a_log_line():
+    uris = "amqp://intake:s3cret@rabbit-1:5672/samspil;amqp://intake:s3cret@rabbit-2:5672/samspil"
+    assert logs.redact_url(uris) == ("amqp://intake:***@rabbit-1:5672/samspil;"
+                                     "amqp://intake:***@rabbit-2:5672/samspil")
+    # A library's own message (nameko: "Error connecting to broker at <uri>").
+    record = logging.getLogRecordFactory()("nameko", logging.ERROR, __file__, 1,
+                                           "Error connecting to broker at %s", (uris,), None)
+    assert "s3cret" not in record.getMessage()
+    assert record.getMessage().count("intake:***@") == 2
+    assert logs.mask_passwords("postgresql://postgres@db/x") == "postgresql://postgres@db/x"

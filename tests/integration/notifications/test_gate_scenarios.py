@@ -118,7 +118,7 @@ def metric(port: int) -> int:
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     [line] = [line for line in response.text.splitlines()
               if line.startswith("samspil_silent_subscriptions ")]
-    return int(line.split()[1])
+    return int(float(line.split()[1]))
 
 
 def test_the_gate_consent_only_no_basis_then_a_basis_added(running, receivers, health_port):

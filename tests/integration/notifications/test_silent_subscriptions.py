@@ -47,7 +47,9 @@ def listed(running: support.Running, **page: object) -> dict:
 
 def metric(port: int) -> int:
     text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-    return int(text.rsplit(" ", 1)[1])
+    [line] = [line for line in text.splitlines()
+              if line.startswith("samspil_silent_subscriptions ")]
+    return int(float(line.split()[1]))
 
 
 def test_each_silent_subscription_with_its_reason_most_urgent_first(running, health_port):

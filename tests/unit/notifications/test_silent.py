@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 
 from contracts.notifications import AddLegalBasisArgs, AddRoutingRuleArgs
 from contracts.vocabulary import PartnerKind
@@ -66,37 +67,29 @@ def test_every_reason_has_danish_words_and_a_rank():
     assert silent.RANK[silent.SilentReason.ONLY_BLOCKED] == 0
 
 
-def test_the_metric_is_one_prometheus_gauge():
-    assert metrics.exposition(2).decode() == (
+def _page(collector) -> str:
+    registry = CollectorRegistry()
+    registry.register(collector)
+    return generate_latest(registry).decode()
+
+
+def test_the_metrics_are_prometheus_gauges():
+    page = _page(metrics.notification_gauges(lambda: 2, lambda: {"sent": 120, "failed": 1}))
+    assert (
         "# HELP samspil_silent_subscriptions Partner subscriptions that can deliver nothing.\n"
         "# TYPE samspil_silent_subscriptions gauge\n"
-        "samspil_silent_subscriptions 2\n"
-    )
+        "samspil_silent_subscriptions 2.0\n"
+    ) in page
+    assert 'samspil_deliveries{status="failed"} 1.0' in page
+    assert 'samspil_deliveries{status="sent"} 120.0' in page
 
 
-def test_metrics_are_served_beside_the_health_app():
-    calls: list[str] = []
-
-    def inner(environ, start_response):
-        calls.append(environ["PATH_INFO"])
-        start_response("200 OK", [])
-        return [b"inner"]
-
-    app = metrics.with_metrics(inner, lambda: 3)
-    seen: list[str] = []
-    body = b"".join(app({"PATH_INFO": "/metrics", "REQUEST_METHOD": "GET"},
-                        lambda status, headers: seen.append(status)))
-    assert body.endswith(b"samspil_silent_subscriptions 3\n") and seen == ["200 OK"]
-    assert b"".join(app({"PATH_INFO": "/health", "REQUEST_METHOD": "GET"},
-                        lambda s, h: None)) == b"inner"
-
+def test_a_database_that_does_not_answer_leaves_the_gauges_out_not_the_page():
     def broken() -> int:
         raise OSError("database down")
 
-    failing = metrics.with_metrics(inner, broken)
-    b"".join(failing({"PATH_INFO": "/metrics", "REQUEST_METHOD": "GET"},
-                     lambda status, headers: seen.append(status)))
-    assert seen[-1] == "503 Service Unavailable"
+    page = _page(metrics.notification_gauges(broken, dict))
+    assert "samspil_silent_subscriptions" not in page
 
 
 def test_a_blocked_delivery_is_released_only_from_blocked_and_starts_afresh():
