@@ -30,7 +30,7 @@ from services.common import logs, metrics
 from services.common.amqp import Broker, as_broker, rpc_listening
 from services.common.clock import Clock
 from services.common.db import Database
-from services.common.deadletters import DeadLetters, find_dead_letter
+from services.common.deadletters import DeadLetters, ReplayFailed, find_dead_letter
 from services.common.errors import NotFound
 from services.common.health import readiness
 from services.common.rpc import CORRELATION, DEADLINE, IDEMPOTENCY, RpcProxy
@@ -500,6 +500,12 @@ class GatewayService:
     def _local_dead_letters_replay(self, request: Request, identity: Any,
                                    args: dict[str, str]) -> Response:
         letters, letter = self._find_dead_letter(args["dead_letter_id"])
-        letters.replay(letter.id)
+        try:
+            letters.replay(letter.id)
+        except ReplayFailed as exc:  # it stays where it was: say why, change nothing
+            raise api.Problem(409, "Not replayed", "The letter could not be sent back and "
+                              "stays in the dead-letter queue.", [{
+                                  "field": "dead_letter_id", "rule": "not_replayable",
+                                  "message": str(exc.outcome.problem)}]) from None
         log.info("gateway: %s replayed dead letter %s", identity.label, letter.id)
         return json_response({"replayed": letter.id, "to": letter.original_queue})

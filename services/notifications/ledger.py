@@ -122,4 +122,6 @@ def delivery_dict(r: DeliveryRow) -> dict[str, Any]:
         "basis": r.basis, "created_at": iso(r.created_at), "sent_at": iso(r.sent_at),
         "last_attempt_at": iso(r.last_attempt_at), "next_attempt_at": iso(r.next_attempt_at),
         "failing_since": iso(r.failing_since),
+        # The case or hand-off it is about: deliveries go in order per subject and target.
+        "subject_ref": r.subject_ref,
     }

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import uuid
 
-from kombu import Connection, Exchange, Queue
+from kombu import Connection, Exchange, Queue, binding
 from playwright.sync_api import expect
 
-from services.common.messaging import dead_letter_queue_name
+from services.common.messaging import dead_letter_queue_name, retry_exchange
 
 
 def test_an_operator_replays_a_dead_letter(staff, web) -> None:
@@ -27,8 +27,12 @@ def test_an_operator_replays_a_dead_letter(staff, web) -> None:
                 "x-samspil-original-queue": "intake.replayed-here",
                 "x-samspil-error": "ValueError: databasen svarede ikke"},
             type="coordination.pathway_opened", message_id=letter_id)
-    target = Queue("intake.replayed-here", durable=True, auto_delete=False)
-    with Connection(web.amqp_uri) as conn:  # where the replay will land
+    # Where the replay will land: a queue of intake's, bound as the kit binds its queues
+    # to intake's retry exchange under its own name.
+    target = Queue("intake.replayed-here", bindings=[binding(
+        retry_exchange("intake"), routing_key="intake.replayed-here")],
+        durable=True, auto_delete=False)
+    with Connection(web.amqp_uri) as conn:
         target(conn.default_channel).declare()
 
     ole = staff().sign_in_as("ole")

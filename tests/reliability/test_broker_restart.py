@@ -20,6 +20,7 @@ import time
 import pytest
 import requests
 
+from services.common.deadletters import DeadLetters
 from tests.reliability.checker import marker as new_marker
 from tests.support.rabbit import PrivateRabbit
 from tests.support.samspil_run import SamspilRun
@@ -102,11 +103,12 @@ def test_the_system_survives_a_broker_crash_under_traffic(tmp_path):
         refused = sorted({str(s) for m, s in outcomes.items() if s != 201})
         duplicates = sum(n - 1 for n in written.values())
         lost = sum(1 for m in acknowledged if written.get(m, 0) == 0)
+        dead = sum(DeadLetters(node.amqp_uri, s).count() for s in system.health)
         print(f"\nsent {len(outcomes)}, acknowledged {len(acknowledged)}, "
               f"not acknowledged {len(outcomes) - len(acknowledged)} {refused}, "
               f"effects {len(rows)}, duplicates {duplicates}, lost {lost}, "
-              f"recovery {recovery:.1f} s")
-        assert duplicates == 0 and lost == 0
+              f"dead letters {dead}, recovery {recovery:.1f} s")
+        assert duplicates == 0 and lost == 0 and dead == 0
         # Never a 500: a broker that is down is a 503 with Retry-After (or, for a request
         # whose answer was lost with the connection, a 504).
         assert set(refused) <= {"503", "504"}, refused

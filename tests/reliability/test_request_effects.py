@@ -36,6 +36,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from services.common.db import make_engine
+from services.common.deadletters import DeadLetters
 from services.common.migrate import upgrade
 from services.gateway.auth import Role, create_token
 from tests.conftest import service_config
@@ -143,6 +144,9 @@ def _ready(base: str) -> bool:
 def test_one_request_one_effect_through_kills_freezes_and_stops(parts, infra, vhost):
     client, intake, urls = parts
 
+    def dead_letters() -> int:
+        return DeadLetters(vhost[1], "intake").count()
+
     # -- 1. killed between commit and answer, under retries -------------------------
     stop = threading.Event()
 
@@ -176,7 +180,8 @@ def test_one_request_one_effect_through_kills_freezes_and_stops(parts, infra, vh
     print(f"\nkilled between commit and answer: sent {N} (retried by the client {retried}), "
           f"acknowledged {finals['201']} + {finals['409']} known done (409), "
           f"effects {sum(written[m] for m in markers)}, duplicates {duplicates}, "
-          f"lost {lost}, kills {intake.deaths}")
+          f"lost {lost}, dead letters {dead_letters()}, kills {intake.deaths} "
+          f"(recovery: each a restart)")
     assert intake.deaths >= 1, "the fault point never fired: the test proved nothing"
     assert set(finals) <= {"201", "409"}
     assert (duplicates, lost) == (0, 0)
@@ -215,7 +220,8 @@ def test_one_request_one_effect_through_kills_freezes_and_stops(parts, infra, vh
     print(f"frozen consumer: sent {FROZEN}, answered "
           f"{sorted(Counter(map(str, results.values())).items())}, effects {ran_late} "
           f"(0 expected), dropped by intake {dropped}, by the broker's TTL "
-          f"{FROZEN - dropped}, lost 0, recovery {recovery:.1f} s")
+          f"{FROZEN - dropped}, lost 0, dead letters {dead_letters()}, "
+          f"recovery {recovery:.1f} s")
     assert set(map(str, results.values())) == {"504"}
     assert ran_late == 0
     assert written[probe] == 1
@@ -237,8 +243,10 @@ def test_one_request_one_effect_through_kills_freezes_and_stops(parts, infra, vh
     ran_late = sum(written.get(m, 0) for m in stopped)
     print(f"stopped service: sent {STOPPED}, answered "
           f"{sorted(Counter(map(str, answered.values())).items())}, effects {ran_late} "
-          f"(0 expected), duplicates 0, lost 0, recovery {recovery:.1f} s")
+          f"(0 expected), duplicates 0, lost 0, dead letters {dead_letters()}, "
+          f"recovery {recovery:.1f} s")
     assert set(map(str, answered.values())) == {"503"}
     assert ran_late == 0
     assert written[probe] == 1
     assert sum(n - 1 for n in written.values()) == 0
+    assert dead_letters() == 0

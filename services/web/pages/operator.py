@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from contracts.actor import StaffRole
 from contracts.vocabulary import HandoffKind, PartnerCategory
+from services.common.deadletters import ReplayFailed
 from services.common.errors import NotFound
 from services.web import danish
 from services.web.app import RpcProblem, WebContext, page
@@ -103,6 +104,9 @@ def replay(ctx: WebContext) -> Response:
         done = ctx.ops.replay(ctx.args["letter_id"])
     except NotFound:
         return ctx.redirect("/drift", notice="Brevet findes ikke længere (allerede genafspillet?).")
+    except ReplayFailed as exc:
+        return ctx.redirect("/drift", notice="Brevet kunne ikke sendes igen og ligger stadig "
+                            f"i listen. Årsag: {exc.outcome.problem}")
     return ctx.redirect("/drift", notice=f"Brevet er sendt igen til {done['to']}.")
 
 

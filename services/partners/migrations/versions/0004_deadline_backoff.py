@@ -7,7 +7,7 @@ rows start with no failures.
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2027-01-22 09:00:00
+Create Date: 2026-12-02 07:30:00
 """
 
 from collections.abc import Sequence
