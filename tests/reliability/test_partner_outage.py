@@ -29,6 +29,7 @@ not 2xx (retries, expected); "duplicates" are 2xx answers beyond the first for o
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import http.server
 import os
@@ -66,6 +67,7 @@ CONFIG = str(ROOT / "deploy" / "config" / "notifications.yaml")
 CASES, PER_CASE = 200, 50
 EVENTS = CASES * PER_CASE
 PARTNER = "kab-ballerup"
+STATEMENT_QUEUE = "evt-housing-housing.partner_status--notifications.on_housing_partner_status"
 OUTAGE = dt.timedelta(hours=24)
 REFUSING = dt.timedelta(hours=12)  # then 503 for the rest of the outage
 T0 = dt.datetime(2026, 3, 2, 7, 0, tzinfo=dt.UTC)
@@ -203,8 +205,27 @@ def test_a_day_long_partner_outage_delivers_everything_once_in_order(tmp_path, p
         alive()
         return int(_scalar(engine, sql, **params))
 
+    def consuming_statements() -> bool:
+        """notifications' queue for housing.partner_status exists and is consumed (its
+        /ready can answer before every event consumer has declared its queue)."""
+        alive()
+        import amqp
+
+        conn = amqp.Connection(f"127.0.0.1:{node.port}", connect_timeout=5)
+        try:
+            conn.connect()
+            _, _, consumers = conn.channel().queue_declare(STATEMENT_QUEUE, passive=True)
+            return bool(consumers)
+        except amqp.exceptions.NotFound:
+            return False
+        finally:
+            with contextlib.suppress(Exception):
+                conn.close()
+
     try:
         wait_for(ready, timeout=180, interval=0.5, what="notifications started")
+        wait_for(consuming_statements, timeout=180, interval=0.5,
+                 what="notifications consuming housing.partner_status")
         with ClusterRpcProxy({"AMQP_URI": node.amqp_uri}) as cluster:
             secret = str(cluster.notifications.add_subscription(
                 actor="staff:ops", partner_id=PARTNER, partner_kind="housing",
