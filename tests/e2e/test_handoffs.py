@@ -560,9 +560,13 @@ def test_a_hold_is_granted_until_a_date_and_the_gate_passes_blocks_and_releases(
     for about in {d["subject_ref"] for d in planned}:
         mine = [d["message_id"] for d in planned if d["subject_ref"] == about]
         assert [m for m in arrived if m in mine] == mine, about
-    released = [d for e in ("housing.partner_status", "partners.handoff_requested")
-                for d in ledger(system, operator, e)
-                if d["delivery_id"] in {p["delivery_id"] for p in planned}]
+    # The ledger row is marked sent after the partner answered: wait on the row.
+    ids = {p["delivery_id"] for p in planned}
+    released = system.wait_until(lambda: (lambda rows: rows if {d["status"] for d in rows}
+                                          == {"sent"} else None)(
+        [d for e in ("housing.partner_status", "partners.handoff_requested")
+         for d in ledger(system, operator, e) if d["delivery_id"] in ids]),
+        what="the released deliveries marked sent in the ledger")
     assert {(d["status"], d["basis"]) for d in released} == {("sent", REFERENCE)}
     system.wait_until(lambda: warning() is None, what="Bo-Vest off the silent list")
     receivers.report("hold and gate")
