@@ -51,7 +51,6 @@ from services.coordination.scheduling import (
     COPENHAGEN,
     DAY,
     DEFAULT_RESOLUTION,
-    MAX_HORIZON,
     MISSED_TIME_OF_DAY,
     MISSED_WEEKDAY,
     BusyBlock,
@@ -64,9 +63,8 @@ from services.coordination.scheduling import (
     SlotSearch,
     WorkingHours,
     _aware,
-    _check_participants,
-    _wall,
     check_meeting,
+    checked_search,
     find_slots,
 )
 
@@ -423,25 +421,8 @@ def previous_find_slots(
     ignore_ref: str | None = None,
 ) -> SlotSearch:
     """The bitmask search as it was before the gap walk replaced it."""
-    _check_participants(participants)
-    if length <= dt.timedelta():
-        raise DomainError("length", "slots.length_invalid", "a meeting must last some time")
-    if resolution <= dt.timedelta() or DAY % resolution:
-        raise DomainError(
-            "resolution",
-            "slots.resolution_invalid",
-            "the resolution must divide a day (e.g. 5, 10, 15 or 30 minutes)",
-        )
-    if limit < 1 or (max_per_day is not None and max_per_day < 1):
-        raise DomainError("limit", "slots.limit_invalid", "ask for at least one slot")
-    first = _wall(horizon_start, "horizon_start")
-    last = _wall(horizon_end, "horizon_end")
-    if last <= first:
-        raise DomainError(
-            "horizon_end", "slots.horizon_invalid", "the horizon must end after it starts"
-        )
-    if last - first > MAX_HORIZON:
-        raise DomainError("horizon_end", "slots.horizon_too_long", "search at most a year ahead")
+    first, last = checked_search(participants, length, horizon_start, horizon_end,
+                                 resolution, limit, max_per_day)
     prefs = preferences or CitizenPreferences()
     cells = DAY // resolution
     length_cells = _prev_ceil_div(length, resolution)

@@ -488,25 +488,17 @@ class _Group:
 _Ranked = tuple[tuple[int, int, int, int], dt.date, tuple[str, ...], tuple[str, ...]]
 
 
-def find_slots(
+def checked_search(
     participants: Sequence[Participant],
     length: dt.timedelta,
     horizon_start: dt.datetime,
     horizon_end: dt.datetime,
-    *,
-    resolution: dt.timedelta = DEFAULT_RESOLUTION,
-    limit: int = 5,
-    preferences: CitizenPreferences | None = None,
-    max_per_day: int | None = None,
-    ignore_ref: str | None = None,
-) -> SlotSearch:
-    """`propose_slots` with the search statistics; see there.
-
-    First the required participants' busy blocks are merged into one sorted union,
-    whose free gaps are walked day by day, up to the day on which enough slots fit
-    every preference. The rank of a slot depends on the optional participants only
-    among the same day's slots that miss the same preferences, so they are asked
-    (by bisection) only about the groups of slots that can make the list."""
+    resolution: dt.timedelta,
+    limit: int,
+    max_per_day: int | None,
+) -> tuple[dt.datetime, dt.datetime]:
+    """A slot search's arguments checked (DomainError naming the field); the horizon's
+    first and last wall-clock moments."""
     _check_participants(participants)
     if length <= dt.timedelta():
         raise DomainError("length", "slots.length_invalid", "a meeting must last some time")
@@ -526,6 +518,30 @@ def find_slots(
         )
     if last - first > MAX_HORIZON:
         raise DomainError("horizon_end", "slots.horizon_too_long", "search at most a year ahead")
+    return first, last
+
+
+def find_slots(
+    participants: Sequence[Participant],
+    length: dt.timedelta,
+    horizon_start: dt.datetime,
+    horizon_end: dt.datetime,
+    *,
+    resolution: dt.timedelta = DEFAULT_RESOLUTION,
+    limit: int = 5,
+    preferences: CitizenPreferences | None = None,
+    max_per_day: int | None = None,
+    ignore_ref: str | None = None,
+) -> SlotSearch:
+    """`propose_slots` with the search statistics; see there.
+
+    First the required participants' busy blocks are merged into one sorted union,
+    whose free gaps are walked day by day, up to the day on which enough slots fit
+    every preference. The rank of a slot depends on the optional participants only
+    among the same day's slots that miss the same preferences, so they are asked
+    (by bisection) only about the groups of slots that can make the list."""
+    first, last = checked_search(participants, length, horizon_start, horizon_end,
+                                 resolution, limit, max_per_day)
     prefs = preferences or CitizenPreferences()
     cells = DAY // resolution
     length_cells = _ceil_div(length, resolution)
